@@ -1,0 +1,80 @@
+"""Shared CLI plumbing: the error boundary, common options, JSON mode.
+
+Only Typer/Click here; domain code never imports this module.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from nktenv.errors import ExitCode, NktenvError
+
+_json_requested = False
+
+
+def _remember_json(value: bool) -> bool:
+    global _json_requested
+    _json_requested = _json_requested or bool(value)
+    return value
+
+
+def json_requested() -> bool:
+    return _json_requested
+
+
+class NktenvGroup(TyperGroup):
+    """Turns expected failures into one line on stderr and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        global _json_requested
+        _json_requested = False
+        try:
+            return super().invoke(ctx)
+        except NktenvError as exc:
+            report_error(exc)
+            ctx.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            from nktenv.i18n import _
+
+            sys.stderr.write("\n" + _("interrupted") + "\n")
+            ctx.exit(int(ExitCode.INTERRUPTED))
+        return None
+
+
+def report_error(exc: NktenvError) -> None:
+    from nktenv.output import emit_json, error_line
+
+    error_line(exc.message, exc.hint)
+    if _json_requested:
+        emit_json(
+            {
+                "schema": "nktenv.error/1",
+                "ok": False,
+                "error": {"code": exc.code, "message": exc.message, "hint": exc.hint},
+                "exit_code": int(exc.exit_code),
+            }
+        )
+
+
+JsonOpt = Annotated[
+    bool,
+    typer.Option("--json", help="Print exactly one JSON document on stdout; people's text goes to stderr.", callback=_remember_json),
+]
+PythonOpt = Annotated[
+    Optional[Path],
+    typer.Option("--python", help="Target interpreter (path to python / python.exe).", show_default=False),
+]
+VenvOpt = Annotated[
+    Optional[Path],
+    typer.Option("--venv", help="Target virtual environment folder.", show_default=False),
+]
+FactsOpt = Annotated[
+    Optional[Path],
+    typer.Option("--facts", help="Reason about a saved `nktenv detect --json` snapshot instead of this machine.", show_default=False),
+]

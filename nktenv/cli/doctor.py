@@ -1,0 +1,14 @@
+"""`nktenv doctor` (not implemented yet)."""
+
+from __future__ import annotations
+
+import typer
+
+from nktenv.errors import ExitCode, NktenvError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("doctor")
+    def doctor() -> None:
+        """Not implemented yet."""
+        raise NktenvError("not-implemented", "nktenv doctor is not implemented yet", exit_code=ExitCode.USAGE)

@@ -1,0 +1,14 @@
+"""`nktenv setup` (not implemented yet)."""
+
+from __future__ import annotations
+
+import typer
+
+from nktenv.errors import ExitCode, NktenvError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("setup")
+    def setup() -> None:
+        """Not implemented yet."""
+        raise NktenvError("not-implemented", "nktenv setup is not implemented yet", exit_code=ExitCode.USAGE)

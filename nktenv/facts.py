@@ -1,0 +1,357 @@
+"""The `nktenv.facts/1` snapshot: frozen dataclasses, load, validate, dump.
+
+The contract is `nktenv/schemas/facts-v1.schema.json` (a copy of the project's fixed contract):
+keys may be added, never renamed or dropped. Every object here keeps the keys it does not know in
+`extra`, so a snapshot written by a newer nktenv round-trips unchanged. Unknown values are None.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any, Mapping, TypeVar
+
+from nktenv.errors import ExitCode, NktenvError
+
+SCHEMA_ID = "nktenv.facts/1"
+_N = TypeVar("_N", bound="_Node")
+
+
+@dataclass(frozen=True)
+class _Node:
+    """Base: a frozen record that keeps unknown keys in `extra`."""
+
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.name == "extra":
+                continue
+            out[f.name] = _dump(getattr(self, f.name))
+        out.update({k: v for k, v in self.extra.items() if k not in out})
+        return out
+
+    @classmethod
+    def from_dict(cls: type[_N], data: Mapping[str, Any]) -> _N:
+        hints = _hints(cls)
+        known: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in hints and key != "extra":
+                known[key] = _load(hints[key], value)
+            else:
+                extra[key] = value
+        return cls(extra=extra, **known)
+
+
+@lru_cache(maxsize=None)
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, _Node):
+        return value.to_dict()
+    if isinstance(value, tuple):
+        return [_dump(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _dump(v) for k, v in value.items()}
+    return value
+
+
+def _load(tp: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        non_none = [a for a in args if a is not type(None)]
+        return _load(non_none[0], value) if len(non_none) == 1 else value
+    if origin is tuple and args:
+        return tuple(_load(args[0], v) for v in value)
+    if isinstance(tp, type) and issubclass(tp, _Node):
+        return tp.from_dict(value)
+    if origin in (dict, Mapping) or tp in (dict, Mapping):
+        return dict(value)
+    return value
+
+
+@dataclass(frozen=True)
+class OsFacts(_Node):
+    system: str = "linux"  # linux | windows | darwin
+    release: str | None = None
+    distro: str | None = None
+    arch: str | None = None  # x86_64 | aarch64
+    wsl: bool | None = None
+    container: bool | None = None
+    glibc: str | None = None
+    secure_boot: bool | None = None
+
+
+@dataclass(frozen=True)
+class PythonFacts(_Node):
+    version: str | None = None
+    executable: str | None = None
+    implementation: str | None = None
+    kind: str | None = None  # system | venv | conda | store | pyenv | uv | unknown
+
+
+@dataclass(frozen=True)
+class CpuFacts(_Node):
+    model: str | None = None
+    physical_cores: int | None = None
+    logical_cores: int | None = None
+
+
+@dataclass(frozen=True)
+class MemoryFacts(_Node):
+    total_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class KernelModule(_Node):
+    loaded: bool | None = None
+    version: str | None = None
+    flavor: str | None = None  # proprietary | open
+
+
+@dataclass(frozen=True)
+class DriverFacts(_Node):
+    version: str | None = None
+    cuda_version: str | None = None  # the driver's CUDA ceiling, NOT an installed toolkit
+    source: str | None = None
+    kernel_module: KernelModule | None = None
+    userspace_version: str | None = None
+    nouveau_loaded: bool | None = None
+    nvidia_uvm_loaded: bool | None = None
+    device_nodes: bool | None = None
+    errors: tuple[str, ...] = ()
+    kernel_log: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Pcie(_Node):
+    gen_current: int | None = None
+    gen_max: int | None = None
+    width_current: int | None = None
+    width_max: int | None = None
+
+
+@dataclass(frozen=True)
+class Gpu(_Node):
+    index: int | None = None
+    vendor: str | None = None
+    name: str | None = None
+    uuid: str | None = None
+    compute_capability: str | None = None
+    arch: str | None = None
+    memory_total_bytes: int | None = None
+    pci_bus_id: str | None = None
+    pcie: Pcie | None = None
+
+    @property
+    def cc(self) -> tuple[int, int] | None:
+        """Compute capability as (major, minor), or None."""
+        return parse_cc(self.compute_capability)
+
+
+@dataclass(frozen=True)
+class CudaToolkit(_Node):
+    version: str | None = None
+    root: str | None = None
+    nvcc: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Cudnn(_Node):
+    version: str | None = None
+    location: str | None = None
+    source: str | None = None  # header | library | pip | conda | framework
+
+
+@dataclass(frozen=True)
+class WindowsFacts(_Node):
+    long_paths_enabled: bool | None = None
+    vc_runtime_version: str | None = None
+    dlls_on_path: Mapping[str, tuple[str, ...]] | None = None
+
+
+@dataclass(frozen=True)
+class Framework(_Node):
+    version: str | None = None
+    package: str | None = None
+    cuda: str | None = None
+    cudnn: str | None = None
+    is_cuda_build: bool | None = None
+    cuda_available: bool | None = None
+    device_count: int | None = None
+    arch_list: tuple[str, ...] = ()
+    kernel_ok: bool | None = None
+    error: str | None = None
+    log: str | None = None
+    packages: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Frameworks(_Node):
+    torch: Framework | None = None
+    tensorflow: Framework | None = None
+
+
+@dataclass(frozen=True)
+class LogText(_Node):
+    text: str = ""
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Facts(_Node):
+    """One machine, as probed. The root of `nktenv.facts/1`."""
+
+    schema: str = SCHEMA_ID
+    os: OsFacts = field(default_factory=OsFacts)
+    captured_at: str | None = None
+    host: Mapping[str, Any] | None = None
+    python: PythonFacts | None = None
+    cpu: CpuFacts | None = None
+    memory: MemoryFacts | None = None
+    driver: DriverFacts | None = None
+    gpus: tuple[Gpu, ...] = ()
+    cuda_toolkits: tuple[CudaToolkit, ...] = ()
+    cudnn: tuple[Cudnn, ...] = ()
+    env: Mapping[str, str | None] | None = None
+    windows: WindowsFacts | None = None
+    frameworks: Frameworks | None = None
+    logs: tuple[LogText, ...] = ()
+
+    def getenv(self, name: str) -> str | None:
+        """A recorded environment variable (None when unset or unknown)."""
+        return (self.env or {}).get(name)
+
+    def with_logs(self, *logs: LogText) -> Facts:
+        return dataclasses.replace(self, logs=self.logs + tuple(logs))
+
+
+def parse_cc(text: str | None) -> tuple[int, int] | None:
+    """'8.6' -> (8, 6); anything unparsable -> None."""
+    if not text:
+        return None
+    try:
+        major, _, minor = str(text).partition(".")
+        return int(major), int(minor or 0)
+    except ValueError:
+        return None
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    """The facts JSON Schema shipped with nktenv."""
+    text = files("nktenv.schemas").joinpath("facts-v1.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list, tuple),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "null": (type(None),),
+}
+
+
+def _type_ok(value: Any, name: str) -> bool:
+    if name in ("integer", "number") and isinstance(value, bool):
+        return False
+    return isinstance(value, _TYPES[name])
+
+
+def _validate(value: Any, node: Mapping[str, Any], root: Mapping[str, Any], where: str) -> str | None:
+    """Return the first problem as 'path: reason', or None. Covers the keywords the contract uses."""
+    if "$ref" in node:
+        ref = node["$ref"].removeprefix("#/").split("/")
+        target: Any = root
+        for part in ref:
+            target = target[part]
+        return _validate(value, target, root, where)
+    if "const" in node and value != node["const"]:
+        return f"{where}: must be {node['const']!r}, got {value!r}"
+    if "enum" in node and value not in node["enum"]:
+        allowed = ", ".join("null" if v is None else str(v) for v in node["enum"])
+        return f"{where}: {value!r} is not one of {allowed}"
+    if "type" in node:
+        names = node["type"] if isinstance(node["type"], list) else [node["type"]]
+        if not any(_type_ok(value, n) for n in names):
+            return f"{where}: expected {' or '.join(names)}, got {type(value).__name__}"
+    if isinstance(value, dict):
+        for key in node.get("required", []):
+            if key not in value:
+                return f"{where}.{key}: required key is missing"
+        props = node.get("properties", {})
+        for key, sub in value.items():
+            if key in props:
+                problem = _validate(sub, props[key], root, f"{where}.{key}")
+            elif isinstance(node.get("additionalProperties"), dict):
+                problem = _validate(sub, node["additionalProperties"], root, f"{where}.{key}")
+            else:
+                problem = None
+            if problem:
+                return problem
+    if isinstance(value, (list, tuple)) and "items" in node:
+        for i, item in enumerate(value):
+            problem = _validate(item, node["items"], root, f"{where}[{i}]")
+            if problem:
+                return problem
+    return None
+
+
+def validate(data: Any) -> str | None:
+    """First problem in a facts document as 'path: reason', or None when it is valid."""
+    s = schema()
+    return _validate(data, s, s, "facts")
+
+
+def from_dict(data: Any, *, origin: str = "facts") -> Facts:
+    """Validate and load a facts document; raise NktenvError naming the first bad field."""
+    problem = validate(data)
+    if problem:
+        raise NktenvError(
+            "invalid-facts",
+            f"{origin} is not a valid {SCHEMA_ID} document: {problem}",
+            exit_code=ExitCode.BAD_DATA,
+        )
+    return Facts.from_dict(data)
+
+
+def load_file(path: str) -> Facts:
+    """Read `--facts FILE`. Every failure is an NktenvError with one clear line."""
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise NktenvError("facts-not-found", f"facts file not found: {path}", exit_code=ExitCode.BAD_DATA) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NktenvError("facts-unreadable", f"cannot read facts file {path}: {exc}", exit_code=ExitCode.BAD_DATA) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NktenvError(
+            "facts-not-json",
+            f"{path} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            exit_code=ExitCode.BAD_DATA,
+        ) from None
+    return from_dict(data, origin=path)
+
+
+def dumps(facts: Facts) -> str:
+    return json.dumps(facts.to_dict(), indent=2, ensure_ascii=False, sort_keys=False)
