@@ -3,41 +3,104 @@
 Every human-facing text goes through `_()`; placeholders are named (`{path}`) and filled with
 `.format(...)` after translation so translators can reorder them. JSON output never passes
 through here: codes and keys stay English.
+
+Language: `--lang`, else `NKTENV_LANG`, else the system locale (LC_ALL / LC_MESSAGES / LANG;
+the user's UI language on Windows), else English. Catalogs are `locale/<lang>/LC_MESSAGES/nktenv.mo`,
+compiled from the .po at build time; a source checkout without an up-to-date .mo compiles the .po
+in memory, so an edited translation shows up at once.
+
+Help texts are translated when help is rendered (`localize_command`), not when Typer builds its
+parameters at import time, so `nktenv --lang ja doctor --help` is Japanese whatever language was
+active when the command modules were imported.
 """
 
 from __future__ import annotations
 
 import gettext
+import io
 import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 DOMAIN = "nktenv"
 SUPPORTED = ("en", "ja")
+DEFAULT = "en"
+LANG_JAPANESE = 0x11  # primary language id of a Windows LANGID (0x0411 = ja-JP)
 _current: str | None = None
 
 
-def _localedir() -> str:
-    return str(Path(__file__).parent / "locale")
+def _localedir() -> Path:
+    return Path(__file__).parent / "locale"
 
 
-def system_language(environ: dict[str, str] | None = None) -> str:
-    """Pick the language: NKTENV_LANG, else the locale variables, else English."""
+def normalize(value: str | None) -> str | None:
+    """Map 'ja', 'ja_JP.UTF-8', 'ja-JP', 'Japanese_Japan.932' to a supported code, else None."""
+    if not value:
+        return None
+    text = value.strip().lower()
+    if text in ("c", "posix") or text.startswith(("c.", "posix.")):
+        return DEFAULT
+    for sep in ("_", "-", ".", "@", ":"):
+        text = text.split(sep, 1)[0]
+    if text in SUPPORTED:
+        return text
+    if text == "japanese":
+        return "ja"
+    if text == "english":
+        return "en"
+    return None
+
+
+def _windows_ui_langid() -> int | None:
+    """The user's Windows UI language (a LANGID), or None when it cannot be read."""
+    try:
+        import ctypes
+
+        return int(ctypes.windll.kernel32.GetUserDefaultUILanguage())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def language_from_langid(langid: int | None) -> str | None:
+    """Japanese for any LANGID whose primary language is Japanese; English for the others."""
+    if langid is None:
+        return None
+    return "ja" if (langid & 0x3FF) == LANG_JAPANESE else DEFAULT
+
+
+def system_language(
+    environ: Mapping[str, str] | None = None,
+    *,
+    platform: str | None = None,
+    windows_langid: Callable[[], int | None] = _windows_ui_langid,
+) -> str:
+    """The language without `--lang`: NKTENV_LANG, else the system locale, else English.
+
+    An NKTENV_LANG naming a language nktenv does not speak means English, not "ask the system":
+    the user chose explicitly.
+    """
     env = os.environ if environ is None else environ
-    explicit = env.get("NKTENV_LANG", "").strip().lower()
+    explicit = env.get("NKTENV_LANG", "").strip()
     if explicit:
-        return explicit[:2] if explicit[:2] in SUPPORTED else "en"
-    for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
-        value = env.get(var, "")
+        return normalize(explicit) or DEFAULT
+    if (platform or sys.platform) == "win32":
+        return language_from_langid(windows_langid()) or DEFAULT
+    # POSIX precedence: the first of these that is set decides (an empty value counts as unset).
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(var, "").strip()
         if value:
-            return "ja" if value.lower().startswith("ja") else "en"
-    return "en"
+            return normalize(value) or DEFAULT
+    return DEFAULT
 
 
 def set_language(lang: str | None) -> str:
-    """Set the process language (`--lang`); None means auto-detect."""
+    """Set the process language (`--lang`); None (or an unknown code) means auto-detect."""
     global _current
-    _current = lang if lang in SUPPORTED else system_language()
+    _current = normalize(lang) if normalize(lang) in SUPPORTED else system_language()
     return _current
 
 
@@ -45,11 +108,183 @@ def current_language() -> str:
     return _current or set_language(None)
 
 
-@lru_cache(maxsize=4)
+@contextmanager
+def use_language(lang: str | None) -> Iterator[str]:
+    """Run a block in one language and restore the previous one (tests, report rendering)."""
+    global _current
+    previous = _current
+    try:
+        yield set_language(lang)
+    finally:
+        _current = previous
+
+
+def language_from_args(args: Sequence[str]) -> str | None:
+    """The value of a `--lang X` / `--lang=X` option in argv (before `--`), if any."""
+    items = list(args)
+    for index, arg in enumerate(items):
+        if arg == "--":
+            break
+        if arg == "--lang" and index + 1 < len(items):
+            return items[index + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _catalog_files(lang: str) -> tuple[Path, Path]:
+    base = _localedir() / lang / "LC_MESSAGES"
+    return base / f"{DOMAIN}.po", base / f"{DOMAIN}.mo"
+
+
+@lru_cache(maxsize=8)
 def _translation(lang: str) -> gettext.NullTranslations:
-    return gettext.translation(DOMAIN, _localedir(), languages=[lang], fallback=True)
+    if lang == DEFAULT:
+        return gettext.NullTranslations()  # English is the msgids themselves
+    po, mo = _catalog_files(lang)
+    try:
+        stale = po.is_file() and (not mo.is_file() or mo.stat().st_mtime < po.stat().st_mtime)
+        if stale:
+            from nktenv.locale import _po
+
+            data = _po.compile_mo(_po.messages(_po.read_po(po)))
+            return gettext.GNUTranslations(io.BytesIO(data))
+        if mo.is_file():
+            with mo.open("rb") as handle:
+                return gettext.GNUTranslations(handle)
+    except (OSError, ValueError):
+        pass  # a broken catalog must not break the tool: fall back to English
+    return gettext.NullTranslations()
+
+
+@lru_cache(maxsize=8)
+def _reverse(lang: str) -> dict[str, str]:
+    """translation -> msgid, so text translated earlier in another language can be re-translated."""
+    catalog = getattr(_translation(lang), "_catalog", {})
+    return {v: k for k, v in catalog.items() if isinstance(k, str) and k and isinstance(v, str)}
+
+
+def _lookup(message: str) -> str:
+    # For texts that are not literals (help strings, Click's headings); source code uses `_()`.
+    return _translation(current_language()).gettext(message)
 
 
 def _(message: str) -> str:
     """Translate one message id into the current language."""
-    return _translation(current_language()).gettext(message)
+    return _lookup(message)
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext name
+    """Mark a literal for extraction without translating it now (translated where it is shown)."""
+    return message
+
+
+def translate_text(text: str | None) -> str | None:
+    """Translate a text that may already be a translation (help strings built at import time)."""
+    if not text:
+        return text
+    msgid = text
+    for lang in SUPPORTED:
+        if lang != DEFAULT:
+            msgid = _reverse(lang).get(msgid, msgid)
+    translated = _lookup(msgid)
+    if translated == msgid and "\n" in msgid:
+        # Typer keeps docstrings as written; the catalog holds them dedented.
+        import inspect
+
+        cleaned = inspect.cleandoc(msgid)
+        alternative = _lookup(cleaned)
+        if alternative != cleaned:
+            return alternative
+    return translated
+
+
+def clear_cache() -> None:
+    """Forget loaded catalogs (after the .po files changed)."""
+    _translation.cache_clear()
+    _reverse.cache_clear()
+
+
+# --- help texts -------------------------------------------------------------------------------
+
+_HELP_ATTRS = ("help", "short_help", "epilog")
+
+
+def localize_command(command: Any) -> None:
+    """Translate the help of a Click/Typer command tree in place, and its help headings.
+
+    Typer builds a fresh Click command tree on each call, so changing it here affects this
+    invocation only.
+    """
+    seen: set[int] = set()
+    stack = [command]
+    while stack:
+        cmd = stack.pop()
+        if id(cmd) in seen:
+            continue
+        seen.add(id(cmd))
+        for attr in _HELP_ATTRS:
+            value = getattr(cmd, attr, None)
+            if isinstance(value, str):
+                setattr(cmd, attr, translate_text(value))
+        for param in getattr(cmd, "params", []) or []:
+            value = getattr(param, "help", None)
+            if isinstance(value, str):
+                param.help = translate_text(value)
+        context_class = getattr(cmd, "context_class", None)
+        if isinstance(context_class, type):
+            cmd.context_class = _localized_context_class(context_class)
+        stack.extend((getattr(cmd, "commands", None) or {}).values())
+
+
+@lru_cache(maxsize=4)
+def _localized_context_class(base: type) -> type:
+    """A Click Context subclass whose help formatter translates Click's own headings."""
+    if getattr(base, "_nktenv_localized", False):
+        return base
+    formatter_base: type = base.formatter_class  # type: ignore[attr-defined]
+
+    class LocalizedFormatter(formatter_base):  # type: ignore[misc, valid-type]
+        def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+            super().write_usage(prog, args, prefix if prefix is not None else _("Usage: "))
+
+        def section(self, name: str) -> Any:
+            return super().section(_lookup(name))
+
+        def write_dl(self, rows: Sequence[tuple[str, str]], *args: Any, **kwargs: Any) -> None:
+            super().write_dl([(term, _help_extra(text)) for term, text in rows], *args, **kwargs)
+
+    class LocalizedContext(base):  # type: ignore[misc, valid-type]
+        formatter_class = LocalizedFormatter
+        _nktenv_localized = True
+
+    return LocalizedContext
+
+
+def _help_extra(text: str) -> str:
+    """Translate Click's built-in option help and its '[default: x]' / '[required]' suffixes."""
+    import re
+
+    text = _lookup(text)
+    match = re.search(r"\s*\[(default: (?P<default>.*?)|(?P<required>required))\]$", text)
+    if not match:
+        return text
+    head = text[: match.start()]
+    if match.group("required"):
+        tail = _("[required]")
+    else:
+        tail = _("[default: {value}]").format(value=match.group("default"))
+    return f"{head}  {tail}" if head else tail
+
+
+def help_headings() -> tuple[str, ...]:
+    """Click's own help texts that nktenv translates (kept here so extraction finds them)."""
+    return (
+        N_("Usage: "),
+        N_("Options"),
+        N_("Arguments"),
+        N_("Commands"),
+        N_("Show this message and exit."),
+        N_("[required]"),
+        N_("[default: {value}]"),
+    )

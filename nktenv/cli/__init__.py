@@ -38,8 +38,13 @@ def _root(
         typer.Option("--lang", help="Language of human output: en or ja (default: NKTENV_LANG, then the system locale)."),
     ] = None,
 ) -> None:
-    from nktenv.i18n import set_language
+    from nktenv.i18n import SUPPORTED, _, normalize, set_language
 
+    if lang is not None and normalize(lang) not in SUPPORTED:
+        raise typer.BadParameter(
+            _("Unknown language {lang}; choose one of: {choices}.").format(lang=lang, choices=", ".join(SUPPORTED)),
+            param_hint="--lang",
+        )
     set_language(lang)
 
 

@@ -31,6 +31,16 @@ def json_requested() -> bool:
 class NktenvGroup(TyperGroup):
     """Turns expected failures into one line on stderr and a documented exit code."""
 
+    def main(self, args: Any = None, *pargs: Any, **kwargs: Any) -> Any:
+        # The language must be known before Click renders help or parses errors, i.e. before
+        # the --lang callback runs; help texts are translated on this fresh command tree.
+        from nktenv.i18n import language_from_args, localize_command, set_language
+
+        argv = list(sys.argv[1:] if args is None else args)
+        set_language(language_from_args(argv))
+        localize_command(self)
+        return super().main(args, *pargs, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
         global _json_requested
         _json_requested = False
