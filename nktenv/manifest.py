@@ -1,0 +1,591 @@
+"""Load and validate the version manifests (`manifests/*.toml`) into frozen dataclasses.
+
+The manifests are data: CUDA driver floors, PyTorch releases and the wheels each one published,
+TensorFlow releases, and NVIDIA GPU architecture generations. Every entry names its source.
+Loading is strict: an unknown key, a malformed version or a CUDA variant without a driver floor
+is an `invalid-manifest` error that names the file and the entry.
+
+The folder is the `nktenv.manifests` package data; `NKTENV_MANIFESTS_DIR` points elsewhere
+(a lab mirror's refreshed copy, or a test's temporary folder).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from nktenv.errors import ExitCode, NktenvError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+ENV_DIR = "NKTENV_MANIFESTS_DIR"
+FILES = ("cuda.toml", "torch.toml", "tensorflow.toml", "gpus.toml")
+PLATFORMS = ("linux-x86_64", "linux-aarch64", "windows-x86_64", "macos-arm64", "macos-x86_64")
+TF_GPU_PLATFORMS = ("linux", "wsl", "windows-native")
+AND_CUDA_STATES = ("absent", "broken", "ok")
+OPEN_MODULE_STATES = ("required", "supported", "unsupported")
+DEFAULT_INDEX_PATTERN = "https://download.pytorch.org/whl/{variant}"
+
+_VERSION = re.compile(r"^\d+(\.\d+)*$")
+_RELEASE = re.compile(r"^\d+\.\d+\.\d+([.](post|rc|dev)\d+)?$")
+_CC = re.compile(r"^\d+\.\d+$")
+_CUDA_VARIANT = re.compile(r"^cu(\d+)(\d)$")
+_VARIANT = re.compile(r"^(cpu|xpu|cu\d{3}|rocm\d+(\.\d+){1,2})$")
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CudaRelease:
+    """One CUDA minor line and the drivers it needs.
+
+    `driver_min_*` is the driver bundled with the toolkit (release notes Table 3); `mvc_min_*` is
+    the floor under minor-version compatibility (Table 2), which is what pip wheels need.
+    """
+
+    version: str
+    driver_min_linux: str | None
+    driver_min_windows: str | None
+    mvc_min_linux: str
+    mvc_min_windows: str
+    source: str
+
+
+@dataclass(frozen=True)
+class TorchVariant:
+    """One published build flavour of a release (`cpu`, `cu126`, `rocm6.2`, `xpu`)."""
+
+    name: str
+    cuda: str | None
+    platforms: tuple[str, ...]
+    sass: tuple[str, ...]
+    ptx: tuple[str, ...]
+    sass_windows: tuple[str, ...] | None
+    ptx_windows: tuple[str, ...] | None
+    index_url: str
+    source: str
+    sass_aarch64: tuple[str, ...] | None = None
+    ptx_aarch64: tuple[str, ...] | None = None
+    archs_known: bool = True
+
+    def archs(self, os: str, arch: str = "x86_64") -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(SASS targets, PTX targets) of the wheels for `os` ("linux", "windows", "wsl" or a
+        platform such as "linux-aarch64")."""
+        system, _, plat_arch = os.partition("-")
+        arch = plat_arch or arch
+        if system == "windows" and self.sass_windows is not None:
+            return self.sass_windows, self.ptx_windows if self.ptx_windows is not None else self.ptx
+        if system in ("linux", "wsl") and arch == "aarch64" and self.sass_aarch64 is not None:
+            return self.sass_aarch64, self.ptx_aarch64 if self.ptx_aarch64 is not None else self.ptx
+        if system == "windows" and self.ptx_windows is not None:
+            return self.sass, self.ptx_windows
+        return self.sass, self.ptx
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.cuda is not None
+
+
+@dataclass(frozen=True)
+class TorchRelease:
+    version: str
+    python: str
+    torchvision: str | None
+    torchaudio: str | None
+    variants: tuple[TorchVariant, ...]
+    source: str
+    date: str | None = None
+    pypi_default: str | None = None
+
+    def variant(self, name: str) -> TorchVariant | None:
+        return next((v for v in self.variants if v.name == name), None)
+
+    def variants_for(self, platform: str) -> tuple[TorchVariant, ...]:
+        return tuple(v for v in self.variants if platform in v.platforms)
+
+    def supports_python(self, version: str) -> bool:
+        return python_in(version, self.python)
+
+
+@dataclass(frozen=True)
+class TfRelease:
+    version: str
+    python: str
+    cuda: str | None
+    cudnn: str | None
+    gpu_platforms: tuple[str, ...]
+    min_cc: str | None
+    and_cuda: str
+    glibc_min: str | None
+    source: str
+
+    def supports_python(self, version: str) -> bool:
+        return python_in(version, self.python)
+
+
+@dataclass(frozen=True)
+class GpuArch:
+    name: str
+    cc_min: str
+    cc_max: str
+    last_driver_branch: str | None
+    last_cuda: str | None
+    open_module: str
+    source: str
+    products: str | None = None
+
+    def contains(self, cc: tuple[int, int]) -> bool:
+        return _cc_tuple(self.cc_min) <= cc <= _cc_tuple(self.cc_max)
+
+
+@dataclass(frozen=True)
+class Manifests:
+    cuda: tuple[CudaRelease, ...]
+    torch: tuple[TorchRelease, ...]  # newest first
+    tensorflow: tuple[TfRelease, ...]  # newest first
+    gpu_archs: tuple[GpuArch, ...]
+    folder: str = ""
+    index_pattern: str = DEFAULT_INDEX_PATTERN
+    _by_cuda: Mapping[str, CudaRelease] = field(default_factory=dict, repr=False, compare=False)
+
+    def cuda_release(self, version: str) -> CudaRelease | None:
+        """The CUDA line of `version` ("12.4" or "12.4.1")."""
+        return self._by_cuda.get(major_minor(version) or "")
+
+    def torch_release(self, version: str) -> TorchRelease | None:
+        """A torch release; a local tag ("2.1.0+cu118") is ignored."""
+        base = version.split("+", 1)[0].strip()
+        return next((r for r in self.torch if r.version == base), None)
+
+    def tf_release(self, version: str) -> TfRelease | None:
+        """A TensorFlow release: exact ("2.15.0.post1"), else the newest of a line ("2.15", "2.16.0")."""
+        base = version.strip()
+        exact = next((r for r in self.tensorflow if r.version == base), None)
+        if exact:
+            return exact
+        key = major_minor(base)
+        if key is None:
+            return None
+        return next((r for r in self.tensorflow if major_minor(r.version) == key), None)
+
+    def gpu_arch(self, cc: tuple[int, int]) -> GpuArch | None:
+        return next((a for a in self.gpu_archs if a.contains(cc)), None)
+
+
+# --- pure helpers ----------------------------------------------------------------------------
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    """'550.54.15' -> (550, 54, 15); '2.15.0.post1' -> (2, 15, 0, 1). Non-numeric parts are dropped."""
+    return tuple(int(p) for p in re.findall(r"\d+", text or ""))
+
+
+def major_minor(version: str | None) -> str | None:
+    parts = version_tuple(version or "")
+    if len(parts) < 2:
+        return None
+    return f"{parts[0]}.{parts[1]}"
+
+
+def _cc_tuple(text: str) -> tuple[int, int]:
+    major, _, minor = text.partition(".")
+    return int(major), int(minor or 0)
+
+
+def driver_satisfies(driver_version: str, floor: str) -> bool:
+    """True when the driver is at or above the floor, compared field by field ('580' == '580.0')."""
+    have = list(version_tuple(driver_version))
+    need = list(version_tuple(floor))
+    width = max(len(have), len(need))
+    have += [0] * (width - len(have))
+    need += [0] * (width - len(need))
+    return have >= need
+
+
+def build_covers(cc: tuple[int, int], sass: Iterable[str], ptx: Iterable[str]) -> bool:
+    """Whether a build runs natively on a GPU of compute capability `cc`.
+
+    SASS for X.y runs on X.z with z >= y (same major); PTX for X.Y is JIT-compiled for any cc >= X.Y.
+    """
+    for target in sass:
+        major, minor = _cc_tuple(target)
+        if major == cc[0] and minor <= cc[1]:
+            return True
+    return any(_cc_tuple(target) <= cc for target in ptx)
+
+
+def python_in(version: str, spec: str) -> bool:
+    """Whether Python `version` ("3.10" or "3.10.13") satisfies the specifier (">=3.9,<3.13")."""
+    from packaging.specifiers import SpecifierSet
+
+    parts = version_tuple(version)
+    if len(parts) < 2:
+        return False
+    return SpecifierSet(spec).contains(f"{parts[0]}.{parts[1]}", prereleases=True)
+
+
+def driver_floor(cuda_version: str, os: str, mvc: bool = True, manifests: Manifests | None = None) -> str | None:
+    """The minimum driver for a CUDA version on "linux" or "windows" (WSL uses "windows").
+
+    `mvc=True` gives the minor-version-compatibility floor that pip wheels need; False gives the
+    driver bundled with the toolkit (None where NVIDIA publishes none)."""
+    release = (manifests or load()).cuda_release(cuda_version)
+    if release is None:
+        return None
+    windows = os in ("windows", "wsl")
+    if mvc:
+        return release.mvc_min_windows if windows else release.mvc_min_linux
+    return release.driver_min_windows if windows else release.driver_min_linux
+
+
+def variant_cuda(name: str) -> str | None:
+    """'cu126' -> '12.6', 'cu118' -> '11.8'; None for cpu/rocm/xpu."""
+    m = _CUDA_VARIANT.match(name)
+    return f"{m.group(1)}.{m.group(2)}" if m else None
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def manifests_dir() -> Path:
+    override = os.environ.get(ENV_DIR)
+    if override:
+        return Path(override)
+    from importlib.resources import files
+
+    return Path(str(files("nktenv.manifests")))
+
+
+def load() -> Manifests:
+    """The manifests, parsed and validated once per folder."""
+    return _load_cached(str(manifests_dir()))
+
+
+@lru_cache(maxsize=8)
+def _load_cached(folder: str) -> Manifests:
+    return load_dir(Path(folder))
+
+
+def clear_cache() -> None:
+    _load_cached.cache_clear()
+
+
+def _bad(file: str, entry: str, problem: str) -> NktenvError:
+    return NktenvError(
+        "invalid-manifest",
+        f"{file}: {entry}: {problem}",
+        hint="fix the entry or run `nktenv manifests check` for the full list",
+        exit_code=ExitCode.BAD_DATA,
+    )
+
+
+def _read(folder: Path, name: str) -> dict[str, Any]:
+    path = folder / name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NktenvError(
+            "manifest-not-found", f"manifest file not found: {path}", exit_code=ExitCode.BAD_DATA
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NktenvError("invalid-manifest", f"{path}: cannot read: {exc}", exit_code=ExitCode.BAD_DATA) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _bad(name, "file", f"not valid TOML: {exc}") from None
+
+
+class _Entry:
+    """Strict access to one TOML table: unknown keys and wrong types raise invalid-manifest."""
+
+    def __init__(self, file: str, label: str, data: Any, allowed: Iterable[str]) -> None:
+        self.file, self.label = file, label
+        if not isinstance(data, dict):
+            raise _bad(file, label, "must be a table")
+        unknown = sorted(set(data) - set(allowed))
+        if unknown:
+            raise _bad(file, label, f"unknown key {unknown[0]!r}")
+        self.data = data
+
+    def bad(self, problem: str) -> NktenvError:
+        return _bad(self.file, self.label, problem)
+
+    def text(self, key: str, *, required: bool = True, check: Callable[[str], bool] | None = None,
+             what: str = "value") -> str | None:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                raise self.bad(f"missing key {key!r}")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.bad(f"{key} must be a non-empty string")
+        if check is not None and not check(value):
+            raise self.bad(f"{key} = {value!r} is not a valid {what}")
+        return value
+
+    def texts(self, key: str, *, required: bool = True, check: Callable[[str], bool] | None = None,
+              what: str = "value") -> tuple[str, ...] | None:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                raise self.bad(f"missing key {key!r}")
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.bad(f"{key} must be a list of strings")
+        for item in value:
+            if check is not None and not check(item):
+                raise self.bad(f"{key} has {item!r}, not a valid {what}")
+        return tuple(value)
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            raise self.bad(f"{key} must be true or false")
+        return value
+
+
+def _is_version(v: str) -> bool:
+    return bool(_VERSION.match(v))
+
+
+def _is_release(v: str) -> bool:
+    return bool(_RELEASE.match(v))
+
+
+def _is_cc(v: str) -> bool:
+    return bool(_CC.match(v))
+
+
+def _is_spec(v: str) -> bool:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        SpecifierSet(v)
+    except InvalidSpecifier:
+        return False
+    return bool(v.strip())
+
+
+def _is_platform(v: str) -> bool:
+    return v in PLATFORMS
+
+
+def _table_list(file: str, doc: dict[str, Any], key: str) -> list[Any]:
+    items = doc.get(key, [])
+    if not isinstance(items, list):
+        raise _bad(file, key, "must be an array of tables ([[" + key + "]])")
+    return items
+
+
+def _top(file: str, doc: dict[str, Any], allowed: Iterable[str]) -> None:
+    unknown = sorted(set(doc) - set(allowed))
+    if unknown:
+        raise _bad(file, "top level", f"unknown key {unknown[0]!r}")
+
+
+def load_dir(folder: Path) -> Manifests:
+    """Parse and validate every manifest file in `folder`."""
+    cuda = _load_cuda(_read(folder, "cuda.toml"))
+    by_cuda = {c.version: c for c in cuda}
+    pattern, torch = _load_torch(_read(folder, "torch.toml"), by_cuda)
+    tensorflow = _load_tf(_read(folder, "tensorflow.toml"), by_cuda)
+    archs = _load_gpus(_read(folder, "gpus.toml"))
+    return Manifests(
+        cuda=cuda, torch=torch, tensorflow=tensorflow, gpu_archs=archs,
+        folder=str(folder), index_pattern=pattern, _by_cuda=by_cuda,
+    )
+
+
+def _load_cuda(doc: dict[str, Any]) -> tuple[CudaRelease, ...]:
+    file = "cuda.toml"
+    _top(file, doc, ("cuda",))
+    out: list[CudaRelease] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(_table_list(file, doc, "cuda")):
+        label = f"cuda[{i}] {raw.get('version', '?') if isinstance(raw, dict) else '?'}"
+        e = _Entry(file, label, raw, ("version", "driver_min_linux", "driver_min_windows",
+                                      "mvc_min_linux", "mvc_min_windows", "source"))
+        version = e.text("version", check=lambda v: bool(re.match(r"^\d+\.\d+$", v)), what="CUDA major.minor")
+        assert version is not None
+        if version in seen:
+            raise e.bad(f"duplicate CUDA version {version}")
+        seen.add(version)
+        mvc_linux = e.text("mvc_min_linux", required=False, check=_is_version, what="driver version")
+        mvc_windows = e.text("mvc_min_windows", required=False, check=_is_version, what="driver version")
+        if not mvc_linux or not mvc_windows:
+            raise e.bad("a CUDA version needs both driver floors (mvc_min_linux and mvc_min_windows)")
+        out.append(CudaRelease(
+            version=version,
+            driver_min_linux=e.text("driver_min_linux", required=False, check=_is_version, what="driver version"),
+            driver_min_windows=e.text("driver_min_windows", required=False, check=_is_version, what="driver version"),
+            mvc_min_linux=mvc_linux,
+            mvc_min_windows=mvc_windows,
+            source=e.text("source") or "",
+        ))
+    return tuple(sorted(out, key=lambda c: version_tuple(c.version), reverse=True))
+
+
+_VARIANT_KEYS = ("name", "releases", "platforms", "sass", "ptx", "sass_windows", "ptx_windows",
+                 "sass_aarch64", "ptx_aarch64", "archs_known", "index_url", "source")
+_RELEASE_KEYS = ("version", "date", "python", "torchvision", "torchaudio", "pypi_default", "source")
+
+
+def _load_torch(doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]) -> tuple[str, tuple[TorchRelease, ...]]:
+    file = "torch.toml"
+    _top(file, doc, ("index_url", "release", "variant"))
+    pattern = doc.get("index_url", DEFAULT_INDEX_PATTERN)
+    if not isinstance(pattern, str) or "{variant}" not in pattern:
+        raise _bad(file, "index_url", "must be a string containing {variant}")
+
+    releases: dict[str, dict[str, Any]] = {}
+    order: list[str] = []
+    for i, raw in enumerate(_table_list(file, doc, "release")):
+        label = f"release {raw.get('version', f'#{i}') if isinstance(raw, dict) else f'#{i}'}"
+        e = _Entry(file, label, raw, _RELEASE_KEYS)
+        version = e.text("version", check=_is_release, what="release version")
+        assert version is not None
+        if version in releases:
+            raise e.bad(f"duplicate release {version}")
+        releases[version] = {
+            "version": version,
+            "date": e.text("date", required=False, check=lambda v: bool(re.match(r"^\d{4}-\d{2}(-\d{2})?$", v)),
+                           what="date (YYYY-MM[-DD])"),
+            "python": e.text("python", check=_is_spec, what="Python specifier"),
+            "torchvision": e.text("torchvision", required=False, check=_is_release, what="version"),
+            "torchaudio": e.text("torchaudio", required=False, check=_is_release, what="version"),
+            "pypi_default": e.text("pypi_default", required=False, check=lambda v: bool(_VARIANT.match(v)),
+                                   what="variant name"),
+            "source": e.text("source"),
+            "variants": [],
+        }
+        order.append(version)
+
+    for i, raw in enumerate(_table_list(file, doc, "variant")):
+        name_hint = raw.get("name", f"#{i}") if isinstance(raw, dict) else f"#{i}"
+        e = _Entry(file, f"variant {name_hint}", raw, _VARIANT_KEYS)
+        name = e.text("name", check=lambda v: bool(_VARIANT.match(v)), what="variant name (cpu, cuXYZ, rocmX.Y, xpu)")
+        assert name is not None
+        cuda = variant_cuda(name)
+        if cuda is not None and cuda not in by_cuda:
+            raise e.bad(f"variant {name} has no driver floor: CUDA {cuda} is not in cuda.toml")
+        targets = e.texts("releases", check=_is_release, what="release version") or ()
+        if not targets:
+            raise e.bad("releases must list at least one release")
+        e.label = f"variant {name} ({targets[0]}{'…' + targets[-1] if len(targets) > 1 else ''})"
+        platforms = e.texts("platforms", check=_is_platform, what="platform (" + ", ".join(PLATFORMS) + ")") or ()
+        if not platforms:
+            raise e.bad("platforms must list at least one platform")
+        archs_known = e.flag("archs_known", True)
+        sass = e.texts("sass", required=cuda is not None and archs_known, check=_is_cc, what="compute capability") or ()
+        ptx = e.texts("ptx", required=False, check=_is_cc, what="compute capability") or ()
+        if cuda is None and (sass or ptx):
+            raise e.bad("only CUDA variants carry sass/ptx lists")
+        url = e.text("index_url", required=False) or pattern.format(variant=name)
+        variant = TorchVariant(
+            name=name, cuda=cuda, platforms=platforms, sass=sass, ptx=ptx,
+            sass_windows=e.texts("sass_windows", required=False, check=_is_cc, what="compute capability"),
+            ptx_windows=e.texts("ptx_windows", required=False, check=_is_cc, what="compute capability"),
+            sass_aarch64=e.texts("sass_aarch64", required=False, check=_is_cc, what="compute capability"),
+            ptx_aarch64=e.texts("ptx_aarch64", required=False, check=_is_cc, what="compute capability"),
+            archs_known=archs_known, index_url=url, source=e.text("source") or "",
+        )
+        for version in targets:
+            rel = releases.get(version)
+            if rel is None:
+                raise e.bad(f"release {version} has no [[release]] entry")
+            if any(v.name == name for v in rel["variants"]):
+                raise e.bad(f"release {version} lists variant {name} twice")
+            rel["variants"].append(variant)
+
+    out: list[TorchRelease] = []
+    for version in order:
+        rel = releases[version]
+        if not rel["variants"]:
+            raise _bad(file, f"release {version}", "no [[variant]] lists this release")
+        rel["variants"] = tuple(sorted(rel["variants"], key=_variant_rank, reverse=True))
+        out.append(TorchRelease(**rel))
+    return pattern, tuple(sorted(out, key=lambda r: version_tuple(r.version), reverse=True))
+
+
+def _variant_rank(v: TorchVariant) -> tuple[int, tuple[int, ...]]:
+    """Sort key: CUDA variants newest first, then the others."""
+    if v.cuda:
+        return (2, version_tuple(v.cuda))
+    return (1 if v.name != "cpu" else 0, version_tuple(v.name))
+
+
+def _load_tf(doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]) -> tuple[TfRelease, ...]:
+    file = "tensorflow.toml"
+    _top(file, doc, ("release",))
+    out: list[TfRelease] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(_table_list(file, doc, "release")):
+        label = f"release {raw.get('version', f'#{i}') if isinstance(raw, dict) else f'#{i}'}"
+        e = _Entry(file, label, raw, ("version", "python", "cuda", "cudnn", "gpu_platforms", "min_cc",
+                                      "and_cuda", "glibc_min", "source"))
+        version = e.text("version", check=_is_release, what="release version")
+        assert version is not None
+        if version in seen:
+            raise e.bad(f"duplicate release {version}")
+        seen.add(version)
+        cuda = e.text("cuda", required=False, check=lambda v: bool(re.match(r"^\d+\.\d+$", v)), what="CUDA major.minor")
+        if cuda is not None and cuda not in by_cuda:
+            raise e.bad(f"CUDA {cuda} has no driver floor in cuda.toml")
+        gpu_platforms = e.texts("gpu_platforms", check=lambda v: v in TF_GPU_PLATFORMS,
+                                what="GPU platform (" + ", ".join(TF_GPU_PLATFORMS) + ")") or ()
+        if gpu_platforms and cuda is None:
+            raise e.bad("a release with GPU platforms needs its CUDA version")
+        and_cuda = e.text("and_cuda", check=lambda v: v in AND_CUDA_STATES, what="state (absent, broken, ok)")
+        out.append(TfRelease(
+            version=version,
+            python=e.text("python", check=_is_spec, what="Python specifier") or "",
+            cuda=cuda,
+            cudnn=e.text("cudnn", required=False, check=_is_version, what="version"),
+            gpu_platforms=gpu_platforms,
+            min_cc=e.text("min_cc", required=False, check=_is_cc, what="compute capability"),
+            and_cuda=and_cuda or "absent",
+            glibc_min=e.text("glibc_min", required=False, check=_is_version, what="version"),
+            source=e.text("source") or "",
+        ))
+    return tuple(sorted(out, key=lambda r: version_tuple(r.version), reverse=True))
+
+
+def _load_gpus(doc: dict[str, Any]) -> tuple[GpuArch, ...]:
+    file = "gpus.toml"
+    _top(file, doc, ("arch",))
+    out: list[GpuArch] = []
+    for i, raw in enumerate(_table_list(file, doc, "arch")):
+        label = f"arch {raw.get('name', f'#{i}') if isinstance(raw, dict) else f'#{i}'}"
+        e = _Entry(file, label, raw, ("name", "cc_min", "cc_max", "last_driver_branch", "last_cuda",
+                                      "open_module", "products", "source"))
+        cc_min = e.text("cc_min", check=_is_cc, what="compute capability") or "0.0"
+        cc_max = e.text("cc_max", check=_is_cc, what="compute capability") or "0.0"
+        if _cc_tuple(cc_min) > _cc_tuple(cc_max):
+            raise e.bad(f"cc_min {cc_min} is above cc_max {cc_max}")
+        arch = GpuArch(
+            name=e.text("name") or "",
+            cc_min=cc_min,
+            cc_max=cc_max,
+            last_driver_branch=e.text("last_driver_branch", required=False, check=lambda v: v.isdigit(),
+                                      what="driver branch (e.g. 470)"),
+            last_cuda=e.text("last_cuda", required=False, check=lambda v: bool(re.match(r"^\d+\.\d+$", v)),
+                             what="CUDA major.minor"),
+            open_module=e.text("open_module", check=lambda v: v in OPEN_MODULE_STATES,
+                               what="state (required, supported, unsupported)") or "",
+            products=e.text("products", required=False),
+            source=e.text("source") or "",
+        )
+        for other in out:
+            if _cc_tuple(arch.cc_min) <= _cc_tuple(other.cc_max) and _cc_tuple(other.cc_min) <= _cc_tuple(arch.cc_max):
+                raise e.bad(f"compute capability range overlaps {other.name}")
+        out.append(arch)
+    return tuple(sorted(out, key=lambda a: _cc_tuple(a.cc_min)))
