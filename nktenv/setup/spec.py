@@ -1,0 +1,185 @@
+"""What to install, where from: built from a plan or a lock, checked before anything runs. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import urlparse
+
+from nktenv.errors import ExitCode, NktenvError
+from nktenv.i18n import _
+
+FRAMEWORKS = ("torch", "tensorflow")
+
+
+@dataclass(frozen=True)
+class InstallSpec:
+    """Requirements plus their sources; `frameworks` are verified by checks/ after install."""
+
+    requirements: tuple[str, ...]
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+    frameworks: tuple[str, ...] = ()
+    gpu: bool = False  # the plan expects the frameworks to run kernels on the GPU
+    and_cuda: bool = False  # TensorFlow with pip-installed NVIDIA libraries (Linux)
+    versions: dict[str, str] = field(default_factory=dict)  # framework -> planned version
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for key in ("requirements", "extra_index_urls", "find_links", "frameworks"):
+            d[key] = list(d[key])
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InstallSpec:
+        return cls(
+            requirements=tuple(data.get("requirements") or ()),
+            index_url=data.get("index_url"),
+            extra_index_urls=tuple(data.get("extra_index_urls") or ()),
+            find_links=tuple(data.get("find_links") or ()),
+            no_index=bool(data.get("no_index")),
+            frameworks=tuple(data.get("frameworks") or ()),
+            gpu=bool(data.get("gpu")),
+            and_cuda=bool(data.get("and_cuda")),
+            versions=dict(data.get("versions") or {}),
+        )
+
+    def with_sources(
+        self,
+        *,
+        index_url: str | None = None,
+        extra_index_urls: Iterable[str] = (),
+        find_links: Iterable[str] = (),
+    ) -> InstallSpec:
+        """Apply `--index-url` / `--extra-index-url` / `--find-links` (lab mirrors, wheelhouses)."""
+        extra = tuple(extra_index_urls)
+        links = tuple(str(f) for f in find_links)
+        return replace(
+            self,
+            index_url=index_url if index_url else self.index_url,
+            extra_index_urls=extra if (extra or index_url) else self.extra_index_urls,
+            find_links=_dedup(self.find_links + links),
+        )
+
+
+def _dedup(items: Iterable[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for item in items:
+        if item and item not in out:
+            out.append(item)
+    return tuple(out)
+
+
+def fingerprint(spec: InstallSpec, python_version: str) -> str:
+    """Identity of 'this environment, built from these inputs': equal fingerprints mean no work to do."""
+    doc = {
+        "python": python_version,
+        "requirements": sorted(spec.requirements),
+        "index_url": spec.index_url,
+        "extra_index_urls": list(spec.extra_index_urls),
+        "find_links": sorted(spec.find_links),
+        "no_index": spec.no_index,
+        "and_cuda": spec.and_cuda,
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+
+
+def spec_from_plan(plan: Any) -> InstallSpec:
+    """Turn a `nktenv.plan.Plan` into an InstallSpec (one venv; torch's index first)."""
+    reqs: list[str] = []
+    index: str | None = None
+    extras: list[str] = []
+    frameworks: list[str] = []
+    versions: dict[str, str] = {}
+    gpu = False
+    and_cuda = False
+    for name in FRAMEWORKS:
+        fw = getattr(plan, name, None)
+        if fw is None:
+            continue
+        frameworks.append(name)
+        versions[name] = str(getattr(fw, "version", "") or "")
+        reqs.extend(getattr(fw, "requirements", ()) or ())
+        url = getattr(fw, "index_url", None)
+        if url:
+            if index is None:
+                index = url
+            elif url != index:
+                extras.append(url)
+        extras.extend(getattr(fw, "extra_index_urls", ()) or ())
+        gpu = gpu or bool(getattr(fw, "gpu", False))
+        if name == "tensorflow" and any("[and-cuda]" in r.replace(" ", "") for r in fw.requirements):
+            and_cuda = True
+    return InstallSpec(
+        requirements=tuple(_dedup(reqs)),
+        index_url=index,
+        extra_index_urls=tuple(u for u in _dedup(extras) if u != index),
+        frameworks=tuple(frameworks),
+        gpu=gpu,
+        and_cuda=and_cuda,
+        versions=versions,
+    )
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, *, allow_insecure: bool, what: str = "index") -> None:
+    """Refuse a package source that is not https, unless it is file://, loopback or explicitly allowed.
+
+    Raises:
+        NktenvError: insecure-index (exit 2).
+    """
+    parsed = urlparse(url)
+    scheme = parsed.scheme.lower()
+    if scheme == "https" or scheme == "file" or allow_insecure:
+        return
+    if scheme == "http" and _is_loopback(parsed.hostname):
+        return
+    raise NktenvError(
+        "insecure-index",
+        _("The package {what} {url} is not https; packages from it could be altered on the way.").format(
+            what=what, url=url
+        ),
+        hint=_("Use an https mirror, a file:// or 127.0.0.1 mirror, or pass --allow-insecure-index."),
+        exit_code=ExitCode.USAGE,
+    )
+
+
+def check_sources(spec: InstallSpec, *, allow_insecure: bool) -> None:
+    """Validate every index and find-links location of a spec before anything is created."""
+    for url in ([spec.index_url] if spec.index_url else []) + list(spec.extra_index_urls):
+        check_url(url, allow_insecure=allow_insecure)
+    for link in spec.find_links:
+        if "://" in link and not (len(link) > 1 and link[1] == ":"):
+            check_url(link, allow_insecure=allow_insecure, what="location")
+        elif not Path(link).is_dir():
+            raise NktenvError(
+                "find-links-missing",
+                _("The wheel folder {path} does not exist.").format(path=link),
+                exit_code=ExitCode.USAGE,
+            )
+
+
+def absolute_links(links: Iterable[str | os.PathLike[str]]) -> tuple[str, ...]:
+    """Local find-links folders as absolute paths (the installer runs in another folder)."""
+    out = []
+    for link in links:
+        text = os.fspath(link)
+        out.append(text if "://" in text else os.path.abspath(text))
+    return tuple(out)

@@ -1,0 +1,171 @@
+"""Verification inside the new venv: the installed distributions match the spec, and each framework
+passes the `checks/probe.py` check (import, build info, cuda_available, a real matmul + convolution
+on the GPU compared with the CPU) under a timeout."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from nktenv.i18n import _
+from nktenv.setup.process import capture, child_env
+from nktenv.setup.spec import InstallSpec
+
+PROBE_TIMEOUT_S = 600.0
+_LIST = (
+    "import json, importlib.metadata as m\n"
+    "print(json.dumps(sorted({(d.metadata['Name'] or '', d.version) for d in m.distributions() if d.metadata['Name']})))"
+)
+# The venv seeds: not part of what was asked for, left out of the lock.
+SEEDS = frozenset({"pip", "setuptools", "wheel"})
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    checks: tuple[Check, ...]
+    probe: Mapping[str, Any] | None = None  # the probe's JSON document, verbatim
+    frameworks: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "checks": [c.to_dict() for c in self.checks],
+            "frameworks": dict(self.frameworks),
+        }
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+
+def installed_distributions(venv_python: Path, *, timeout: float = 60) -> dict[str, str]:
+    """{canonical name: version} of everything installed in the venv (stdlib only, fast)."""
+    res = capture([str(venv_python), "-I", "-c", _LIST], timeout=timeout, env=child_env(PYTHONDONTWRITEBYTECODE="1"))
+    if not res.ok:
+        raise RuntimeError(res.stdout.strip()[-500:] or "cannot list installed distributions")
+    pairs = json.loads(res.stdout.strip().splitlines()[-1])
+    return {canonicalize_name(name): version for name, version in pairs}
+
+
+def requirement_problems(requirements: tuple[str, ...], installed: Mapping[str, str]) -> list[str]:
+    """Requirements the installed set does not satisfy, as readable lines (pure)."""
+    problems: list[str] = []
+    for text in requirements:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            problems.append(_("{requirement}: not a valid requirement").format(requirement=text))
+            continue
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        have = installed.get(canonicalize_name(req.name))
+        if have is None:
+            problems.append(_("{name} is not installed").format(name=req.name))
+            continue
+        try:
+            ok = req.specifier.contains(Version(have), prereleases=True)
+        except InvalidVersion:
+            ok = False
+        if not ok:
+            problems.append(
+                _("{name} {version} is installed but {requirement} was asked for").format(
+                    name=req.name, version=have, requirement=text
+                )
+            )
+    return problems
+
+
+def probe_script() -> Any:
+    """checks/probe.py as shipped (a Traversable), or None when this build has none."""
+    candidate = files("nktenv.checks").joinpath("probe.py")
+    return candidate if candidate.is_file() else None
+
+
+def run_probe(venv_python: Path, *, timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
+    """Run checks/probe.py inside the venv and return its JSON document (errors become a document too)."""
+    script = probe_script()
+    if script is None:
+        return {"error": "checks/probe.py is not available in this nktenv build"}
+    with as_file(script) as path:
+        res = capture([str(venv_python), str(path)], timeout=timeout, env=child_env())
+    if res.timed_out:
+        return {"error": f"the check did not finish within {timeout:.0f} s"}
+    for line in reversed(res.stdout.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                break
+    try:
+        return json.loads(res.stdout[res.stdout.index("{"): res.stdout.rindex("}") + 1])
+    except ValueError:
+        return {"error": f"the check printed no JSON (exit {res.returncode}): {res.stdout.strip()[-400:]}"}
+
+
+def framework_entries(probe: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The per-framework records of a probe document (`frameworks.torch` or top-level `torch`)."""
+    holder = probe.get("frameworks") if isinstance(probe.get("frameworks"), Mapping) else probe
+    return {name: dict(holder[name]) for name in ("torch", "tensorflow") if isinstance(holder.get(name), Mapping)}
+
+
+def judge_framework(name: str, entry: Mapping[str, Any] | None, *, gpu: bool) -> Check:
+    """Pass/fail for one framework from its probe record (pure)."""
+    if not entry:
+        return Check(name, False, _("{name} was not reported by the check").format(name=name))
+    if entry.get("error") or not entry.get("version"):
+        return Check(name, False, str(entry.get("error") or _("{name} does not import").format(name=name)))
+    if gpu:
+        if not entry.get("cuda_available"):
+            return Check(name, False, _("{name} {version} imports but sees no GPU").format(name=name, version=entry["version"]))
+        if entry.get("kernel_ok") is not True:
+            return Check(name, False, _("{name} {version} sees the GPU but its matmul/convolution check failed").format(
+                name=name, version=entry["version"]))
+        return Check(name, True, _("{name} {version}: GPU kernels match the CPU").format(name=name, version=entry["version"]))
+    if entry.get("kernel_ok") is False:
+        return Check(name, False, _("{name} {version}: the matmul/convolution check failed").format(name=name, version=entry["version"]))
+    return Check(name, True, _("{name} {version} imports and runs").format(name=name, version=entry["version"]))
+
+
+def verify(
+    venv_python: Path,
+    spec: InstallSpec,
+    *,
+    installed: Mapping[str, str] | None = None,
+    probe: Callable[[Path], dict[str, Any]] | None = None,
+) -> Verification:
+    """Check the venv against the spec; run the framework check when the spec names frameworks."""
+    checks: list[Check] = []
+    if installed is None:
+        installed = installed_distributions(venv_python)
+    problems = requirement_problems(spec.requirements, installed)
+    checks.append(Check("requirements", not problems, "; ".join(problems) or _("all requirements are installed")))
+    document: dict[str, Any] | None = None
+    entries: dict[str, dict[str, Any]] = {}
+    if spec.frameworks:
+        document = (probe or run_probe)(venv_python)
+        entries = framework_entries(document)
+        for name in spec.frameworks:
+            entry = entries.get(name)
+            if entry is None and document.get("error"):
+                entry = {"error": document["error"]}
+            checks.append(judge_framework(name, entry, gpu=spec.gpu))
+    return Verification(all(c.ok for c in checks), tuple(checks), document, entries)

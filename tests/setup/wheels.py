@@ -1,0 +1,94 @@
+"""Small real wheels and a PEP 503 index on 127.0.0.1, for the setup tests and the benchmark."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.server
+import threading
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+def _record_line(name: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}"
+
+
+def make_wheel(
+    folder: Path,
+    name: str,
+    version: str,
+    *,
+    requires: tuple[str, ...] = (),
+    module_source: str | None = None,
+    module: str | None = None,
+    payload_bytes: int = 0,
+) -> Path:
+    """Write a pure-Python wheel `name-version-py3-none-any.whl` that installs module `module`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dist = name.replace("-", "_")
+    module = module or dist
+    files: dict[str, bytes] = {
+        f"{module}/__init__.py": (module_source if module_source is not None else f"__version__ = {version!r}\n").encode(),
+    }
+    if payload_bytes:
+        # incompressible-ish payload so installs do real I/O, like a framework wheel does
+        files[f"{module}/payload.bin"] = hashlib.sha256(name.encode()).digest() * (payload_bytes // 32)
+    info = f"{dist}-{version}.dist-info"
+    meta = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"] + [f"Requires-Dist: {r}" for r in requires]
+    files[f"{info}/METADATA"] = ("\n".join(meta) + "\n").encode()
+    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: nktenv-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    record = [_record_line(n, d) for n, d in files.items()] + [f"{info}/RECORD,,"]
+    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    path = folder / f"{dist}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for n, d in files.items():
+            zf.writestr(n, d)
+    return path
+
+
+def write_simple_index(wheelhouse: Path, root: Path) -> Path:
+    """A PEP 503 'simple' tree under root/simple linking the wheels in wheelhouse."""
+    simple = root / "simple"
+    projects: dict[str, list[Path]] = {}
+    for whl in sorted(wheelhouse.glob("*.whl")):
+        project = whl.name.split("-")[0].lower().replace("_", "-")
+        projects.setdefault(project, []).append(whl)
+    for project, wheels in projects.items():
+        d = simple / project
+        d.mkdir(parents=True, exist_ok=True)
+        links = []
+        for whl in wheels:
+            (d / whl.name).write_bytes(whl.read_bytes())
+            sha = hashlib.sha256(whl.read_bytes()).hexdigest()
+            links.append(f'<a href="{whl.name}#sha256={sha}">{whl.name}</a><br>')
+        (d / "index.html").write_text("<!DOCTYPE html><html><body>" + "".join(links) + "</body></html>")
+    simple.mkdir(parents=True, exist_ok=True)
+    (simple / "index.html").write_text(
+        "<!DOCTYPE html><html><body>" + "".join(f'<a href="{p}/">{p}</a>' for p in projects) + "</body></html>"
+    )
+    return simple
+
+
+@contextmanager
+def serve(root: Path) -> Iterator[str]:
+    """Serve `root` over http on 127.0.0.1 (an ephemeral port) in a thread; yields the base URL."""
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(root), **kw)
+
+        def log_message(self, *args) -> None:  # keep test output clean
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
