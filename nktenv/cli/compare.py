@@ -1,14 +1,225 @@
-"""`nktenv compare` (not implemented yet)."""
+"""`nktenv compare`: many machines' benchmark results in one view, and why one is slower than its twin."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any, List, Optional
+
 import typer
 
+from nktenv.cli._common import JsonOpt
 from nktenv.errors import ExitCode, NktenvError
+
+MAX_NOTE_LINES = 20
 
 
 def register(app: typer.Typer) -> None:
     @app.command("compare")
-    def compare() -> None:
-        """Not implemented yet."""
-        raise NktenvError("not-implemented", "nktenv compare is not implemented yet", exit_code=ExitCode.USAGE)
+    def compare(
+        paths: Annotated[
+            Optional[List[Path]],
+            typer.Argument(help="Result files (nktenv.bench/1 JSON) or folders of them, e.g. the lab's shared folder.",
+                           show_default=False),
+        ] = None,
+        store: Annotated[
+            Optional[List[Path]],
+            typer.Option("--store", help="A SQLite results store (repeatable). It is copied, never opened in place.",
+                         show_default=False),
+        ] = None,
+        baseline: Annotated[
+            Optional[str],
+            typer.Option("--baseline", help="Machine name to compare against (default: the fleet median).",
+                         show_default=False),
+        ] = None,
+        margin: Annotated[
+            float,
+            typer.Option("--margin", help="Flag a machine this much slower than its same-device peers (0.15 = 15%)."),
+        ] = 0.15,
+        html: Annotated[
+            Optional[Path],
+            typer.Option("--html", help="Write a self-contained HTML report (tables and charts) to this file.",
+                         show_default=False),
+        ] = None,
+        csv_out: Annotated[
+            Optional[Path],
+            typer.Option("--csv", help="Write one CSV line per machine and workload to this file.", show_default=False),
+        ] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Compare benchmark results across machines: throughput, speedup, versions and outliers with causes."""
+        from nktenv.compare.analyze import UnknownBaseline
+        from nktenv.compare.analyze import compare as run_compare
+        from nktenv.compare.io import InputMissing, load_results
+        from nktenv.i18n import _
+        from nktenv.output import emit_json, err_console
+
+        inputs = list(paths or [])
+        stores = list(store or [])
+        if not inputs and not stores:
+            raise NktenvError("no-input", _("Name at least one result file, folder or --store."),
+                              hint=_("For example: nktenv compare \\\\labserver\\share\\results"))
+        if not 0.0 < margin < 1.0:
+            raise NktenvError("bad-margin", _("--margin must be between 0 and 1 (0.15 means 15%), not {value}.").format(value=margin))
+        for out in (html, csv_out):
+            if out is not None:
+                _refuse_writing_into_inputs(out, inputs + stores)
+
+        err = err_console()
+        try:
+            with err.status(_("Reading results…"), spinner="dots"):
+                loaded = load_results(inputs, stores)
+        except InputMissing as exc:
+            raise NktenvError("input-not-found", _("{path} does not exist.").format(path=exc.path)) from None
+
+        try:
+            cmp = run_compare(loaded.results, baseline=baseline, margin=margin)
+        except UnknownBaseline as exc:
+            raise NktenvError(
+                "unknown-baseline", _("No results from a machine named {name}.").format(name=exc.name),
+                hint=_("Machines in these results: {names}").format(names=", ".join(exc.known) or "-"),
+            ) from None
+
+        _print_notes(loaded.notes)
+        if not loaded.results:
+            raise NktenvError(
+                "no-results",
+                _("No usable benchmark results among {count} file(s).").format(count=loaded.files_seen),
+                hint=_("Results come from `nktenv bench --json`."),
+                exit_code=ExitCode.BAD_DATA,
+            )
+
+        written: dict[str, str] = {}
+        if html is not None:
+            from nktenv.compare.render import to_html
+
+            written["html"] = str(_write(html, to_html(cmp, loaded.notes).encode("utf-8")))
+        if csv_out is not None:
+            from nktenv.compare.render import to_csv
+
+            # utf-8-sig: Excel on Japanese Windows reads a BOM-less file as cp932 and garbles names.
+            written["csv"] = str(_write(csv_out, to_csv(cmp).encode("utf-8-sig")))
+
+        if json_out:
+            doc: dict[str, Any] = {"schema": "nktenv.compare/1", "ok": True}
+            doc.update(cmp.to_dict())
+            doc["notes"] = [n.to_dict() for n in loaded.notes]
+            doc["inputs"] = {"files_seen": loaded.files_seen, "results": len(loaded.results)}
+            doc["outputs"] = written
+            emit_json(doc)
+            _print_outliers(cmp, err)
+        else:
+            from nktenv.output import out_console
+
+            console = out_console()
+            _print_table(cmp, console)
+            _print_outliers(cmp, console)
+        for kind, path in written.items():
+            err.print(_("Wrote the {kind} report to {path}").format(kind=kind.upper(), path=path), markup=False)
+
+
+def _refuse_writing_into_inputs(out: Path, inputs: list[Path]) -> None:
+    from nktenv.i18n import _
+
+    target = out.resolve()
+    for given in inputs:
+        src = given.resolve()
+        if target == src or (src.is_dir() and src in target.parents):
+            raise NktenvError(
+                "output-in-inputs",
+                _("{path} is inside the inputs; compare never writes into them.").format(path=out),
+                hint=_("Write the report somewhere else, e.g. your home folder."),
+            )
+
+
+def _write(path: Path, data: bytes) -> Path:
+    from nktenv.compare.io import write_bytes_atomic
+    from nktenv.i18n import _
+
+    try:
+        return write_bytes_atomic(path, data)
+    except OSError as exc:
+        raise NktenvError("cannot-write", _("Cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc),
+                          exit_code=ExitCode.BAD_DATA) from None
+
+
+def _print_notes(notes: Any) -> None:
+    from nktenv.compare.texts import note_text
+    from nktenv.i18n import _
+    from nktenv.output import err_console
+
+    err = err_console()
+    for note in notes[:MAX_NOTE_LINES]:
+        err.print(note_text(note), markup=False, highlight=False, soft_wrap=True)
+    if len(notes) > MAX_NOTE_LINES:
+        err.print(_("… and {count} more skipped input(s); --json lists them all.").format(count=len(notes) - MAX_NOTE_LINES),
+                  markup=False)
+
+
+def _print_outliers(cmp: Any, console: Any) -> None:
+    from nktenv.compare.texts import cause_text, outlier_text
+    from nktenv.i18n import _
+
+    if not cmp.outliers:
+        console.print(_("No machine is slower than its peers with the same device by more than the margin."), markup=False)
+        return
+    for o in cmp.outliers:
+        console.print("! " + outlier_text(o), markup=False, soft_wrap=True)
+        for c in o.causes[1:]:
+            console.print("    " + _("also: {cause}").format(cause=cause_text(c)), markup=False, soft_wrap=True)
+
+
+def _short_device(cell: Any) -> str:
+    from nktenv.i18n import _
+
+    if cell.workload.device_kind == "cpu":
+        return _("CPU, {threads} threads").format(threads="?" if cell.threads is None else cell.threads)
+    name = cell.device_model or cell.device
+    for prefix in ("NVIDIA ", "GeForce "):
+        name = name.replace(prefix, "")
+    return name
+
+
+def _print_table(cmp: Any, console: Any) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from nktenv.compare.render import fmt
+    from nktenv.compare.texts import pct, workload_label
+    from nktenv.i18n import _
+
+    ref = _("vs {machine}").format(machine=cmp.baseline) if cmp.baseline else _("vs median")
+    for w in cmp.workloads:
+        gpu = w.device_kind == "gpu"
+        mixed = cmp.mixed_versions.get(w.key, ())
+        title = workload_label(w)
+        if mixed:
+            title += "  " + _("(versions differ: {fields})").format(fields=", ".join(mixed))
+        table = Table(title=Text(title, style="bold"), title_justify="left")
+        heads = [(_("Machine"), False), (_("Device"), False), (_("Samples/s"), True), (_("Epoch s"), True)]
+        if gpu:
+            heads += [(_("Speedup"), True), (_("% of limit"), True)]
+        heads += [(ref, True), (_("framework / driver / CUDA") if gpu else _("framework"), False), (_("Flags"), False)]
+        for i, (head, right) in enumerate(heads):
+            table.add_column(head, justify="right" if right else "left", no_wrap=right or i < 2)
+        for c in cmp.cells_of(w):
+            flags = []
+            if c.outlier:
+                flags.append(_("SLOW"))
+            if c.version_differs:
+                flags.append("†" + ",".join(c.version_differs))
+            if c.noisy:
+                flags.append(_("noisy"))
+            if c.status != "ok":
+                flags.append(c.status)
+            if gpu:
+                versions = " / ".join(c.versions.get(k) or "–" for k in ("framework", "driver", "cuda"))
+            else:
+                versions = c.versions.get("framework") or "–"
+            values = [c.machine, _short_device(c), fmt(c.samples_per_s), fmt(c.epoch_s)]
+            if gpu:
+                values += ["–" if c.speedup is None else fmt(c.speedup) + "×",
+                           "–" if c.fraction_of_limit is None else pct(c.fraction_of_limit)]
+            values += ["–" if c.relative is None else f"{c.relative:.2f}", versions, " ".join(flags)]
+            # Machine names and versions are data, not rich markup ("pc [a1b2]" must print as is).
+            table.add_row(*(Text(v) for v in values), style="red" if c.outlier else None)
+        console.print(table)

@@ -1,0 +1,434 @@
+"""Pure comparison: results in, aligned cells, version marks and explained outliers out.
+
+Like is only compared with like: a workload is (framework, model, pipeline, device kind, batch
+size). For each machine the newest run that measured a workload supplies its cell. Outliers are
+judged against peers with the same device model only (same GPU, or same CPU for CPU rows), and
+their likely causes are read from the evidence the results carry, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Any, Mapping, Sequence
+
+from nktenv.compare.model import Result, Row, Sweep
+
+DEFAULT_MARGIN = 0.15  # run-to-run jitter of one GPU reaches ~10 %; flag only what clearly exceeds it
+THROTTLE_MIN = 0.05  # a throttle reason active under 5 % of the run does not explain a gap
+THERMAL_REASONS = ("sw_thermal", "hw_thermal")
+POWER_REASONS = ("sw_power_cap", "hw_power_brake")
+VERSION_FIELDS = ("framework", "driver", "cuda")
+
+
+@dataclass(frozen=True)
+class Workload:
+    framework: str
+    model: str
+    pipeline: str
+    device_kind: str
+    batch_size: int | None
+
+    @property
+    def key(self) -> str:
+        bs = "?" if self.batch_size is None else str(self.batch_size)
+        return f"{self.framework}/{self.model}/{self.pipeline}/{self.device_kind}/bs{bs}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "framework": self.framework, "model": self.model, "pipeline": self.pipeline,
+                "device_kind": self.device_kind, "batch_size": self.batch_size}
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One piece of evidence for why a machine is slow; `code` is stable, `data` the numbers."""
+
+    code: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "data": dict(self.data)}
+
+
+@dataclass(frozen=True)
+class Outlier:
+    machine: str
+    device: str
+    workload: Workload
+    device_model: str
+    value: float
+    peer_median: float
+    shortfall: float  # 0.3 = 30 % slower than the peers' median
+    peers: tuple[str, ...]
+    causes: tuple[Cause, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"machine": self.machine, "device": self.device, "workload": self.workload.key,
+                "device_model": self.device_model, "samples_per_s": self.value,
+                "peer_median": self.peer_median, "shortfall": round(self.shortfall, 4),
+                "peers": list(self.peers), "causes": [c.to_dict() for c in self.causes]}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One machine's (device's) measurement of one workload, with what it is compared against."""
+
+    machine: str
+    device: str
+    device_model: str | None
+    workload: Workload
+    result_id: str
+    source: str
+    created_at: str
+    runs: int
+    status: str
+    error: str | None
+    samples_per_s: float | None
+    q1: float | None
+    q3: float | None
+    epoch_s: float | None
+    speedup: float | None
+    fraction_of_limit: float | None
+    relative: float | None
+    noisy: bool
+    threads: int | None
+    versions: Mapping[str, str | None]
+    version_differs: tuple[str, ...]
+    outlier: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"machine": self.machine, "device": self.device, "device_model": self.device_model,
+                "workload": self.workload.key, "result_id": self.result_id, "source": self.source,
+                "created_at": self.created_at, "runs": self.runs, "status": self.status, "error": self.error,
+                "samples_per_s": self.samples_per_s, "q1": self.q1, "q3": self.q3, "epoch_s": self.epoch_s,
+                "speedup_vs_cpu": self.speedup, "fraction_of_limit": self.fraction_of_limit,
+                "relative": None if self.relative is None else round(self.relative, 4),
+                "noisy": self.noisy, "threads": self.threads, "versions": dict(self.versions),
+                "version_differs": list(self.version_differs), "outlier": self.outlier}
+
+
+@dataclass(frozen=True)
+class Machine:
+    name: str
+    fingerprint: str | None
+    runs: int
+    latest: str
+    os: str | None
+    cpu_model: str | None
+    cpu_threads: int | None
+    gpus: tuple[str, ...]
+    software: Mapping[str, str | None]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "fingerprint": self.fingerprint, "runs": self.runs, "latest": self.latest,
+                "os": self.os, "cpu_model": self.cpu_model, "cpu_threads": self.cpu_threads,
+                "gpus": list(self.gpus), "software": dict(self.software)}
+
+
+@dataclass(frozen=True)
+class SweepSeries:
+    """Batch-size curves of one (framework, model, pipeline, device kind), one line per machine."""
+
+    framework: str
+    model: str
+    pipeline: str
+    device_kind: str
+    series: tuple[tuple[str, tuple[tuple[int, float], ...]], ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.framework}/{self.model}/{self.pipeline}/{self.device_kind}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "series": [{"machine": m, "points": [{"batch_size": b, "samples_per_s": s}
+                                                                       for b, s in pts]} for m, pts in self.series]}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    machines: tuple[Machine, ...]
+    workloads: tuple[Workload, ...]
+    cells: tuple[Cell, ...]
+    outliers: tuple[Outlier, ...]
+    mixed_versions: Mapping[str, tuple[str, ...]]  # workload key -> version fields that differ across machines
+    sweeps: tuple[SweepSeries, ...]
+    baseline: str | None
+    margin: float
+
+    def cells_of(self, workload: Workload) -> list[Cell]:
+        return [c for c in self.cells if c.workload == workload]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "baseline": self.baseline,
+            "reference": "baseline" if self.baseline else "fleet-median",
+            "margin": self.margin,
+            "machines": [m.to_dict() for m in self.machines],
+            "workloads": [dict(w.to_dict(), mixed_versions=list(self.mixed_versions.get(w.key, ())))
+                          for w in self.workloads],
+            "cells": [c.to_dict() for c in self.cells],
+            "outliers": [o.to_dict() for o in self.outliers],
+            "sweeps": [s.to_dict() for s in self.sweeps],
+        }
+
+
+class UnknownBaseline(ValueError):
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        super().__init__(name)
+        self.name = name
+        self.known = tuple(known)
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def version_tuple(text: str | None) -> tuple[int, ...]:
+    """'550.54.15' -> (550, 54, 15); '2.5.1+cu124' -> (2, 5, 1). Non-numeric parts end the tuple."""
+    if not text:
+        return ()
+    out = []
+    for part in re.split(r"[.+\-]", text):
+        if not part.isdigit():
+            break
+        out.append(int(part))
+    return tuple(out)
+
+
+def _most_common(values: Sequence[Any]) -> Any:
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    counts = Counter(present)
+    # ties go to the newest version so "differs" points at the machine that lags
+    return max(counts, key=lambda v: (counts[v], version_tuple(str(v)), str(v)))
+
+
+def _med(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(median(present)) if present else None
+
+
+def _versions(result: Result, row: Row) -> dict[str, str | None]:
+    sw = result.software
+    gpu = row.device_kind == "gpu"
+    return {"framework": sw.get(row.framework), "driver": sw.get("driver") if gpu else None,
+            "cuda": sw.get("cuda") if gpu else None}
+
+
+def _speedup(result: Result, row: Row) -> float | None:
+    if row.device_kind != "gpu" or row.samples_per_s is None:
+        return None
+    recorded = result.speedups.get((row.framework, row.model, row.pipeline, row.device))
+    if recorded is not None:
+        return recorded
+    for cpu in result.rows:
+        if (cpu.device_kind == "cpu" and cpu.framework == row.framework and cpu.model == row.model
+                and cpu.pipeline == row.pipeline and cpu.batch_size == row.batch_size and cpu.samples_per_s):
+            return row.samples_per_s / cpu.samples_per_s
+    return None
+
+
+def _labels(results: Sequence[Result]) -> dict[str, str]:
+    """Result id -> machine label; two machines sharing a host name are told apart by fingerprint."""
+    prints: dict[str, set[str | None]] = defaultdict(set)
+    for r in results:
+        prints[r.machine].add(r.fingerprint)
+    out = {}
+    for r in results:
+        clash = len(prints[r.machine]) > 1
+        out[r.id] = f"{r.machine} [{(r.fingerprint or 'unknown')[:8]}]" if clash else r.machine
+    return out
+
+
+# --------------------------------------------------------------------------------------------- compare
+
+
+def compare(results: Sequence[Result], *, baseline: str | None = None, margin: float = DEFAULT_MARGIN) -> Comparison:
+    """Align results and find outliers.
+
+    Raises:
+        UnknownBaseline: `baseline` names no machine in the results.
+    """
+    labels = _labels(results)
+    ordered = sorted(results, key=lambda r: (r.created_at, r.id))  # newest last
+    by_machine: dict[str, list[Result]] = defaultdict(list)
+    for r in ordered:
+        by_machine[labels[r.id]].append(r)
+    if baseline is not None and baseline not in by_machine:
+        raise UnknownBaseline(baseline, sorted(by_machine))
+
+    # Newest row per (machine, device, workload); count how many runs measured it.
+    picked: dict[tuple[str, str, Workload], tuple[Result, Row]] = {}
+    runs: Counter[tuple[str, str, Workload]] = Counter()
+    for r in ordered:
+        for row in r.rows:
+            key = (labels[r.id], row.device, Workload(*row.workload))
+            picked[key] = (r, row)
+            runs[key] += 1
+
+    # A device column only when a machine measured one workload on several devices of its kind.
+    multi = Counter((m, w) for (m, _d, w) in picked)
+
+    workloads = sorted({w for (_m, _d, w) in picked},
+                       key=lambda w: (w.framework, w.model, w.device_kind != "cpu", w.pipeline, w.batch_size or 0))
+    raw_cells: dict[Workload, list[tuple[str, str, Result, Row]]] = defaultdict(list)
+    for (machine, device, w), (r, row) in sorted(picked.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        label = machine if multi[(machine, w)] == 1 else f"{machine} {device}"
+        raw_cells[w].append((label, device, r, row))
+
+    cells: list[Cell] = []
+    outliers: list[Outlier] = []
+    mixed: dict[str, tuple[str, ...]] = {}
+    for w in workloads:
+        entries = raw_cells[w]
+        versions = [(_versions(r, row)) for (_l, _d, r, row) in entries]
+        base = next((i for i, (label, _d, r, _row) in enumerate(entries)
+                     if baseline is not None and labels[r.id] == baseline), None)
+        ref_versions = versions[base] if base is not None else {
+            f: _most_common([v[f] for v in versions]) for f in VERSION_FIELDS}
+        varying = tuple(f for f in VERSION_FIELDS if len({v[f] for v in versions if v[f] is not None}) > 1)
+        if varying:
+            mixed[w.key] = varying
+        if baseline is not None:
+            reference = entries[base][3].samples_per_s if base is not None else None
+        else:
+            reference = _med([row.samples_per_s for (_l, _d, _r, row) in entries])
+
+        found = {o.machine: o for o in _outliers(w, entries, margin)}
+        outliers.extend(found[k] for k in sorted(found, key=lambda m: -found[m].shortfall))
+        for (label, device, r, row), ver in zip(entries, versions):
+            differs = tuple(f for f in VERSION_FIELDS
+                            if ver[f] is not None and ref_versions[f] is not None and ver[f] != ref_versions[f])
+            cells.append(Cell(
+                machine=label, device=device, device_model=_device_model(r, row), workload=w,
+                result_id=r.id, source=r.source, created_at=r.created_at,
+                runs=runs[(labels[r.id], device, w)], status=row.status, error=row.error,
+                samples_per_s=row.samples_per_s, q1=row.q1, q3=row.q3, epoch_s=row.epoch_s,
+                speedup=_speedup(r, row), fraction_of_limit=row.fraction_of_limit,
+                relative=(row.samples_per_s / reference) if row.samples_per_s and reference else None,
+                noisy=row.noisy, threads=row.threads if row.threads is not None else r.cpu_threads,
+                versions=ver, version_differs=differs, outlier=label in found,
+            ))
+
+    machines = []
+    for name, rs in sorted(by_machine.items()):
+        latest = rs[-1]
+        gpus = sorted({row.device_name for r in rs for row in r.rows if row.device_kind == "gpu" and row.device_name})
+        machines.append(Machine(name=name, fingerprint=latest.fingerprint, runs=len(rs), latest=latest.created_at,
+                                os=latest.os_system, cpu_model=latest.cpu_model, cpu_threads=latest.cpu_threads,
+                                gpus=tuple(gpus), software=latest.software))
+    return Comparison(machines=tuple(machines), workloads=tuple(workloads), cells=tuple(cells),
+                      outliers=tuple(outliers), mixed_versions=mixed, sweeps=_sweeps(by_machine),
+                      baseline=baseline, margin=margin)
+
+
+def _device_model(result: Result, row: Row) -> str | None:
+    return row.device_name if row.device_kind == "gpu" else (result.cpu_model or row.device_name)
+
+
+def _sweeps(by_machine: Mapping[str, list[Result]]) -> tuple[SweepSeries, ...]:
+    curves: dict[tuple[str, str, str, str], dict[str, tuple[tuple[int, float], ...]]] = defaultdict(dict)
+    for machine, rs in by_machine.items():
+        for r in rs:  # oldest first, so the newest run's curve wins
+            for s in r.sweeps:
+                curves[(s.framework, s.model, s.pipeline, _kind(s))][machine] = s.points
+    return tuple(SweepSeries(*key, series=tuple(sorted(lines.items()))) for key, lines in sorted(curves.items()))
+
+
+def _kind(sweep: Sweep) -> str:
+    return "cpu" if sweep.device == "cpu" else "gpu"
+
+
+# --------------------------------------------------------------------------------------------- outliers
+
+
+def _outliers(w: Workload, entries: Sequence[tuple[str, str, Result, Row]], margin: float) -> list[Outlier]:
+    groups: dict[str, list[tuple[str, str, Result, Row]]] = defaultdict(list)
+    for e in entries:
+        model = _device_model(e[2], e[3])
+        if model and e[3].samples_per_s:
+            groups[model].append(e)
+    found = []
+    for model, group in groups.items():
+        for i, (label, device, r, row) in enumerate(group):
+            peers = group[:i] + group[i + 1:]
+            if not peers:
+                continue
+            # The median of the *other* machines: with twins, including itself would halve the gap.
+            peer_median = float(median(p[3].samples_per_s for p in peers))  # type: ignore[misc]
+            value = row.samples_per_s or 0.0
+            shortfall = 1.0 - value / peer_median
+            if shortfall > margin:
+                found.append(Outlier(
+                    machine=label, device=device, workload=w, device_model=model, value=value,
+                    peer_median=peer_median, shortfall=shortfall, peers=tuple(p[0] for p in peers),
+                    causes=tuple(explain(w, r, row, [(p[2], p[3]) for p in peers])),
+                ))
+    return found
+
+
+def explain(w: Workload, result: Result, row: Row, peers: Sequence[tuple[Result, Row]]) -> list[Cause]:
+    """Name the likely causes of a slow cell from its evidence against its peers', strongest first."""
+    causes: list[Cause] = []
+    tel = row.telemetry
+    peer_tel = [p.telemetry for _r, p in peers if p.telemetry is not None]
+
+    if tel is not None:
+        for reasons, code in ((THERMAL_REASONS, "thermal-throttle"), (POWER_REASONS, "power-throttle"),
+                              (("hw_slowdown",), "hw-slowdown")):
+            for reason in reasons:
+                share = tel.throttle.get(reason, 0.0)
+                peer_share = max((t.throttle.get(reason, 0.0) for t in peer_tel), default=0.0)
+                if share >= THROTTLE_MIN and share > peer_share + THROTTLE_MIN:
+                    causes.append(Cause(code, {"reason": reason, "share": round(share, 3),
+                                               "peer_share": round(peer_share, 3)}))
+        peer_limit = _med([t.power_limit_w for t in peer_tel])
+        if tel.power_limit_w is not None and peer_limit and tel.power_limit_w < 0.95 * peer_limit:
+            causes.append(Cause("power-limit", {"watts": tel.power_limit_w, "peer_watts": peer_limit}))
+        peer_clock = _med([t.sm_clock_mhz for t in peer_tel])
+        if tel.sm_clock_mhz is not None and peer_clock and tel.sm_clock_mhz < 0.9 * peer_clock:
+            causes.append(Cause("low-clocks", {"mhz": tel.sm_clock_mhz, "peer_mhz": peer_clock}))
+        temp = tel.temperature_max_c if tel.temperature_max_c is not None else tel.temperature_c
+        peer_temp = _med([t.temperature_max_c if t.temperature_max_c is not None else t.temperature_c for t in peer_tel])
+        if temp is not None and (temp >= 85 or (peer_temp is not None and temp >= peer_temp + 10)):
+            causes.append(Cause("hot", {"celsius": temp, "peer_celsius": peer_temp}))
+        peer_width = _med([t.pcie_width for t in peer_tel])
+        peer_gen = _med([t.pcie_gen for t in peer_tel])
+        narrow = tel.pcie_width is not None and peer_width is not None and tel.pcie_width < peer_width
+        slow = tel.pcie_gen is not None and peer_gen is not None and tel.pcie_gen < peer_gen
+        if not peer_tel and tel.pcie_width is not None and tel.pcie_width_max is not None:
+            narrow = tel.pcie_width < tel.pcie_width_max
+        if narrow or slow:
+            causes.append(Cause("pcie-link", {
+                "gen": tel.pcie_gen, "width": tel.pcie_width, "gen_max": tel.pcie_gen_max,
+                "width_max": tel.pcie_width_max,
+                "peer_gen": None if peer_gen is None else int(peer_gen),
+                "peer_width": None if peer_width is None else int(peer_width)}))
+
+    # Eager runs at small batches are bound by the host (dispatch on the CPU), and CPU rows are the host.
+    host_bound = row.device_kind == "cpu" or row.pipeline != "compiled"
+    if host_bound:
+        threads = row.threads if row.threads is not None else result.cpu_threads
+        peer_threads = _med([p.threads if p.threads is not None else r.cpu_threads for r, p in peers])
+        if threads is not None and peer_threads is not None and threads < peer_threads:
+            causes.append(Cause("cpu-threads", {"threads": threads, "peer_threads": int(peer_threads)}))
+        if row.device_kind == "gpu":
+            peer_cpu = _most_common([r.cpu_model for r, _p in peers])
+            if result.cpu_model and peer_cpu and result.cpu_model != peer_cpu:
+                causes.append(Cause("cpu-model", {"cpu": result.cpu_model, "peer_cpu": peer_cpu}))
+
+    mine = _versions(result, row)
+    theirs = [_versions(r, p) for r, p in peers]
+    for f, code in (("driver", "driver-version"), ("framework", "framework-version"), ("cuda", "cuda-version")):
+        peer_v = _most_common([v[f] for v in theirs])
+        if mine[f] is not None and peer_v is not None and mine[f] != peer_v:
+            older = version_tuple(mine[f]) < version_tuple(peer_v)
+            causes.append(Cause(code, {"version": mine[f], "peer_version": peer_v, "older": older,
+                                       "framework": row.framework}))
+    if row.noisy:
+        causes.append(Cause("noisy", {}))
+    if not causes:
+        causes.append(Cause("unexplained", {}))
+    return causes

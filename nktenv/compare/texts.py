@@ -1,0 +1,99 @@
+"""People's sentences for notes, causes and outliers (whole sentences, named placeholders).
+
+JSON carries the codes and numbers; these functions turn them into text at render time, in the
+current language, for the terminal and the HTML report alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nktenv.compare.analyze import Cause, Outlier, Workload
+from nktenv.compare.io import Note
+from nktenv.i18n import _
+
+
+def pct(fraction: float) -> str:
+    return f"{fraction * 100:.0f}%"
+
+
+def workload_label(w: Workload) -> str:
+    bs = "?" if w.batch_size is None else str(w.batch_size)
+    return _("{framework} {model}, {pipeline} pipeline, {device_kind}, batch {batch}").format(
+        framework=w.framework, model=w.model.upper(), pipeline=w.pipeline, device_kind=w.device_kind.upper(), batch=bs)
+
+
+def note_text(note: Note) -> str:
+    """One line saying which input was skipped and why."""
+    templates = {
+        "unrelated": _("{source}: skipped, not a result file"),
+        "in-progress": _("{source}: skipped, a result still being written"),
+        "empty": _("{source}: skipped, the file is empty"),
+        "truncated": _("{source}: skipped, the file is truncated ({detail})"),
+        "not-json": _("{source}: skipped, not valid JSON ({detail})"),
+        "not-utf8": _("{source}: skipped, not UTF-8 text"),
+        "not-a-result": _("{source}: skipped, not a benchmark result (schema: {detail})"),
+        "unknown-schema": _("{source}: skipped, unknown result version {detail}; a newer nktenv can read it"),
+        "no-machine": _("{source}: skipped, the result names no machine"),
+        "no-rows": _("{source}: skipped, the result holds no usable measurements"),
+        "duplicate": _("{source}: skipped, the same run as {detail}"),
+        "too-large": _("{source}: skipped, too large for a result file ({detail})"),
+        "unreadable": _("{source}: skipped, cannot be read ({detail})"),
+        "store-unreadable": _("{source}: skipped, not a readable SQLite store ({detail})"),
+        "not-a-store": _("{source}: skipped, not a SQLite store ({detail})"),
+    }
+    template = templates.get(note.code, _("{source}: skipped ({detail})"))
+    return template.format(source=note.source, detail=note.detail or note.code)
+
+
+def _v(value: Any) -> str:
+    return "?" if value is None else str(value)
+
+
+def cause_text(cause: Cause) -> str:
+    """One sentence naming a likely cause with its evidence."""
+    d = dict(cause.data)
+    if cause.code == "thermal-throttle":
+        return _("thermal throttling: {reason} was active {share} of the run (peers: {peer_share})").format(
+            reason=d["reason"], share=pct(d["share"]), peer_share=pct(d["peer_share"]))
+    if cause.code == "power-throttle":
+        return _("power throttling: {reason} was active {share} of the run (peers: {peer_share})").format(
+            reason=d["reason"], share=pct(d["share"]), peer_share=pct(d["peer_share"]))
+    if cause.code == "hw-slowdown":
+        return _("hardware slowdown was active {share} of the run (peers: {peer_share}); check power cables and cooling").format(
+            share=pct(d["share"]), peer_share=pct(d["peer_share"]))
+    if cause.code == "power-limit":
+        return _("power limit {watts:.0f} W, below the peers' {peer_watts:.0f} W").format(**d)
+    if cause.code == "low-clocks":
+        return _("SM clock {mhz:.0f} MHz under load, below the peers' {peer_mhz:.0f} MHz").format(**d)
+    if cause.code == "hot":
+        return _("GPU reached {celsius:.0f} °C (peers: {peer_celsius})").format(
+            celsius=d["celsius"], peer_celsius=_v(None if d["peer_celsius"] is None else f"{d['peer_celsius']:.0f} °C"))
+    if cause.code == "pcie-link":
+        return _("PCIe link under load is Gen{gen} x{width} (card supports Gen{gen_max} x{width_max}; peers run Gen{peer_gen} x{peer_width})").format(
+            gen=_v(d["gen"]), width=_v(d["width"]), gen_max=_v(d["gen_max"]), width_max=_v(d["width_max"]),
+            peer_gen=_v(d["peer_gen"]), peer_width=_v(d["peer_width"]))
+    if cause.code == "cpu-threads":
+        return _("fewer CPU threads for a host-bound run: {threads} (peers: {peer_threads})").format(**d)
+    if cause.code == "cpu-model":
+        return _("a different host CPU for a host-bound run: {cpu} (peers: {peer_cpu})").format(**d)
+    if cause.code == "driver-version":
+        template = _("older NVIDIA driver {version} (peers: {peer_version})") if d["older"] else _(
+            "different NVIDIA driver {version} (peers: {peer_version})")
+        return template.format(version=d["version"], peer_version=d["peer_version"])
+    if cause.code == "framework-version":
+        template = _("older {framework} {version} (peers: {peer_version})") if d["older"] else _(
+            "different {framework} {version} (peers: {peer_version})")
+        return template.format(framework=d["framework"], version=d["version"], peer_version=d["peer_version"])
+    if cause.code == "cuda-version":
+        return _("different CUDA {version} (peers: {peer_version})").format(version=d["version"], peer_version=d["peer_version"])
+    if cause.code == "noisy":
+        return _("the measurement itself was noisy; run the benchmark again")
+    return _("no cause found in the recorded evidence (telemetry, versions, threads all match the peers)")
+
+
+def outlier_text(o: Outlier) -> str:
+    """One sentence: who is slow, by how much, against whom, and the likely cause."""
+    return _("{machine} is {shortfall} slower than the median of {count} other machine(s) with {device_model} on {workload}; likely cause: {cause}").format(
+        machine=o.machine, shortfall=pct(o.shortfall), count=len(o.peers), device_model=o.device_model,
+        workload=workload_label(o.workload), cause=cause_text(o.causes[0]))
