@@ -1,14 +1,158 @@
-"""`nktenv detect` (not implemented yet)."""
+"""`nktenv detect`: probe this machine (or a recording) and show the facts."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
 import typer
 
-from nktenv.errors import ExitCode, NktenvError
+from nktenv.cli._common import JsonOpt, PythonOpt, VenvOpt
+
+if TYPE_CHECKING:
+    from nktenv.facts import Facts
+
+RecordOpt = Annotated[
+    Optional[Path],
+    typer.Option("--record", help="Also save every raw input the probes read into this new folder.", show_default=False),
+]
+ReplayOpt = Annotated[
+    Optional[Path],
+    typer.Option("--replay", help="Probe a recording made with --record instead of this machine.", show_default=False),
+]
 
 
 def register(app: typer.Typer) -> None:
     @app.command("detect")
-    def detect() -> None:
-        """Not implemented yet."""
-        raise NktenvError("not-implemented", "nktenv detect is not implemented yet", exit_code=ExitCode.USAGE)
+    def detect(
+        json_: JsonOpt = False,
+        python: PythonOpt = None,
+        venv: VenvOpt = None,
+        no_frameworks: Annotated[
+            bool, typer.Option("--no-frameworks", help="Skip the torch/TensorFlow check (fast).")
+        ] = False,
+        redact: Annotated[
+            bool, typer.Option("--redact", help="Drop hostname, GPU UUIDs and user names (safe to paste in a chat).")
+        ] = False,
+        record: RecordOpt = None,
+        replay: ReplayOpt = None,
+    ) -> None:
+        """Probe the machine: OS, Python, NVIDIA driver and GPUs, CUDA, cuDNN, frameworks."""
+        from nktenv.i18n import _
+        from nktenv.output import emit_json, err_console, human_console
+        from nktenv.probes import detect as run_detect
+        from nktenv.probes import open_seam
+        from nktenv.probes import redact as redact_facts
+        from nktenv.probes import resolve_interpreter
+
+        target = resolve_interpreter(python, venv)
+        created = record is not None and not record.exists()
+        seam = open_seam(record=record, replay=replay)
+        try:
+            with err_console().status(_("Probing the machine..."), spinner="dots"):
+                facts = run_detect(seam, python=target, frameworks=not no_frameworks)
+        except BaseException:
+            # Nothing half-done: an interrupted recording is removed.
+            if created and record is not None:
+                shutil.rmtree(record, ignore_errors=True)
+            raise
+        if redact:
+            facts = redact_facts(facts)
+        if json_:
+            emit_json(facts.to_dict())
+        else:
+            render(facts, human_console(False))
+        if record is not None:
+            err_console().print(_("Recording saved in {path}").format(path=str(record)))
+
+
+def _yes_no(value: Any) -> str:
+    from nktenv.i18n import _
+
+    if value is None:
+        return _("unknown")
+    return _("yes") if value else _("no")
+
+
+def _gib(n: int | None) -> str:
+    return "" if n is None else f"{n / 1024 ** 3:.1f} GiB"
+
+
+def render(facts: Facts, console: Any) -> None:
+    """A compact table of the facts (people's view; the JSON is the data)."""
+    from rich.table import Table
+
+    from nktenv.i18n import _
+
+    t = Table(show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column()
+    o = facts.os
+    os_text = " ".join(x for x in (o.distro or o.system, o.release or "", o.arch or "") if x)
+    if o.wsl:
+        os_text += " (WSL)"
+    if o.container:
+        os_text += " " + _("(container)")
+    t.add_row(_("OS"), os_text)
+    if o.secure_boot is not None:
+        t.add_row(_("Secure Boot"), _yes_no(o.secure_boot))
+    if facts.python:
+        p = facts.python
+        t.add_row(_("Python"), f"{p.version or '?'} ({p.kind or '?'}) {p.executable or ''}")
+    if facts.cpu:
+        c = facts.cpu
+        t.add_row(_("CPU"), _("{model}, {cores} cores").format(model=c.model or "?", cores=c.logical_cores or "?"))
+    if facts.memory and facts.memory.total_bytes:
+        t.add_row(_("Memory"), _gib(facts.memory.total_bytes))
+    d = facts.driver
+    if d is None or not (d.version or facts.gpus):
+        t.add_row(_("NVIDIA driver"), _("not found"))
+    else:
+        t.add_row(_("NVIDIA driver"), _("{version} (from {source})").format(version=d.version or "?",
+                                                                             source=d.source or "?"))
+        if d.cuda_version:
+            t.add_row(_("Driver CUDA"), _("up to {version} (the driver's ceiling, not an installed toolkit)").format(
+                version=d.cuda_version))
+        km = d.kernel_module
+        if km and (km.version or km.flavor):
+            t.add_row(_("Kernel module"), f"{km.version or '?'} ({km.flavor or '?'})")
+    if d is not None:
+        if d.nouveau_loaded:
+            t.add_row(_("nouveau"), _("loaded"))
+        for err in d.errors:
+            t.add_row(_("Driver error"), err.splitlines()[0] if err else "")
+    for g in facts.gpus:
+        mem = _gib(g.memory_total_bytes)
+        t.add_row(_("GPU {index}").format(index=g.index if g.index is not None else "?"),
+                  " ".join(x for x in (g.name or "?", f"sm_{g.compute_capability.replace('.', '')}"
+                                       if g.compute_capability else "", mem) if x))
+    if not facts.gpus:
+        t.add_row(_("GPUs"), _("none found"))
+    for tk in facts.cuda_toolkits:
+        t.add_row(_("CUDA toolkit"), f"{tk.version or '?'}  {tk.root or ''}")
+    if not facts.cuda_toolkits:
+        t.add_row(_("CUDA toolkit"), _("none installed"))
+    for c in facts.cudnn:
+        t.add_row(_("cuDNN"), f"{c.version or '?'}  ({c.source or '?'}) {c.location or ''}")
+    if facts.windows:
+        w = facts.windows
+        t.add_row(_("Long paths"), _yes_no(w.long_paths_enabled))
+        t.add_row(_("VC++ runtime"), w.vc_runtime_version or _("not found"))
+    fw = facts.frameworks
+    if fw is not None:
+        for name, f in (("torch", fw.torch), ("tensorflow", fw.tensorflow)):
+            if f is None:
+                t.add_row(name, _("not installed"))
+                continue
+            if f.error and not f.version:
+                t.add_row(name, _("broken: {error}").format(error=f.error.splitlines()[-1]))
+                continue
+            build = f"CUDA {f.cuda}" if f.cuda else _("CPU-only build")
+            gpu = _("GPU works") if f.kernel_ok else (_("GPU check failed") if f.kernel_ok is False
+                                                      else (_("no GPU visible") if f.cuda_available is False else ""))
+            t.add_row(name, ", ".join(x for x in (f"{f.version}", build, gpu) if x))
+    errors = facts.extra.get("probe_errors") or {}
+    for probe, text in errors.items():
+        t.add_row(_("Probe failed"), f"{probe}: {text}")
+    console.print(t)

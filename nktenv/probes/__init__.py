@@ -1,0 +1,200 @@
+"""Probes: the only code that reads the machine, always through a `Seam`.
+
+Public API: `detect(seam) -> Facts`, `open_seam(record=, replay=)`, `resolve_interpreter(python, venv)`,
+`redact(facts)`. Every probe is total: a failure becomes null plus the verbatim error text.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nktenv.errors import ExitCode, NktenvError
+
+if TYPE_CHECKING:
+    from nktenv.facts import Facts
+    from nktenv.probes.seam import Seam
+
+__all__ = ["detect", "open_seam", "resolve_interpreter", "redact", "ENV_VARS"]
+
+# Variables that change what CUDA, cuDNN or Python load; always listed (null = unset).
+ENV_VARS = (
+    "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES", "CUDA_DEVICE_ORDER",
+    "LD_LIBRARY_PATH", "PATH", "CUDA_PATH", "CUDA_HOME", "CUDA_ROOT", "CONDA_PREFIX", "CONDA_DEFAULT_ENV",
+    "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "LD_PRELOAD", "TF_CPP_MIN_LOG_LEVEL", "XLA_FLAGS",
+    "CUDA_MODULE_LOADING", "PYTORCH_CUDA_ALLOC_CONF", "WSL_DISTRO_NAME",
+)
+_ENV_PREFIXES = ("CUDA_PATH_V", "NKTENV_OVERRIDE_")
+
+
+def _env_map(ctx: Any) -> dict[str, str | None]:
+    out: dict[str, str | None] = {name: ctx.getenv(name) for name in ENV_VARS}
+    for key in sorted(ctx.env):
+        if key.upper().startswith(_ENV_PREFIXES):
+            out[key.upper() if ctx.windows else key] = ctx.env[key]
+    return out
+
+
+def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
+           framework_timeout: float | None = None) -> Facts:
+    """Probe the machine behind `seam` into a facts snapshot. Never raises for machine trouble."""
+    from nktenv.facts import Facts
+    from nktenv.probes import cuda as cuda_probe
+    from nktenv.probes import cudnn as cudnn_probe
+    from nktenv.probes import frameworks as fw_probe
+    from nktenv.probes import nvidia, system
+    from nktenv.probes import windows as win_probe
+    from nktenv.probes._ctx import Ctx
+
+    try:
+        plat = dict(seam.platform())
+    except Exception as exc:  # noqa: BLE001
+        plat = {"error": f"{type(exc).__name__}: {exc}"}
+    ctx = Ctx(seam=seam, plat=plat, env=dict(seam.environ))
+    os_facts = ctx.guard("os", lambda: system.probe_os(ctx), None)
+    if os_facts is None:
+        from nktenv.facts import OsFacts
+
+        os_facts = OsFacts(system=ctx.system)
+    ctx.cache["wsl"] = os_facts.wsl
+
+    target = python or plat.get("executable")
+    info, info_error = (None, "no interpreter to probe")
+    if target:
+        info, info_error = ctx.guard("python", lambda: fw_probe.interpreter_info(ctx, target), (None, None))
+    if info is None and python is None and plat.get("executable"):
+        # Our own interpreter is still described by the seam's platform facts.
+        info = {k: plat.get(k) for k in ("executable", "prefix", "base_prefix", "python_version",
+                                         "python_implementation")}
+    python_facts = ctx.guard("python", lambda: system.probe_python(ctx, info, info_error), None)
+    packages = dict((info or {}).get("packages") or {}) if info and "packages" in info else None
+
+    driver, gpus = ctx.guard("driver", lambda: nvidia.probe_driver(ctx), (None, []))
+    driver, gpus = ctx.guard("overrides", lambda: nvidia.apply_overrides(ctx, driver, gpus), (driver, gpus))
+    toolkits = ctx.guard("cuda", lambda: cuda_probe.probe_cuda(ctx), [])
+
+    fw = None
+    if frameworks and target:
+        timeout = framework_timeout or fw_probe.FRAMEWORK_TIMEOUT_S
+        fw = ctx.guard("frameworks", lambda: fw_probe.probe_frameworks(ctx, target, packages, timeout), None)
+    fw_dicts = {}
+    if fw is not None:
+        fw_dicts = {n: (f.to_dict() if f else None) for n, f in (("torch", fw.torch), ("tensorflow", fw.tensorflow))}
+    cudnn = ctx.guard("cudnn", lambda: cudnn_probe.probe_cudnn(ctx, toolkits, packages or {}, fw_dicts), [])
+    win = ctx.guard("windows", lambda: win_probe.probe_windows(ctx), None)
+
+    extra: dict[str, Any] = {}
+    if ctx.cache.get("cuda_missing_roots"):
+        extra["cuda_paths_missing"] = ctx.cache["cuda_missing_roots"]
+    if ctx.errors:
+        extra["probe_errors"] = dict(ctx.errors)
+    recorded_at = getattr(seam, "created_at", None)
+    if recorded_at is not None:
+        extra["recording"] = {"dir": str(getattr(seam, "dir", "")), "created_at": recorded_at}
+    return Facts(
+        os=os_facts,
+        captured_at=recorded_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        host={"hostname": plat.get("node") or None},
+        python=python_facts,
+        cpu=ctx.guard("cpu", lambda: system.probe_cpu(ctx), None),
+        memory=ctx.guard("memory", lambda: system.probe_memory(ctx), None),
+        driver=driver,
+        gpus=tuple(gpus),
+        cuda_toolkits=tuple(toolkits),
+        cudnn=tuple(cudnn),
+        env=_env_map(ctx),
+        windows=win,
+        frameworks=fw,
+        extra=extra,
+    )
+
+
+def open_seam(record: Path | None = None, replay: Path | None = None) -> Seam:
+    """The real machine, the real machine while recording into `record`, or the recording `replay`."""
+    from nktenv.probes.seam import RealSeam, RecordingSeam, ReplayError, ReplaySeam
+
+    if record is not None and replay is not None:
+        raise NktenvError("usage", "--record and --replay cannot be used together", exit_code=ExitCode.USAGE)
+    if replay is not None:
+        try:
+            return ReplaySeam(Path(replay))
+        except ReplayError as exc:
+            raise NktenvError("recording-unreadable", str(exc), exit_code=ExitCode.BAD_DATA) from None
+    if record is not None:
+        record = Path(record)
+        if record.exists() and (not record.is_dir() or any(record.iterdir())):
+            raise NktenvError(
+                "record-dir-not-empty",
+                f"{record} already exists and is not an empty folder",
+                hint="choose a new folder for the recording",
+                exit_code=ExitCode.USAGE,
+            )
+        try:
+            return RecordingSeam(RealSeam(), record)
+        except OSError as exc:
+            raise NktenvError("record-dir-unwritable", f"cannot write the recording to {record}: {exc}",
+                              exit_code=ExitCode.BAD_DATA) from None
+    return RealSeam()
+
+
+def resolve_interpreter(python: Path | None, venv: Path | None) -> str | None:
+    """`--python PATH` or `--venv DIR` -> the interpreter to probe; None means nktenv's own.
+
+    Raises:
+        NktenvError: "interpreter-not-found" (exit 3) when the file or the venv's python is missing.
+    """
+    if python is not None and venv is not None:
+        raise NktenvError("usage", "--python and --venv cannot be used together", exit_code=ExitCode.USAGE)
+    if python is not None:
+        if not Path(python).is_file():
+            raise NktenvError("interpreter-not-found", f"Python interpreter not found: {python}",
+                              exit_code=ExitCode.NO_ENVIRONMENT)
+        return str(python)
+    if venv is not None:
+        root = Path(venv)
+        for candidate in (root / "Scripts" / "python.exe", root / "bin" / "python", root / "bin" / "python3"):
+            if candidate.is_file():
+                return str(candidate)
+        raise NktenvError(
+            "interpreter-not-found",
+            f"no Python interpreter in {venv} (looked for Scripts\\python.exe and bin/python)",
+            hint="create it with `python -m venv DIR` or pass --python",
+            exit_code=ExitCode.NO_ENVIRONMENT,
+        )
+    return None
+
+
+_USER_DIR = re.compile(r"(?i)(?P<pre>[A-Za-z]:[\\/]+Users[\\/]+|/home/|/Users/)(?P<name>[^\\/:;\"'\s]+)")
+_UUID = re.compile(r"(?i)\b(GPU|MIG)-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\b")
+_KEEP = {"public", "default", "all users", "shared", "<user>"}
+
+
+def _scrub(value: Any, hostname: str | None) -> Any:
+    if isinstance(value, str):
+        out = _USER_DIR.sub(lambda m: m.group("pre") + ("<user>" if m.group("name").lower() not in _KEEP
+                                                         else m.group("name")), value)
+        out = _UUID.sub(lambda m: f"{m.group(1)}-<redacted>", out)
+        if hostname and len(hostname) >= 3:
+            out = out.replace(hostname, "<host>")
+        return out
+    if isinstance(value, dict):
+        return {k: _scrub(v, hostname) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, hostname) for v in value]
+    return value
+
+
+def redact(facts: Facts) -> Facts:
+    """A copy safe to paste in a chat: no hostname, no GPU UUIDs, user folders shown as <user>."""
+    from nktenv.facts import Facts
+
+    data = facts.to_dict()
+    hostname = (data.get("host") or {}).get("hostname")
+    data["host"] = {"hostname": None}
+    for gpu in data.get("gpus") or []:
+        gpu["uuid"] = None
+    data = _scrub(data, hostname)
+    data["redacted"] = True
+    return Facts.from_dict(data)

@@ -1,0 +1,129 @@
+"""Every CUDA toolkit on the machine, with how it was found and its version."""
+
+from __future__ import annotations
+
+import json
+import re
+
+
+from nktenv.facts import CudaToolkit
+from nktenv.probes._ctx import CMD_TIMEOUT_S, Ctx, same_path
+
+
+def parse_version_json(text: str | None) -> str | None:
+    """version.json (CUDA >= 11.1): {"cuda": {"version": "12.4.1"}, ...}."""
+    try:
+        data = json.loads(text or "")
+        version = data["cuda"]["version"]
+        return str(version) if version else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def parse_version_txt(text: str | None) -> str | None:
+    """version.txt (CUDA <= 11.0): 'CUDA Version 10.2.89'."""
+    m = re.search(r"CUDA Version\s+(\d+\.\d+(?:\.\d+)?)", text or "")
+    return m.group(1) if m else None
+
+
+def parse_nvcc_version(text: str | None) -> str | None:
+    """`nvcc --version`: '... release 11.8, V11.8.89' -> '11.8.89' (falls back to '11.8')."""
+    t = text or ""
+    m = re.search(r"\bV(\d+\.\d+\.\d+)", t)
+    if m:
+        return m.group(1)
+    m = re.search(r"release (\d+\.\d+)", t)
+    return m.group(1) if m else None
+
+
+def version_from_folder(name: str) -> str | None:
+    """'cuda-12.4' or 'v11.8' -> the version in the folder's name."""
+    m = re.search(r"(\d+\.\d+)$", name)
+    return m.group(1) if m else None
+
+
+def _candidates(ctx: Ctx) -> list[tuple[str, str, bool]]:
+    """(root, found_by, on_path) in order of precedence."""
+    out: list[tuple[str, str, bool]] = []
+    p = ctx.path
+    nvcc = ctx.seam.which("nvcc")
+    if nvcc:
+        # /usr/local/bin/nvcc is often a link into the real toolkit
+        out.append((p.dirname(p.dirname(ctx.seam.realpath(nvcc))), "PATH", True))
+    for name in ("CUDA_PATH", "CUDA_HOME", "CUDA_ROOT"):
+        value = ctx.getenv(name)
+        if value:
+            out.append((value, name, False))
+    for key in sorted(ctx.env, key=str.upper):
+        if key.upper().startswith("CUDA_PATH_V") and ctx.env[key]:
+            out.append((ctx.env[key], key.upper(), False))
+    if ctx.windows:
+        pf = ctx.getenv("ProgramFiles") or r"C:\Program Files"
+        base = p.join(pf, "NVIDIA GPU Computing Toolkit", "CUDA")
+        for name in ctx.seam.listdir(base, "v*") or []:
+            out.append((p.join(base, name), "default", False))
+    elif ctx.system == "linux":
+        for name in ctx.seam.listdir("/usr/local", "cuda*") or []:
+            out.append((f"/usr/local/{name}", "default", False))
+        if ctx.seam.exists("/opt/cuda"):
+            out.append(("/opt/cuda", "default", False))
+    return out
+
+
+def probe_toolkit(ctx: Ctx, root: str) -> CudaToolkit | None:
+    p = ctx.path
+    nvcc_path = p.join(root, "bin", "nvcc.exe" if ctx.windows else "nvcc")
+    has_nvcc = ctx.seam.exists(nvcc_path)
+    version = parse_version_json(ctx.seam.read_text(p.join(root, "version.json")))
+    source = "version.json" if version else None
+    if not version:
+        version = parse_version_txt(ctx.seam.read_text(p.join(root, "version.txt")))
+        source = "version.txt" if version else None
+    if not version and has_nvcc:
+        res = ctx.seam.run([nvcc_path, "--version"], timeout=CMD_TIMEOUT_S)
+        version = parse_nvcc_version(res.stdout)
+        source = "nvcc" if version else None
+    if not version and not has_nvcc:
+        folder_version = version_from_folder(p.basename(root.rstrip("\\/")))
+        if not folder_version or not ctx.seam.exists(p.join(root, "bin")):
+            return None  # a stale variable or an empty folder is not a toolkit
+        version, source = folder_version, "folder"
+    return CudaToolkit(version=version, root=root, nvcc=nvcc_path if has_nvcc else None, source=source)
+
+
+def probe_cuda(ctx: Ctx) -> list[CudaToolkit]:
+    """Command line equivalent: `which nvcc; echo $CUDA_PATH $CUDA_HOME; ls -d /usr/local/cuda*; cat version.json`."""
+    toolkits: list[CudaToolkit] = []
+    found_by: list[list[str]] = []
+    aliases: list[list[str]] = []
+    on_path: list[bool] = []
+    missing: dict[str, list[str]] = {}
+    for given, how, first in _candidates(ctx):
+        given = given.rstrip("\\/") or given
+        root = ctx.seam.realpath(given).rstrip("\\/") or given
+        for i, tk in enumerate(toolkits):
+            if same_path(tk.root or "", root, ctx.windows):
+                if how not in found_by[i]:
+                    found_by[i].append(how)
+                if not same_path(given, root, ctx.windows) and given not in aliases[i]:
+                    aliases[i].append(given)
+                on_path[i] = on_path[i] or first
+                break
+        else:
+            tk = probe_toolkit(ctx, root)
+            if tk is None:
+                if how != "default":
+                    missing.setdefault(given, []).append(how)
+                continue
+            toolkits.append(tk)
+            found_by.append([how])
+            aliases.append([given] if not same_path(given, root, ctx.windows) else [])
+            on_path.append(first)
+    out = []
+    for tk, how, alias, first in zip(toolkits, found_by, aliases, on_path):
+        out.append(CudaToolkit(version=tk.version, root=tk.root, nvcc=tk.nvcc, source=tk.source,
+                               extra={"found_by": how, "on_path": first, "aliases": alias}))
+    if missing:
+        # A variable pointing at nothing is evidence for doctor, not a toolkit.
+        ctx.cache["cuda_missing_roots"] = missing
+    return out

@@ -1,0 +1,94 @@
+"""Frameworks inside the target interpreter, via `checks/probe.py` run as a child with a timeout.
+
+nktenv never imports torch or TensorFlow itself: a broken CUDA stack may hang or crash the process
+that loads it.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from importlib.resources import as_file, files
+from typing import Any
+
+from nktenv.facts import Framework, Frameworks
+from nktenv.probes._ctx import Ctx
+from nktenv.probes.seam import CmdResult
+
+INFO_TIMEOUT_S = 30.0
+FRAMEWORK_TIMEOUT_S = 180.0
+FRAMEWORKS = ("torch", "tensorflow")
+_FIELDS = ("version", "package", "cuda", "cudnn", "is_cuda_build", "cuda_available", "device_count", "arch_list",
+           "kernel_ok", "error", "log", "packages")
+
+
+def _script(ctx: Ctx) -> str:
+    """Path of checks/probe.py as shipped inside nktenv (wheel, sdist or editable install)."""
+    resource = files("nktenv.checks").joinpath("probe.py")
+    with as_file(resource) as path:  # a real file for every install mode nktenv supports
+        return str(path)
+
+
+def _decode(res: CmdResult) -> tuple[dict[str, Any] | None, str | None]:
+    """The child's JSON document, or the reason there is none (verbatim)."""
+    if res.timed_out:
+        return None, res.error or "timed out"
+    if res.not_found:
+        return None, res.error or "interpreter not found"
+    for line in reversed(res.stdout.strip().splitlines()):
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(doc, dict) and doc.get("schema") == "nktenv.probe/1":
+            return doc, None
+    detail = (res.stderr.strip() or res.stdout.strip() or res.error or "").strip()
+    return None, detail or f"exit code {res.returncode}"
+
+
+def interpreter_info(ctx: Ctx, python: str) -> tuple[dict[str, Any] | None, str | None]:
+    """Command line equivalent: `python checks/probe.py info`."""
+    res = ctx.seam.run([python, _script(ctx), "info"], timeout=INFO_TIMEOUT_S, python=True)
+    doc, error = _decode(res)
+    return (doc or {}).get("info"), error
+
+
+def _framework(ctx: Ctx, python: str, name: str, timeout: float) -> Framework | None:
+    res = ctx.seam.run([python, _script(ctx), name], timeout=timeout, python=True)
+    doc, error = _decode(res)
+    if doc is None:
+        # The child hung or died (e.g. a segfault while loading CUDA): the framework is there but broken.
+        log = (res.stderr or "")[-20000:] or None
+        return Framework(package=name, error=error, log=log,
+                         extra={"timed_out": res.timed_out, "duration_s": round(res.duration_s, 3)})
+    data = doc.get("result")
+    if data is None:
+        return None
+    known = {k: data.get(k) for k in _FIELDS if k in data}
+    known["arch_list"] = tuple(known.get("arch_list") or ())
+    extra = {k: v for k, v in data.items() if k not in _FIELDS}
+    extra.update({"timed_out": False, "duration_s": round(res.duration_s, 3)})
+    return Framework(**known, extra=extra)
+
+
+def probe_frameworks(ctx: Ctx, python: str, packages: dict[str, str] | None,
+                     timeout: float = FRAMEWORK_TIMEOUT_S) -> Frameworks:
+    """Each framework in its own child, in parallel; one that is not installed is not started."""
+    wanted = [n for n in FRAMEWORKS if packages is None or _has(n, packages)]
+    results: dict[str, Framework | None] = {n: None for n in FRAMEWORKS}
+    if wanted:
+        with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
+            futures = {n: pool.submit(_framework, ctx, python, n, timeout) for n in wanted}
+            for n, fut in futures.items():
+                try:
+                    results[n] = fut.result()
+                except Exception as exc:  # noqa: BLE001 - a probe never raises
+                    results[n] = Framework(error=f"{type(exc).__name__}: {exc}")
+    return Frameworks(torch=results["torch"], tensorflow=results["tensorflow"],
+                      extra={"interpreter": {"python": python, "timeout_s": timeout}})
+
+
+def _has(name: str, packages: dict[str, str]) -> bool:
+    if name == "torch":
+        return "torch" in packages
+    return any(p.startswith("tensorflow") or p in ("tf-nightly", "intel-tensorflow") for p in packages)

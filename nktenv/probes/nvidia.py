@@ -1,0 +1,353 @@
+"""The NVIDIA driver and GPUs: NVML first, then /sys, /proc, nvidia-smi; modules, /dev nodes, kernel log."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from nktenv.facts import DriverFacts, Gpu, KernelModule, Pcie
+from nktenv.probes._ctx import CMD_TIMEOUT_S, Ctx
+from nktenv.probes.seam import CmdResult
+
+SMI_FIELDS = (
+    "index", "name", "uuid", "compute_cap", "memory.total", "pci.bus_id", "driver_version",
+    "pcie.link.gen.current", "pcie.link.gen.max", "pcie.link.width.current", "pcie.link.width.max",
+)
+WSL_LIB_DIRS = ("/usr/lib/wsl/lib", "/usr/lib/wsl/drivers")
+# Kernel-log lines worth quoting: the driver's own (NVRM), module loading, signature rejections.
+_KLOG = re.compile(
+    r"NVRM|nvidia|nouveau|Lockdown: |module verification failed|Key was rejected|unsigned module|PKCS#7",
+    re.IGNORECASE,
+)
+_REJECTED = re.compile(
+    r"Key was rejected|Loading of unsigned module is rejected|module verification failed: signature|"
+    r"PKCS#7 signature not signed with a trusted key|Lockdown: .*unsigned module",
+    re.IGNORECASE,
+)
+
+
+# --- pure parsers -------------------------------------------------------------------------------
+
+
+def cuda_version_from_int(value: int | None) -> str | None:
+    """NVML's 12040 -> '12.4'."""
+    if not value:
+        return None
+    return f"{value // 1000}.{(value % 1000) // 10}"
+
+
+def parse_proc_driver_version(text: str | None) -> tuple[str | None, str | None]:
+    """First line of /proc/driver/nvidia/version -> (version, 'open' | 'proprietary')."""
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    m = re.search(r"Kernel Module(?:\s+for\s+\S+)?\s+(\d+\.\d+(?:\.\d+)*)", line)
+    if not m:
+        return None, None
+    flavor = "open" if "Open Kernel Module" in line else "proprietary"
+    return m.group(1), flavor
+
+
+def parse_smi_header(text: str | None) -> dict[str, str | None]:
+    """`nvidia-smi` table header -> driver version, CUDA version (the driver's ceiling), smi version."""
+    t = text or ""
+    driver = re.search(r"Driver Version:\s*([\d.]+)", t)
+    cuda = re.search(r"CUDA Version:\s*([\d.]+)", t)
+    smi = re.search(r"NVIDIA-SMI\s+([\d.]+)", t)
+    lib = re.search(r"NVML library version:\s*([\d.]+)", t)
+    return {
+        "driver_version": driver.group(1) if driver else None,
+        "cuda_version": cuda.group(1) if cuda else None,
+        "smi_version": smi.group(1) if smi else None,
+        "nvml_library_version": lib.group(1) if lib else None,
+    }
+
+
+def _num(value: str) -> int | None:
+    value = value.strip()
+    try:
+        return int(float(value))
+    except ValueError:
+        return None  # "[N/A]", "[Not Supported]"
+
+
+def parse_smi_query(text: str | None, fields: tuple[str, ...] = SMI_FIELDS) -> list[dict[str, Any]]:
+    """`--query-gpu=...` with `--format=csv,noheader,nounits` -> one dict per GPU, keys = field names."""
+    rows = []
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        values = [v.strip() for v in line.split(",")]
+        if len(values) != len(fields):
+            continue
+        rows.append(dict(zip(fields, values)))
+    return rows
+
+
+def smi_rows_to_gpus(rows: list[dict[str, Any]]) -> list[Gpu]:
+    gpus = []
+    for i, row in enumerate(rows):
+        cc = row.get("compute_cap")
+        mem = _num(row.get("memory.total", ""))
+        gpus.append(Gpu(
+            index=_num(row.get("index", "")) if row.get("index") else i,
+            vendor="nvidia",
+            name=row.get("name") or None,
+            uuid=row.get("uuid") or None,
+            compute_capability=cc if cc and re.fullmatch(r"\d+\.\d+", cc) else None,
+            memory_total_bytes=mem * 1024 * 1024 if mem is not None else None,  # MiB with nounits
+            pci_bus_id=row.get("pci.bus_id") or None,
+            pcie=Pcie(
+                gen_current=_num(row.get("pcie.link.gen.current", "")),
+                gen_max=_num(row.get("pcie.link.gen.max", "")),
+                width_current=_num(row.get("pcie.link.width.current", "")),
+                width_max=_num(row.get("pcie.link.width.max", "")),
+            ),
+            extra={"source": "nvidia-smi"},
+        ))
+    return gpus
+
+
+def nvml_gpus(data: Mapping[str, Any]) -> list[Gpu]:
+    gpus = []
+    for dev in data.get("devices") or []:
+        cc = dev.get("compute_capability")
+        pcie = dev.get("pcie") or {}
+        gpus.append(Gpu(
+            index=dev.get("index"),
+            vendor="nvidia",
+            name=dev.get("name"),
+            uuid=dev.get("uuid"),
+            compute_capability=f"{cc[0]}.{cc[1]}" if cc and len(cc) == 2 else None,
+            memory_total_bytes=dev.get("memory_total"),
+            pci_bus_id=dev.get("pci_bus_id"),
+            pcie=Pcie(**{k: pcie.get(k) for k in ("gen_current", "gen_max", "width_current", "width_max")}),
+            extra={"source": "nvml", "errors": dict(dev.get("errors") or {})},
+        ))
+    return gpus
+
+
+def parse_proc_modules(text: str | None) -> set[str]:
+    return {line.split()[0] for line in (text or "").splitlines() if line.strip()}
+
+
+def parse_lspci(text: str | None) -> list[Gpu]:
+    """NVIDIA display controllers from `lspci -nn` (a GPU the driver does not see)."""
+    gpus = []
+    for line in (text or "").splitlines():
+        if "NVIDIA" in line and re.search(r"VGA compatible controller|3D controller|Display controller", line):
+            bus, _, rest = line.partition(" ")
+            name = rest.split(": ", 1)[-1]
+            gpus.append(Gpu(index=len(gpus), vendor="nvidia", name=name.strip(), pci_bus_id=bus,
+                            extra={"source": "lspci"}))
+    return gpus
+
+
+def parse_override_gpus(value: str) -> list[Gpu]:
+    """NKTENV_OVERRIDE_GPUS: 'NAME:CC,NAME:CC' (CC optional); an empty string means no GPUs."""
+    gpus = []
+    for item in (p.strip() for p in value.split(",")):
+        if not item:
+            continue
+        name, sep, cc = item.rpartition(":")
+        if not sep or not re.fullmatch(r"\d+\.\d+", cc.strip()):
+            name, cc = item, ""
+        gpus.append(Gpu(index=len(gpus), vendor="nvidia", name=name.strip(), compute_capability=cc.strip() or None,
+                        extra={"source": "override"}))
+    return gpus
+
+
+def kernel_log_lines(text: str | None, limit: int = 60) -> list[str]:
+    lines = [ln.rstrip() for ln in (text or "").splitlines() if _KLOG.search(ln)]
+    return lines[-limit:]
+
+
+# --- probing ------------------------------------------------------------------------------------
+
+
+def find_nvidia_smi(ctx: Ctx) -> str | None:
+    """nvidia-smi on PATH; on Windows also System32 and Program Files\\NVIDIA Corporation\\NVSMI; on WSL /usr/lib/wsl/lib."""
+    found = ctx.seam.which("nvidia-smi")
+    if found:
+        return found
+    candidates: list[str] = []
+    if ctx.windows:
+        root = ctx.getenv("SystemRoot") or r"C:\Windows"
+        pf = ctx.getenv("ProgramFiles") or r"C:\Program Files"
+        candidates = [ctx.path.join(root, "System32", "nvidia-smi.exe"),
+                      ctx.path.join(pf, "NVIDIA Corporation", "NVSMI", "nvidia-smi.exe")]
+    elif ctx.system == "linux":
+        candidates = [f"{d}/nvidia-smi" for d in WSL_LIB_DIRS] + ["/usr/bin/nvidia-smi"]
+    for c in candidates:
+        if ctx.seam.exists(c):
+            return c
+    return None
+
+
+def _smi_error(res: CmdResult) -> str | None:
+    if res.ok:
+        return None
+    if res.timed_out:
+        return f"nvidia-smi did not answer within {CMD_TIMEOUT_S:g} s (timed out)"
+    text = (res.stdout.strip() + "\n" + res.stderr.strip()).strip()
+    return text or res.error or f"nvidia-smi exited with code {res.returncode}"
+
+
+def probe_nvidia_smi(ctx: Ctx, path: str) -> tuple[dict[str, Any], list[Gpu]]:
+    """Command line equivalent: `nvidia-smi` (header) and `nvidia-smi --query-gpu=... --format=csv,noheader,nounits`."""
+    info: dict[str, Any] = {"path": path, "found": True, "timed_out": False, "returncode": None,
+                            "version": None, "driver_version": None, "cuda_version": None, "error": None}
+    head = ctx.seam.run([path], timeout=CMD_TIMEOUT_S)
+    info["returncode"] = head.returncode
+    info["timed_out"] = head.timed_out
+    hdr = parse_smi_header(head.stdout + "\n" + head.stderr)
+    info["version"] = hdr["smi_version"] or hdr["nvml_library_version"]
+    info["driver_version"] = hdr["driver_version"]
+    info["cuda_version"] = hdr["cuda_version"]
+    info["error"] = _smi_error(head)
+    if head.timed_out or not head.ok:
+        return info, []  # a hung or broken nvidia-smi is not asked twice
+    fields = SMI_FIELDS
+    res = ctx.seam.run([path, "--query-gpu=" + ",".join(fields), "--format=csv,noheader,nounits"], timeout=CMD_TIMEOUT_S)
+    if not res.ok and "compute_cap" in (res.stdout + res.stderr):
+        # nvidia-smi before ~510 does not know compute_cap
+        fields = tuple(f for f in SMI_FIELDS if f != "compute_cap")
+        res = ctx.seam.run([path, "--query-gpu=" + ",".join(fields), "--format=csv,noheader,nounits"],
+                           timeout=CMD_TIMEOUT_S)
+    if not res.ok:
+        info["query_error"] = _smi_error(res)
+        return info, []
+    return info, smi_rows_to_gpus(parse_smi_query(res.stdout, fields))
+
+
+def probe_driver(ctx: Ctx) -> tuple[DriverFacts | None, list[Gpu]]:
+    """NVML, then the kernel module files, then nvidia-smi; plus modules, device nodes, kernel log."""
+    errors: list[str] = []
+    extra: dict[str, Any] = {}
+    version = cuda = source = userspace = None
+    gpus: list[Gpu] = []
+    linux = ctx.system == "linux"
+    if ctx.system == "darwin":
+        return None, []
+
+    nv = ctx.seam.nvml()
+    extra["nvml"] = {"available": bool(nv.get("available")), "error": nv.get("error"),
+                     "error_name": nv.get("error_name"), "library_version": nv.get("nvml_version")}
+    if nv.get("available"):
+        version = nv.get("driver_version")
+        cuda = cuda_version_from_int(nv.get("cuda_driver_version"))
+        source = "nvml" if version else None
+        nvml_version = nv.get("nvml_version") or ""
+        userspace = nvml_version.split(".", 1)[1] if nvml_version.count(".") >= 2 else None
+        gpus = nvml_gpus(nv)
+        errors += [f"NVML {k}: {v}" for k, v in (nv.get("errors") or {}).items()]
+    elif nv.get("error"):
+        errors.append(str(nv["error"]))
+
+    module = None
+    modules: set[str] = set()
+    if linux:
+        sys_version = (ctx.seam.read_text("/sys/module/nvidia/version") or "").strip() or None
+        proc_text = ctx.seam.read_text("/proc/driver/nvidia/version")
+        proc_version, flavor = parse_proc_driver_version(proc_text)
+        extra["proc_version"] = proc_text.strip().splitlines()[0] if proc_text and proc_text.strip() else None
+        modules_text = ctx.seam.read_text("/proc/modules")
+        modules = parse_proc_modules(modules_text)
+        loaded = ("nvidia" in modules) if modules_text is not None else (bool(sys_version or proc_version) or None)
+        kversion = sys_version or proc_version
+        if loaded or kversion:
+            module = KernelModule(loaded=loaded, version=kversion, flavor=flavor)
+        elif modules_text is not None:
+            module = KernelModule(loaded=False)
+        if not version and kversion:
+            version, source = kversion, ("sysfs" if sys_version else "procfs")
+
+    smi_path = find_nvidia_smi(ctx)
+    if not nv.get("available") or not gpus:
+        if smi_path:
+            smi, smi_gpus = probe_nvidia_smi(ctx, smi_path)
+            extra["nvidia_smi"] = smi
+            if smi.get("error"):
+                errors.append(smi["error"])
+            if smi.get("driver_version") and not version:
+                version, source = smi["driver_version"], "nvidia-smi"
+            cuda = cuda or smi.get("cuda_version")
+            userspace = userspace or smi.get("version")
+            if smi_gpus and not gpus:
+                gpus = smi_gpus
+        else:
+            extra["nvidia_smi"] = {"path": None, "found": False, "timed_out": False, "returncode": None,
+                                   "version": None, "driver_version": None, "cuda_version": None, "error": None}
+    else:
+        extra["nvidia_smi"] = {"path": smi_path, "found": bool(smi_path), "not_run": "NVML answered"}
+
+    device_nodes = None
+    kernel_log: list[str] = []
+    wsl = linux and (ctx.cache.get("wsl") is True)
+    if linux:
+        nodes = ctx.seam.listdir("/dev", "nvidia*")
+        extra["device_node_list"] = [f"/dev/{n}" for n in nodes] if nodes is not None else None
+        device_nodes = bool(nodes) and "nvidia0" in nodes and "nvidiactl" in nodes if nodes is not None else None
+        if wsl:
+            libcuda = None
+            for d in WSL_LIB_DIRS:
+                if ctx.seam.exists(f"{d}/libcuda.so.1"):
+                    libcuda = f"{d}/libcuda.so.1"
+                    break
+            extra["wsl_libcuda"] = libcuda
+            device_nodes = ctx.seam.exists("/dev/dxg")
+        if not gpus and not wsl and ctx.seam.which("lspci"):
+            res = ctx.seam.run(["lspci", "-nn"], timeout=CMD_TIMEOUT_S)
+            if res.ok:
+                gpus = parse_lspci(res.stdout)
+        dmesg = ctx.seam.run(["dmesg"], timeout=5.0)
+        if dmesg.ok:
+            kernel_log = kernel_log_lines(dmesg.stdout)
+            extra["kernel_log_error"] = None
+        else:
+            extra["kernel_log_error"] = (dmesg.stderr.strip() or dmesg.error or f"dmesg exit code {dmesg.returncode}")
+        extra["module_signature_rejected"] = any(_REJECTED.search(ln) for ln in kernel_log)
+
+    nouveau = ("nouveau" in modules) if linux and modules else (False if linux and module is not None else None)
+    uvm = ("nvidia_uvm" in modules) if linux and modules else None
+    trace = any([version, gpus, module and (module.loaded or module.version), nouveau, smi_path,
+                 extra.get("wsl_libcuda"), nv.get("available")])
+    if not trace and not errors and not kernel_log:
+        return (DriverFacts(errors=(), extra=extra) if linux else None), gpus
+    return DriverFacts(
+        version=version,
+        cuda_version=cuda,
+        source=source,
+        kernel_module=module,
+        userspace_version=userspace,
+        nouveau_loaded=nouveau,
+        nvidia_uvm_loaded=uvm,
+        device_nodes=device_nodes,
+        errors=tuple(dict.fromkeys(errors)),
+        kernel_log=tuple(kernel_log),
+        extra=extra,
+    ), gpus
+
+
+def apply_overrides(ctx: Ctx, driver: DriverFacts | None, gpus: list[Gpu]) -> tuple[DriverFacts | None, list[Gpu]]:
+    """NKTENV_OVERRIDE_DRIVER / _CUDA_DRIVER / _GPUS win over what was probed (source: override)."""
+    import dataclasses
+
+    over_driver = ctx.getenv("NKTENV_OVERRIDE_DRIVER")
+    over_cuda = ctx.getenv("NKTENV_OVERRIDE_CUDA_DRIVER")
+    over_gpus = ctx.getenv("NKTENV_OVERRIDE_GPUS")
+    overrides: dict[str, str] = {}
+    if over_driver is not None or over_cuda is not None:
+        driver = driver or DriverFacts()
+        changes: dict[str, Any] = {"source": "override"}
+        if over_driver is not None:
+            changes["version"] = over_driver.strip() or None
+            overrides["version"] = over_driver
+        if over_cuda is not None:
+            changes["cuda_version"] = over_cuda.strip() or None
+            overrides["cuda_version"] = over_cuda
+        driver = dataclasses.replace(driver, **changes)
+    if over_gpus is not None:
+        gpus = parse_override_gpus(over_gpus)
+        overrides["gpus"] = over_gpus
+    if overrides and driver is not None:
+        driver = dataclasses.replace(driver, extra={**driver.extra, "overrides": overrides})
+    return driver, gpus
