@@ -1,0 +1,435 @@
+"""Shared helpers for the bench_* check scripts: protocol, synthetic data, the block-timing loop.
+
+Runs inside the target interpreter: standard library and numpy only (the frameworks bring numpy).
+Protocol: progress and results go to stderr as lines `@nktenv {json}`; the final document is one
+JSON object on stdout. Anything else on stderr is the framework's own logging.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+import traceback
+from typing import Any, Callable
+
+EVENT_PREFIX = "@nktenv "
+CNN_TRAIN_SAMPLES = 50_000  # epoch-equivalent sizes (CIFAR-10 train; California Housing 80 %)
+MLP_TRAIN_SAMPLES = 16_512
+
+
+def emit(event: str, **payload: Any) -> None:
+    """One protocol line on stderr, flushed so the orchestrator sees it at once."""
+    payload["event"] = event
+    sys.stderr.write(EVENT_PREFIX + json.dumps(payload, default=_jsonable) + "\n")
+    sys.stderr.flush()
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def read_config(argv: list[str]) -> dict[str, Any]:
+    """The orchestrator passes one JSON object as `--config JSON`; defaults fill the rest."""
+    config: dict[str, Any] = {}
+    if "--config" in argv:
+        config = json.loads(argv[argv.index("--config") + 1])
+    defaults: dict[str, Any] = {
+        "models": ["mlp", "cnn"],
+        "pipelines": ["manual", "resident", "compiled"],
+        "devices": "all",
+        "quick": False,
+        "dataset": "synthetic",
+        "data_dir": None,
+        "epochs": None,
+        "blocks": 10,
+        "batch_size": 100,
+        "sweep": False,
+        "sweep_sizes": [32, 64, 128, 256, 512, 1024],
+        "limits": True,
+        "correctness": True,
+        "seed": 0,
+        "threads": None,
+    }
+    defaults.update(config)
+    quick = defaults["quick"]
+    defaults.setdefault("block_s", 0.3 if quick else 0.5)
+    defaults.setdefault("warmup_s", 0.5 if quick else 1.0)
+    defaults.setdefault("warmup_min_steps", 3 if quick else 20)
+    defaults.setdefault("warmup_cap_s", 4.0 if quick else 30.0)
+    defaults.setdefault("cnn_pool", 5_000 if quick else 10_000)
+    return defaults
+
+
+def usable_cpus() -> int:
+    """Cores this process may run on (affinity-aware where the OS tells us)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def error_text(exc: BaseException) -> str:
+    """The verbatim error: type and message (the last traceback line, as Python prints it)."""
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+# ---------------------------------------------------------------- synthetic data with a learnable signal
+
+
+def synthetic_cifar(n: int, seed: int) -> tuple[Any, Any]:
+    """CIFAR-10-shaped data: uint8 images (N, 32, 32, 3) and int64 labels from a fixed random teacher.
+
+    Each image is a coarse 4x4 colour pattern upsampled to 32x32 plus pixel noise; the label is the
+    argmax of a fixed random linear map of that pattern, so a CNN can learn it and the loss must fall.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    teacher = np.random.default_rng(12345).standard_normal((48, 10))
+    coarse = rng.random((n, 4, 4, 3))
+    labels = np.argmax((coarse.reshape(n, 48) - 0.5) @ teacher, axis=1).astype(np.int64)
+    images = np.repeat(np.repeat(coarse, 8, axis=1), 8, axis=2)
+    images = images * 200.0 + rng.random((n, 32, 32, 3)) * 55.0
+    return images.astype(np.uint8), labels
+
+
+def synthetic_housing(n: int, seed: int) -> tuple[Any, Any]:
+    """California-Housing-shaped data: float32 (N, 8) features, float32 (N, 1) target from a fixed teacher MLP."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    t = np.random.default_rng(54321)
+    w1, w2 = t.standard_normal((8, 32)) / math.sqrt(8), t.standard_normal((32, 1)) / math.sqrt(32)
+    x = rng.standard_normal((n, 8))
+    y = np.tanh(x @ w1) @ w2 * 1.5 + 2.0 + rng.standard_normal((n, 1)) * 0.05
+    return x.astype(np.float32), y.astype(np.float32)
+
+
+def normalize_images(images_u8: Any) -> Any:
+    """uint8 HWC -> float32 in [-1, 1]: scale to [0, 1], then per-channel mean 0.5, std 0.5."""
+    import numpy as np
+
+    return (images_u8.astype(np.float32) / 255.0 - 0.5) / 0.5
+
+
+# ---------------------------------------------------------------- the block-timing protocol
+
+
+class Arm:
+    """One (model, pipeline, device) under test: `step()` runs one training step, `sync()` waits for the device."""
+
+    def __init__(
+        self,
+        key: dict[str, Any],
+        step: Callable[[], Any],
+        sync: Callable[[], None],
+        batch_size: int,
+        loss_value: Callable[[Any], float],
+    ) -> None:
+        self.key = key
+        self.step = step
+        self.sync = sync
+        self.batch_size = batch_size
+        self.loss_value = loss_value
+        self.steps_per_block = 1
+        self.blocks: list[float] = []
+        self.block_wall_s: list[float] = []
+        self.warmup_s = 0.0
+        self.loss_first: float | None = None
+        self.loss_last: float | None = None
+        self.error: str | None = None
+        # Loss on a fixed probe batch (no grad): a steadier "the loss fell" check than one step's loss.
+        self.probe: Callable[[], float] | None = None
+
+    def run_steps(self, n: int) -> float:
+        """n steps, then a sync before the clock is read; returns seconds."""
+        self.sync()
+        t0 = time.perf_counter()
+        last = None
+        for _ in range(n):
+            last = self.step()
+        self.sync()
+        dt = time.perf_counter() - t0
+        if last is not None:
+            self._last = last
+        return dt
+
+    def last_loss(self) -> float | None:
+        last = getattr(self, "_last", None)
+        return None if last is None else self.loss_value(last)
+
+
+def warm_up(arm: Arm, config: dict[str, Any]) -> None:
+    """Warm-up until stable (benchmark.md §4.3): >= min steps and >= warmup_s, then blocks until two agree within 5 %."""
+    if arm.loss_first is None and arm.probe is not None:
+        arm.loss_first = arm.probe()
+    t_start = time.perf_counter()
+    dt = arm.run_steps(1)
+    if arm.loss_first is None:
+        arm.loss_first = arm.last_loss()
+    steps, elapsed = 1, dt
+    while steps < config["warmup_min_steps"] or elapsed < config["warmup_s"]:
+        elapsed += arm.run_steps(1)
+        steps += 1
+        if time.perf_counter() - t_start > config["warmup_cap_s"]:
+            break
+    per_step = max(elapsed / steps, 1e-7)
+    arm.steps_per_block = max(1, math.ceil(config["block_s"] / per_step))
+    previous = None
+    while time.perf_counter() - t_start < config["warmup_cap_s"]:
+        rate = arm.steps_per_block / arm.run_steps(arm.steps_per_block)
+        if previous is not None and abs(rate - previous) <= 0.05 * previous:
+            break
+        previous = rate
+        # Re-size the block on the now-warm rate so timed blocks last about block_s.
+        arm.steps_per_block = max(1, math.ceil(config["block_s"] * rate))
+    arm.warmup_s = time.perf_counter() - t_start
+
+
+def run_interleaved(arms: list[Arm], config: dict[str, Any], framework: str) -> None:
+    """Timed blocks, interleaved across arms in ABBA order so drift hits every arm alike."""
+    for arm in arms:
+        try:
+            emit("block", phase="warmup", framework=framework, **arm.key)
+            warm_up(arm, config)
+        except Exception as exc:  # OOM, CUDA errors: this arm fails, the others go on
+            arm.error = error_text(exc)
+    live = [a for a in arms if a.error is None]
+    for i in range(config["blocks"]):
+        order = live if i % 2 == 0 else list(reversed(live))
+        for arm in order:
+            if arm.error is not None:
+                continue
+            try:
+                emit("block", phase="start", framework=framework, index=i, **arm.key)
+                dt = arm.run_steps(arm.steps_per_block)
+                emit("block", phase="end", framework=framework, index=i, **arm.key)
+            except Exception as exc:
+                arm.error = error_text(exc)
+                emit("block", phase="end", framework=framework, index=i, **arm.key)
+                continue
+            arm.blocks.append(arm.steps_per_block * arm.batch_size / dt)
+            arm.block_wall_s.append(dt)
+    for arm in arms:
+        if arm.error is None:
+            try:
+                arm.loss_last = arm.probe() if arm.probe is not None else arm.last_loss()
+            except Exception as exc:
+                arm.error = error_text(exc)
+
+
+def arm_row(arm: Arm, framework: str, device_name: str | None, threads: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "framework": framework,
+        **arm.key,
+        "device_kind": "cpu" if arm.key["device"] == "cpu" else "gpu",
+        "device_name": device_name,
+        "batch_size": arm.batch_size,
+        "status": "failed" if arm.error else "ok",
+        "error": arm.error,
+        "blocks": arm.blocks,
+        "block_s": arm.block_wall_s,
+        "steps_per_block": arm.steps_per_block,
+        "warmup_s": round(arm.warmup_s, 4),
+        "threads": threads,
+        "loss_first": arm.loss_first,
+        "loss_last": arm.loss_last,
+    }
+    if extra:
+        row.update(extra)
+    return row
+
+
+def failed_row(framework: str, key: dict[str, Any], error: str, batch_size: int, status: str = "failed") -> dict[str, Any]:
+    return {
+        "framework": framework,
+        **key,
+        "device_kind": "cpu" if key["device"] == "cpu" else "gpu",
+        "device_name": None,
+        "batch_size": batch_size,
+        "status": status,
+        "error": error,
+        "blocks": [],
+    }
+
+
+def time_sweep_point(step: Callable[[], Any], sync: Callable[[], None], batch_size: int, block_s: float) -> float:
+    """Throughput (samples/s) at one batch size: 2 warm-up steps, then the median of 3 short blocks."""
+    step()
+    step()
+    sync()
+    t0 = time.perf_counter()
+    step()
+    sync()
+    per_step = max(time.perf_counter() - t0, 1e-7)
+    n = max(1, math.ceil(block_s / per_step))
+    rates = []
+    for _ in range(3):
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        sync()
+        rates.append(n * batch_size / (time.perf_counter() - t0))
+    rates.sort()
+    return rates[1]
+
+
+def finish(document: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(document, default=_jsonable) + "\n")
+    sys.stdout.flush()
+
+
+# ---------------------------------------------------------------- correctness and the whole run
+
+
+def compare_losses(framework: str, model: str, results: list[dict[str, Any]], steps: int) -> dict[str, Any]:
+    """Losses over the first steps from the same seed on each device, against the first device.
+
+    Tolerance 2 % relative: cuDNN/cuBLAS may use TF32 for convolutions (10-bit mantissa), which moves
+    early losses by well under 1 %; a wrong-device or broken run is off by far more.
+    """
+    tolerance = 0.02
+    ref = results[0]["losses"] if results else []
+    worst = 0.0
+    finite = all(v == v and abs(v) != float("inf") for r in results for v in r["losses"])
+    for r in results[1:]:
+        for a, b in zip(ref, r["losses"]):
+            worst = max(worst, abs(a - b) / max(abs(a), 1e-12))
+    agree: bool | None = None if len(results) < 2 else (finite and worst <= tolerance)
+    return {
+        "framework": framework,
+        "model": model,
+        "steps": steps,
+        "runs": results,
+        "max_rel_diff": worst if len(results) >= 2 else None,
+        "tolerance": tolerance,
+        "finite": finite,
+        "agree": agree,
+    }
+
+
+def skip_reason(pipeline: str, device: str, config: dict[str, Any]) -> str | None:
+    if pipeline == "compiled" and device == "cpu" and config["quick"]:
+        return "--quick runs the compiled pipeline on GPUs only (compiling for the CPU takes longer than the whole quick run)"
+    return None
+
+
+def run_all(fw: Any, framework: str, config: dict[str, Any]) -> int:
+    """The whole run for one framework object (see bench_torch.Torch / bench_tf.TF for the interface)."""
+    devices = fw.devices()
+    names = {d: fw.device_name(d) for d in devices}
+    emit("hello", framework=framework, versions=fw.versions(), threads=fw.threads, cpus=usable_cpus(),
+         devices=[{"device": d, "name": names[d]} for d in devices])
+    models, pipelines = config["models"], config["pipelines"]
+    plan = [{"model": m, "pipeline": p, "device": d} for m in models for p in pipelines for d in devices]
+    emit("plan", framework=framework, rows=plan)
+    extra = len(devices) if config["limits"] else 0
+    total = len(models) * len(pipelines) + extra + (len(models) if config["correctness"] else 0)
+    total += len(models) * len(devices) * (int(bool(config["sweep"])) + int(bool(config["epochs"])))
+    done = 0
+
+    def progress(text: str) -> None:
+        emit("progress", framework=framework, text=text, done=done, total=total)
+
+    data: dict[str, Any] = {}
+    data_errors: dict[str, str] = {}
+    for m in models:
+        progress(f"{framework}: preparing {m} data")
+        try:
+            data[m] = fw.load_data(m, config)
+        except Exception as exc:
+            data_errors[m] = error_text(exc)
+
+    limits = []
+    if config["limits"]:
+        for d in devices:
+            progress(f"{framework}: measuring {d} ceilings")
+            try:
+                limit = fw.limits(d, data)
+            except Exception as exc:
+                limit = {"framework": framework, "device": d, "device_name": names[d], "error": error_text(exc)}
+            limits.append(limit)
+            emit("limits", limit=limit)
+            done += 1
+
+    rows = []
+    for m in models:
+        for p in pipelines:
+            progress(f"{framework}: {m} {p}")
+            arms = []
+            for d in devices:
+                key = {"model": m, "pipeline": p, "device": d}
+                reason = skip_reason(p, d, config)
+                if m in data_errors:
+                    row = failed_row(framework, key, data_errors[m], config["batch_size"])
+                elif reason:
+                    row = failed_row(framework, key, reason, config["batch_size"], status="skipped")
+                else:
+                    try:
+                        arms.append(fw.make_arm(m, p, d, data[m], config["batch_size"]))
+                        continue
+                    except Exception as exc:
+                        row = failed_row(framework, key, error_text(exc), config["batch_size"])
+                row["device_name"] = names[d]
+                rows.append(row)
+                emit("row", row=row)
+            run_interleaved(arms, config, framework)
+            for arm in arms:
+                row = arm_row(arm, framework, names[arm.key["device"]], fw.threads)
+                rows.append(row)
+                emit("row", row=row)
+            done += 1
+
+    checks = []
+    if config["correctness"]:
+        for m in models:
+            if m in data_errors:
+                continue
+            progress(f"{framework}: {m} correctness")
+            devs = config.get("correctness_devices") or devices
+            try:
+                result = fw.correctness(m, devs, data[m])
+            except Exception as exc:
+                result = {"framework": framework, "model": m, "agree": False, "error": error_text(exc)}
+            checks.append(result)
+            emit("correctness", result=result)
+            done += 1
+
+    sweeps = []
+    if config["sweep"]:
+        for m in models:
+            for d in devices:
+                if m in data_errors:
+                    continue
+                progress(f"{framework}: {m} batch-size sweep on {d}")
+                sweep = fw.sweep(m, d, data[m])
+                sweeps.append(sweep)
+                emit("sweep", sweep=sweep)
+                done += 1
+
+    trainings = []
+    if config["epochs"]:
+        for m in models:
+            for d in devices:
+                if m in data_errors:
+                    continue
+                progress(f"{framework}: training {m} on {d} for {config['epochs']} epochs")
+                try:
+                    result = fw.train(m, d, data[m], int(config["epochs"]))
+                except Exception as exc:
+                    result = {"framework": framework, "model": m, "device": d, "error": error_text(exc)}
+                trainings.append(result)
+                emit("training", result=result)
+                done += 1
+
+    progress(f"{framework}: done")
+    finish({"framework": framework, "ok": True, "versions": fw.versions(), "threads": fw.threads, "limits": limits,
+            "rows": rows, "correctness": checks, "sweeps": sweeps, "trainings": trainings})
+    return 0
