@@ -1,14 +1,336 @@
-"""`nktenv setup` (not implemented yet)."""
+"""`nktenv setup`: probe, plan, show, confirm, build atomically, verify, remember."""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
 import typer
 
+from nktenv.cli._common import JsonOpt
 from nktenv.errors import ExitCode, NktenvError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nktenv.setup.apply import SetupRequest
+    from nktenv.setup.verify import Verification
+
+SCHEMA = "nktenv.setup/1"
 
 
 def register(app: typer.Typer) -> None:
     @app.command("setup")
-    def setup() -> None:
-        """Not implemented yet."""
-        raise NktenvError("not-implemented", "nktenv setup is not implemented yet", exit_code=ExitCode.USAGE)
+    def setup(
+        venv: Annotated[Optional[Path], typer.Option("--venv", help="Folder of the environment to make (default: .venv here).", show_default=False)] = None,
+        python: Annotated[Optional[str], typer.Option("--python", help="Base interpreter: a path to python, or a version such as 3.11.", show_default=False)] = None,
+        torch: Annotated[str, typer.Option("--torch", help="PyTorch version, latest, or none.")] = "latest",
+        tensorflow: Annotated[str, typer.Option("--tensorflow", help="TensorFlow version, latest, or none.")] = "none",
+        variant: Annotated[str, typer.Option("--variant", help="Build variant (cu126, cpu, ...) or auto.")] = "auto",
+        installer: Annotated[str, typer.Option("--installer", help="uv, pip, or auto (uv when available).")] = "auto",
+        index_url: Annotated[Optional[str], typer.Option("--index-url", help="Package index to use instead of the plan's (a lab mirror).", show_default=False)] = None,
+        extra_index_url: Annotated[Optional[list[str]], typer.Option("--extra-index-url", help="Additional package index (repeatable).", show_default=False)] = None,
+        find_links: Annotated[Optional[list[str]], typer.Option("--find-links", help="Folder or URL of wheels to use too (repeatable).", show_default=False)] = None,
+        allow_insecure_index: Annotated[bool, typer.Option("--allow-insecure-index", help="Accept an http:// index that is not on this machine.")] = False,
+        from_lock: Annotated[Optional[Path], typer.Option("--from-lock", help="Replay a lock written by an earlier setup (.nktenv/lock.json).", show_default=False)] = None,
+        force: Annotated[bool, typer.Option("--force", help="Rebuild even when the environment is already correct.")] = False,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and the exact commands, change nothing.")] = False,
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+        no_bench: Annotated[bool, typer.Option("--no-bench", help="Skip the quick benchmark at the end.")] = False,
+        list_: Annotated[bool, typer.Option("--list", help="List the environments nktenv has made and exit.")] = False,
+        json_: JsonOpt = False,
+    ) -> None:
+        """Make a verified PyTorch/TensorFlow environment from the plan for this machine."""
+        from nktenv.output import emit_json, human_console
+
+        out = human_console(json_)
+        if list_:
+            _list(out, json_)
+            return
+        doc, code = _run(
+            out,
+            venv=venv, python=python, torch=torch, tensorflow=tensorflow, variant=variant, installer=installer,
+            index_url=index_url, extra_index_url=extra_index_url or [], find_links=find_links or [],
+            allow_insecure_index=allow_insecure_index, from_lock=from_lock, force=force, dry_run=dry_run, yes=yes,
+            no_bench=no_bench, json_mode=json_,
+        )
+        if json_:
+            emit_json(doc)
+        if code != ExitCode.OK:
+            raise typer.Exit(int(code))
+
+
+def _list(out: Console, json_mode: bool) -> None:
+    from nktenv.i18n import _
+    from nktenv.output import emit_json
+    from nktenv.setup import registry
+
+    envs = registry.environments()
+    if json_mode:
+        emit_json({"schema": "nktenv.environments/1", "ok": True,
+                   "environments": [dict(e.to_dict(), exists=e.exists) for e in envs]})
+        return
+    if not envs:
+        out.print(_("No environments made by nktenv yet."))
+        return
+    from rich.table import Table
+
+    table = Table(title=_("Environments made by nktenv (last one is the default for doctor and bench)"))
+    for col in (_("Folder"), _("Python"), _("torch"), _("tensorflow"), _("variant"), _("installer"), _("updated"), _("exists")):
+        table.add_column(col)
+    for e in envs:
+        table.add_row(e.path, e.python_version or "", e.torch or "", e.tensorflow or "", e.variant or "",
+                      e.installer or "", e.updated_at or "", _("yes") if e.exists else _("no (deleted)"))
+    out.print(table)
+
+
+def _plan_spec(out: Console, interpreter: Any, *, torch: str, tensorflow: str, variant: str, json_mode: bool) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """Probe and plan; returns (spec, facts dict, plan dict). Raises when the plan cannot be met."""
+    from nktenv.i18n import _
+
+    try:
+        from nktenv import manifest
+        from nktenv.plan import PlanRequest, make_plan
+        from nktenv.probes import detect, open_seam
+    except ImportError as exc:
+        raise NktenvError(
+            "planner-unavailable",
+            _("Planning is not available in this nktenv build ({reason}).").format(reason=exc),
+            hint=_("Use --from-lock FILE to replay a lock instead."),
+            exit_code=ExitCode.USAGE,
+        ) from None
+    from nktenv.setup.spec import spec_from_plan
+
+    err = _err()
+    with err.status(_("Probing this machine…")):
+        facts = detect(open_seam(), python=interpreter.path, frameworks=False)
+    plan = make_plan(facts, manifest.load(), PlanRequest(
+        torch=torch, tensorflow=tensorflow, variant=variant, python=interpreter.version, cpu_fallback=True))
+    plan_doc = plan.to_dict()
+    if not plan.ok:
+        _render_findings(err, plan.findings)
+        _render_driver(err, facts, plan.findings)
+        raise NktenvError(
+            "plan-not-met",
+            _("No build can be installed for this request on this machine; see the findings above."),
+            hint=_("Run nktenv plan for the details, or change --torch/--tensorflow/--variant."),
+            exit_code=ExitCode.FINDINGS,
+        )
+    if plan.findings:
+        _render_findings(err, plan.findings)
+    spec = spec_from_plan(plan)
+    if not spec.requirements:
+        raise NktenvError("nothing-to-install", _("Nothing to install: both --torch and --tensorflow are none."),
+                          exit_code=ExitCode.USAGE)
+    return spec, facts.to_dict(), plan_doc
+
+
+def _err() -> Console:
+    from nktenv.output import err_console
+
+    return err_console()
+
+
+def _render_findings(con: Console, findings: Any) -> None:
+    from nktenv.i18n import _
+
+    for f in findings or ():
+        con.print(f"[{getattr(f, 'severity', 'info')}] {_(getattr(f, 'title', str(f)))}", markup=False)
+        fix = getattr(f, "fix", None)
+        if fix:
+            con.print("    " + _("fix: {fix}").format(fix=_(fix)), markup=False)
+
+
+def _render_driver(con: Console, facts: Any, findings: Any) -> None:
+    from nktenv.i18n import _
+    from nktenv.setup.driver import instructions, needs_driver_change
+
+    need = needs_driver_change(findings or ())
+    if need is None:
+        return
+    os_facts = getattr(facts, "os", None)
+    con.print(_("The NVIDIA driver must change; nktenv never installs drivers. Do this yourself:"))
+    for line in instructions(getattr(os_facts, "system", sys.platform), wsl=bool(getattr(os_facts, "wsl", False)),
+                             min_driver=need or None, distro=getattr(os_facts, "distro", None)):
+        con.print("  - " + line, markup=False)
+
+
+class _Progress:
+    """Rich progress on stderr: one line per step; the installer's latest download/install line."""
+
+    def __init__(self, con: Console, log_path: Path) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                 console=con, transient=False)
+        self.task: Any = None
+        self.base = ""
+        self.con = con
+        self.log_path = log_path
+
+    def __enter__(self) -> _Progress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._finish()
+        self.progress.stop()
+
+    def _finish(self) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, description=self.base, completed=1, total=1)
+
+    def step(self, name: str, text: str) -> None:
+        from nktenv.i18n import _
+
+        if name == "venv":  # only a real build writes a log
+            self.progress.console.print(_("Full installer log: {path}").format(path=self.log_path), markup=False, soft_wrap=True)
+        self._finish()
+        self.base = text
+        self.task = self.progress.add_task(text, total=None)
+
+    def line(self, text: str) -> None:
+        from nktenv.setup.progress import interesting
+
+        shown = interesting(text)
+        if shown and self.task is not None:
+            self.progress.update(self.task, description=f"{self.base} — {shown}")
+
+
+def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, tensorflow: str, variant: str,
+         installer: str, index_url: str | None, extra_index_url: list[str], find_links: list[str],
+         allow_insecure_index: bool, from_lock: Path | None, force: bool, dry_run: bool, yes: bool,
+         no_bench: bool, json_mode: bool) -> tuple[dict[str, Any], ExitCode]:
+    from nktenv.i18n import _
+    from nktenv.setup import interpreters
+    from nktenv.setup.apply import SetupRequest, VerificationFailed, apply, check_target, load_lock_file, new_log_path, planned_commands
+    from nktenv.setup.backends import find_uv, resolve_backend
+    from nktenv.setup.process import format_command
+    from nktenv.setup.spec import absolute_links, check_sources
+
+    err = _err()
+    target = Path(os.path.abspath(venv if venv is not None else Path(".venv")))
+    check_target(target)  # refuse a foreign folder before any slow work
+    backend, backend_source = resolve_backend(installer)
+    facts_doc: dict[str, Any] | None = None
+    plan_doc: dict[str, Any] | None = None
+    if from_lock is not None:
+        spec, lock_python = load_lock_file(from_lock)
+        interpreter = interpreters.find(python or (".".join(lock_python.split(".")[:2]) if lock_python else None), uv=find_uv())
+        if lock_python and interpreter.minor != ".".join(lock_python.split(".")[:2]):
+            err.print(_("warning: the lock was made with Python {locked}, this environment uses {used}").format(
+                locked=lock_python, used=interpreter.version), markup=False)
+        origin = "lock"
+    else:
+        interpreter = interpreters.find(python, uv=find_uv())
+        spec, facts_doc, plan_doc = _plan_spec(out, interpreter, torch=torch, tensorflow=tensorflow, variant=variant,
+                                               json_mode=json_mode)
+        origin = "plan"
+    spec = spec.with_sources(index_url=index_url, extra_index_urls=extra_index_url, find_links=absolute_links(find_links))
+    check_sources(spec, allow_insecure=allow_insecure_index)
+    request = SetupRequest(venv=target, interpreter=interpreter, spec=spec, backend=backend, force=force,
+                           facts=facts_doc, plan=plan_doc, origin=origin)
+    commands = planned_commands(request)
+    base_doc: dict[str, Any] = {
+        "schema": SCHEMA, "venv": str(target), "interpreter": {"path": interpreter.path, "version": interpreter.version},
+        "installer": {"name": backend.name, "source": backend_source}, "origin": origin,
+        "spec": spec.to_dict(), "plan": plan_doc, "commands": commands,
+    }
+    _show(out, request, commands, backend_source)
+    if dry_run:
+        out.print(_("Dry run: nothing was changed."))
+        return {**base_doc, "ok": True, "dry_run": True, "status": "planned"}, ExitCode.OK
+    if not yes:
+        if json_mode or not sys.stdin.isatty():
+            raise NktenvError("confirmation-needed", _("Setup changes this machine; pass --yes to go ahead without a question."),
+                              exit_code=ExitCode.USAGE)
+        if not typer.confirm(_("Create this environment?"), default=True, err=True):
+            raise NktenvError("cancelled", _("Cancelled; nothing was changed."), exit_code=ExitCode.FINDINGS)
+    log_path = new_log_path(target)
+    try:
+        with _Progress(err, log_path) as progress:
+            result = apply(request, reporter=progress, log_path=log_path)
+    except VerificationFailed as exc:
+        findings = _doctor_on_evidence(facts_doc, exc.verification)
+        _render_findings(err, findings)
+        doc = {**base_doc, "ok": False, "status": "failed", "log": str(exc.log_path),
+               "error": {"code": exc.code, "message": exc.message, "hint": exc.hint},
+               "verification": exc.verification.to_dict(), "probe": exc.verification.probe,
+               "findings": [f.to_dict() for f in findings]}
+        from nktenv.output import error_line
+
+        error_line(exc.message, exc.hint)
+        return doc, ExitCode.FINDINGS
+    doc = {**base_doc, **result.to_dict(), "ok": True, "installer": {"name": result.installer, "source": backend_source}}
+    if result.status == "unchanged":
+        out.print(_("{path} is already set up as planned; nothing to do (use --force to rebuild).").format(path=target), markup=False)
+    else:
+        assert result.verification is not None
+        for check in result.verification.checks:
+            out.print(("  ok   " if check.ok else "  FAIL ") + f"{check.name}: {check.detail}", markup=False)
+        out.print(_("Environment ready: {path}").format(path=target), markup=False)
+    out.print(_("Activate it with: {command}").format(command=_activate_hint(target)), markup=False)
+    doc["bench"] = None if no_bench else _quick_bench(err, result)
+    if doc["bench"] is not None and doc["bench"].get("ok") is False:
+        doc["ok"] = False
+        return doc, ExitCode.FINDINGS
+    return doc, ExitCode.OK
+
+
+def _activate_hint(target: Path) -> str:
+    from nktenv.setup.process import format_command
+
+    if sys.platform == "win32":
+        return format_command([str(target / "Scripts" / "activate")])
+    return "source " + format_command([str(target / "bin" / "activate")])
+
+
+def _show(out: Console, request: SetupRequest, commands: list[list[str]], backend_source: str) -> None:
+    from nktenv.i18n import _
+    from nktenv.setup.process import format_command
+
+    spec = request.spec
+    out.print(_("Environment: {path}").format(path=request.venv), markup=False)
+    out.print(_("Python: {version} ({path})").format(version=request.interpreter.version, path=request.interpreter.path), markup=False)
+    for name, version in spec.versions.items():
+        out.print(_("{framework}: {version}").format(framework=name, version=version or "?"), markup=False)
+    out.print(_("GPU expected: {answer}").format(answer=_("yes") if spec.gpu else _("no (CPU build)")), markup=False)
+    out.print(_("Installer: {name} ({source})").format(name=request.backend.name, source=backend_source), markup=False)
+    out.print(_("Commands:"), markup=False)
+    for argv in commands:
+        out.print("  " + format_command(argv), markup=False, soft_wrap=True)
+
+
+def _doctor_on_evidence(facts_doc: dict[str, Any] | None, verification: Verification) -> list[Any]:
+    """Run doctor on the facts plus what the new venv's check reported; [] when doctor is unavailable."""
+    try:
+        from nktenv import manifest
+        from nktenv.doctor import diagnose
+        from nktenv.facts import Facts
+    except ImportError:
+        return []
+    data = dict(facts_doc or {})
+    frameworks = dict(data.get("frameworks") or {})
+    for name, entry in (verification.frameworks or {}).items():
+        if isinstance(entry, dict):
+            frameworks[name] = {k: v for k, v in entry.items() if k not in ("traceback", "devices", "kernel_error")}
+    data["frameworks"] = frameworks
+    try:
+        return list(diagnose(Facts.from_dict(data), manifest.load()))
+    except Exception:  # doctor is advice on top of the failure already reported; never mask it
+        return []
+
+
+def _quick_bench(err: Console, result: Any) -> dict[str, Any] | None:
+    """Run `bench --quick` in the new environment when the bench API exists (None: not available)."""
+    try:
+        from nktenv.bench import quick_verdict  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    from nktenv.i18n import _
+
+    with err.status(_("Running the quick benchmark in the new environment…")):
+        verdict = quick_verdict(result.python)
+    return verdict if isinstance(verdict, dict) else {"ok": bool(getattr(verdict, "ok", False))}

@@ -99,46 +99,42 @@ def probe_script() -> Any:
     return candidate if candidate.is_file() else None
 
 
-def run_probe(venv_python: Path, *, timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
-    """Run checks/probe.py inside the venv and return its JSON document (errors become a document too)."""
+def run_probe(venv_python: Path, framework: str, *, timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any] | None:
+    """Run `checks/probe.py <framework>` inside the venv; its `result` record (None: not installed).
+
+    Failures to run become a record with `error`, so they are judged like any other failure.
+    """
     script = probe_script()
     if script is None:
         return {"error": "checks/probe.py is not available in this nktenv build"}
     with as_file(script) as path:
-        res = capture([str(venv_python), str(path)], timeout=timeout, env=child_env())
+        res = capture([str(venv_python), str(path), framework], timeout=timeout, env=child_env())
     if res.timed_out:
-        return {"error": f"the check did not finish within {timeout:.0f} s"}
+        return {"error": f"the {framework} check did not finish within {timeout:.0f} s"}
     for line in reversed(res.stdout.strip().splitlines()):
         line = line.strip()
         if line.startswith("{"):
             try:
-                return json.loads(line)
+                doc = json.loads(line)
             except ValueError:
                 break
-    try:
-        return json.loads(res.stdout[res.stdout.index("{"): res.stdout.rindex("}") + 1])
-    except ValueError:
-        return {"error": f"the check printed no JSON (exit {res.returncode}): {res.stdout.strip()[-400:]}"}
-
-
-def framework_entries(probe: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The per-framework records of a probe document (`frameworks.torch` or top-level `torch`)."""
-    holder = probe.get("frameworks") if isinstance(probe.get("frameworks"), Mapping) else probe
-    return {name: dict(holder[name]) for name in ("torch", "tensorflow") if isinstance(holder.get(name), Mapping)}
+            result = doc.get("result") if isinstance(doc, dict) else None
+            return dict(result) if isinstance(result, Mapping) else None
+    return {"error": f"the {framework} check printed no JSON (exit {res.returncode}): {res.stdout.strip()[-400:]}"}
 
 
 def judge_framework(name: str, entry: Mapping[str, Any] | None, *, gpu: bool) -> Check:
     """Pass/fail for one framework from its probe record (pure)."""
     if not entry:
-        return Check(name, False, _("{name} was not reported by the check").format(name=name))
+        return Check(name, False, _("{name} is not installed in the new environment").format(name=name))
     if entry.get("error") or not entry.get("version"):
         return Check(name, False, str(entry.get("error") or _("{name} does not import").format(name=name)))
     if gpu:
         if not entry.get("cuda_available"):
             return Check(name, False, _("{name} {version} imports but sees no GPU").format(name=name, version=entry["version"]))
         if entry.get("kernel_ok") is not True:
-            return Check(name, False, _("{name} {version} sees the GPU but its matmul/convolution check failed").format(
-                name=name, version=entry["version"]))
+            return Check(name, False, _("{name} {version} sees the GPU but its matmul/convolution check failed: {error}").format(
+                name=name, version=entry["version"], error=entry.get("kernel_error") or "?"))
         return Check(name, True, _("{name} {version}: GPU kernels match the CPU").format(name=name, version=entry["version"]))
     if entry.get("kernel_ok") is False:
         return Check(name, False, _("{name} {version}: the matmul/convolution check failed").format(name=name, version=entry["version"]))
@@ -150,22 +146,17 @@ def verify(
     spec: InstallSpec,
     *,
     installed: Mapping[str, str] | None = None,
-    probe: Callable[[Path], dict[str, Any]] | None = None,
+    probe: Callable[[Path, str], dict[str, Any] | None] | None = None,
 ) -> Verification:
-    """Check the venv against the spec; run the framework check when the spec names frameworks."""
+    """Check the venv against the spec; run the framework check for each framework the spec names."""
     checks: list[Check] = []
     if installed is None:
         installed = installed_distributions(venv_python)
     problems = requirement_problems(spec.requirements, installed)
     checks.append(Check("requirements", not problems, "; ".join(problems) or _("all requirements are installed")))
-    document: dict[str, Any] | None = None
-    entries: dict[str, dict[str, Any]] = {}
-    if spec.frameworks:
-        document = (probe or run_probe)(venv_python)
-        entries = framework_entries(document)
-        for name in spec.frameworks:
-            entry = entries.get(name)
-            if entry is None and document.get("error"):
-                entry = {"error": document["error"]}
-            checks.append(judge_framework(name, entry, gpu=spec.gpu))
-    return Verification(all(c.ok for c in checks), tuple(checks), document, entries)
+    entries: dict[str, Any] = {}
+    for name in spec.frameworks:
+        entry = (probe or run_probe)(venv_python, name)
+        entries[name] = entry
+        checks.append(judge_framework(name, entry, gpu=spec.gpu))
+    return Verification(all(c.ok for c in checks), tuple(checks), dict(entries) if entries else None, entries)
