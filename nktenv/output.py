@@ -53,7 +53,11 @@ def human_console(json_mode: bool) -> Console:
 
 def emit_json(document: Any) -> None:
     """Write exactly one JSON document to stdout."""
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    # On a stream that is not UTF-8 (a redirected cp932 console), escape non-ASCII instead of
+    # letting the stream replace what it cannot encode: the data must survive intact.
+    encoding = (getattr(sys.stdout, "encoding", None) or "utf-8").lower().replace("_", "-")
+    ascii_only = not encoding.startswith("utf")
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=ascii_only) + "\n")
     sys.stdout.flush()
 
 

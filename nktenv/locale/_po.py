@@ -71,7 +71,8 @@ def parse_po(text: str, name: str = "<po>") -> list[Entry]:
         keyword = None
         seen_any = False
 
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a .po line: str.splitlines() would also split inside strings at U+0085 etc.
+    for lineno, raw in enumerate(text.split("\n"), start=1):
         where = f"{name}:{lineno}"
         line = raw.strip()
         obsolete = line.startswith("#~")
@@ -129,16 +130,28 @@ def read_po(path: Path) -> list[Entry]:
     return parse_po(Path(path).read_text(encoding="utf-8"), str(path))
 
 
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 def _quote(value: str) -> str:
-    out = value.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t").replace("\r", "\\r")
-    return '"' + out.replace("\n", "\\n") + '"'
+    out = []
+    for char in value:
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif ord(char) < 0x20 or char == "\x7f":
+            out.append(f"\\{ord(char):03o}")  # other control characters as octal escapes
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
 
 
 def _field(keyword: str, value: str, prefix: str = "") -> list[str]:
     # Multi-line strings are written one source line per .po line, as msgmerge does.
     if "\n" not in value.rstrip("\n"):
         return [f"{prefix}{keyword} {_quote(value)}"]
-    parts = value.splitlines(keepends=True)
+    parts = [part + "\n" for part in value.split("\n")]
+    parts[-1] = parts[-1][:-1]
+    parts = [part for part in parts if part]
     return [f'{prefix}{keyword} ""'] + [prefix + _quote(part) for part in parts]
 
 

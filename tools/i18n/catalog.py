@@ -105,7 +105,7 @@ def extract(root: Path = SOURCE, repo: Path = REPO) -> Extraction:
     messages: dict[str, Message] = {}
     problems: list[str] = []
     for path in sorted(root.rglob("*.py")):
-        if "locale" in path.relative_to(root).parts[:1]:
+        if path.relative_to(root).parts[:1] == ("locale",):
             continue  # the catalog code itself has no messages
         extract_file(path, path.relative_to(repo).as_posix(), messages, problems)
     def first_use(message: Message) -> tuple[str, int]:
@@ -163,9 +163,11 @@ def merge(pot_entries: list, existing: list, lang: str) -> tuple[list, list[str]
     return result, new_ids
 
 
-def update(locale: Path = LOCALE, languages: Iterable[str] = LANGUAGES) -> dict[str, list[str]]:
+def update(
+    locale: Path = LOCALE, languages: Iterable[str] = LANGUAGES, root: Path = SOURCE, repo: Path = REPO
+) -> dict[str, list[str]]:
     """Rewrite the .pot and every .po from the source; returns the new msgids per language."""
-    extraction = extract()
+    extraction = extract(root, repo)
     pot_entries = build_pot(extraction)
     locale.joinpath("nktenv.pot").write_text(po.format_po(pot_entries), encoding="utf-8")
     added: dict[str, list[str]] = {}
@@ -214,9 +216,11 @@ class CheckResult:
     problems: list[str]
 
 
-def check(locale: Path = LOCALE, languages: Iterable[str] = LANGUAGES) -> CheckResult:
+def check(
+    locale: Path = LOCALE, languages: Iterable[str] = LANGUAGES, root: Path = SOURCE, repo: Path = REPO
+) -> CheckResult:
     """Every source msgid present and translated in each language, with matching placeholders."""
-    extraction = extract()
+    extraction = extract(root, repo)
     problems = list(extraction.problems)
     translated: dict[str, int] = {}
     for lang in languages:
@@ -225,7 +229,7 @@ def check(locale: Path = LOCALE, languages: Iterable[str] = LANGUAGES) -> CheckR
         done = 0
         for msgid in extraction.messages:
             entry = entries.get(msgid)
-            rel = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+            rel = path.relative_to(repo) if path.is_relative_to(repo) else path
             if entry is None:
                 problems.append(f"{rel}: missing (run `python -m tools.i18n extract`): {msgid!r}")
                 continue
