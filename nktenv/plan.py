@@ -287,7 +287,7 @@ def _diagnose(rel: TorchRelease, m: Machine, manifests: Manifests, severity: str
             _("No NVIDIA GPU is visible on this machine, so no CUDA build of torch {version} applies.").format(
                 version=rel.version
             ),
-            _("Use the CPU build, or check the GPU with `nktenv doctor`."),
+            _("If this machine has an NVIDIA GPU, check it with `nktenv doctor`."),
             severity,
         )
     if not checks:

@@ -1,14 +1,120 @@
-"""`nktenv plan` (not implemented yet)."""
+"""`nktenv plan`: choose PyTorch / TensorFlow builds for this machine or a facts snapshot."""
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING, Annotated, Optional
+
 import typer
 
+from nktenv.cli._common import FactsOpt, JsonOpt
 from nktenv.errors import ExitCode, NktenvError
+
+if TYPE_CHECKING:
+    from nktenv.plan import FrameworkPlan, Plan
+
+
+def _display_arg(arg: str) -> str:
+    """Quote an argument for display so it pastes into bash, PowerShell and cmd alike."""
+    if arg and not re.search(r"[\s\[\]<>|&;()*?'\"^%$`]", arg):
+        return arg
+    return '"' + arg.replace('"', '\\"') + '"'
+
+
+def pip_command_text(plan: FrameworkPlan, python: str = "python") -> str:
+    return " ".join(_display_arg(a) for a in plan.pip_command(python))
 
 
 def register(app: typer.Typer) -> None:
     @app.command("plan")
-    def plan() -> None:
-        """Not implemented yet."""
-        raise NktenvError("not-implemented", "nktenv plan is not implemented yet", exit_code=ExitCode.USAGE)
+    def plan(
+        json_: JsonOpt = False,
+        facts_file: FactsOpt = None,
+        torch: Annotated[
+            str, typer.Option("--torch", help="PyTorch release: latest, none, or a version such as 2.5.1.")
+        ] = "latest",
+        tensorflow: Annotated[
+            str, typer.Option("--tensorflow", help="TensorFlow release: none, latest, or a version such as 2.15.")
+        ] = "none",
+        variant: Annotated[
+            str, typer.Option("--variant", help="PyTorch build: auto, cpu, cu126, cu130, rocm6.2, xpu ...")
+        ] = "auto",
+        python: Annotated[
+            Optional[str],
+            typer.Option("--python", help="Target Python version X.Y (default: the probed interpreter's).", show_default=False),
+        ] = None,
+        no_cpu_fallback: Annotated[
+            bool, typer.Option("--no-cpu-fallback", help="Fail instead of planning a CPU build when no GPU build qualifies.")
+        ] = False,
+    ) -> None:
+        """Pick the PyTorch and TensorFlow builds for this machine's driver and GPUs, and say why."""
+        from nktenv.manifest import load as load_manifests
+        from nktenv.output import emit_json
+        from nktenv.plan import PlanRequest, make_plan
+
+        if python is not None and not re.fullmatch(r"\d+\.\d+(\.\d+)?", python.strip()):
+            raise NktenvError(
+                "bad-python-version",
+                f"--python takes a version such as 3.10, not {python!r}",
+                hint="to plan for an interpreter, run `nktenv detect --python PATH --json > facts.json` and pass --facts",
+                exit_code=ExitCode.USAGE,
+            )
+        for name, value, allowed in (("--torch", torch, ("latest", "none")), ("--tensorflow", tensorflow, ("latest", "none"))):
+            if value.strip().lower() not in allowed and not re.fullmatch(r"\d+(\.\d+){0,2}([.]post\d+)?(\+[\w.]+)?", value.strip()):
+                raise NktenvError(
+                    "bad-version", f"{name} takes latest, none or a version such as 2.5.1, not {value!r}",
+                    exit_code=ExitCode.USAGE,
+                )
+        facts = _facts(facts_file)
+        manifests = load_manifests()
+        request = PlanRequest(
+            torch=torch, tensorflow=tensorflow, variant=variant.strip().lower(), python=python,
+            cpu_fallback=not no_cpu_fallback,
+        )
+        result = make_plan(facts, manifests, request)
+        if json_:
+            emit_json(result.to_dict())
+        else:
+            _render(result)
+        if not result.ok:
+            raise typer.Exit(int(ExitCode.FINDINGS))
+
+
+def _facts(path):  # type: ignore[no-untyped-def]
+    from nktenv import facts as facts_mod
+
+    if path is not None:
+        return facts_mod.load_file(str(path))
+    from nktenv.i18n import _
+    from nktenv.output import err_console
+    from nktenv.probes import detect, open_seam
+
+    with err_console().status(_("Probing the machine..."), spinner="dots"):
+        return detect(open_seam(), frameworks=False)
+
+
+def _render(result: Plan) -> None:
+    from nktenv.i18n import _
+    from nktenv.output import out_console
+
+    con = out_console()
+    for label, fw in (("PyTorch", result.torch), ("TensorFlow", result.tensorflow)):
+        if fw is None:
+            continue
+        build = _("{label} {version} ({kind})").format(
+            label=label, version=fw.version,
+            kind=_("GPU build, {variant}").format(variant=fw.variant) if fw.gpu else _("CPU build"),
+        )
+        con.print(build, style="bold", markup=False, highlight=False)
+        con.print("  " + pip_command_text(fw), markup=False, highlight=False, soft_wrap=True)
+        if fw.reasons:
+            con.print("  " + " ".join(fw.reasons), markup=False, highlight=False, soft_wrap=True)
+        con.print()
+    styles = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for f in result.findings:
+        line = _("{severity}: {title}").format(severity=f.severity, title=f.title)
+        con.print(line, style=styles.get(f.severity), markup=False, highlight=False)
+        if f.fix:
+            con.print("  " + _("fix: {fix}").format(fix=f.fix), markup=False, highlight=False)
+    if not result.ok:
+        con.print(_("The request cannot be met on this machine."), style="red", markup=False)
