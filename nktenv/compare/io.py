@@ -319,6 +319,8 @@ def write_bytes_atomic(path: Path | str, data: bytes) -> Path:
     fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=str(target.parent))
     tmp = Path(tmp_name)
     try:
+        # mkstemp creates 0600; a result on a shared folder must be readable like any other file.
+        os.chmod(tmp, _default_mode())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -328,6 +330,12 @@ def write_bytes_atomic(path: Path | str, data: bytes) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return target
+
+
+def _default_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _replace(src: Path, dst: Path, attempts: int = 10) -> None:

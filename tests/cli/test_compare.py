@@ -1,0 +1,117 @@
+"""`nktenv compare` through the real Typer app."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "compare"))
+from compare_fleet import make_result, write_fleet  # noqa: E402
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Path:
+    return write_fleet(tmp_path / "results")
+
+
+def invoke(runner, app, args: list[str]):
+    return runner.invoke(app, args, catch_exceptions=False)
+
+
+def test_json_document_on_stdout_notes_on_stderr(runner, app, fleet: Path) -> None:
+    (fleet / "broken.json").write_text('{"schema": "nktenv.bench/1", "id": "x", "rows": [')
+    (fleet / "Thumbs.db").write_bytes(b"\x00\x01")
+    result = invoke(runner, app, ["compare", str(fleet), "--json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["schema"] == "nktenv.compare/1" and doc["ok"] is True
+    assert doc["inputs"] == {"files_seen": 8, "results": 6}
+    assert {n["code"] for n in doc["notes"]} == {"truncated", "unrelated"}
+    assert any(o["machine"] == "lab-pc-02" and o["causes"][0]["code"] == "thermal-throttle" for o in doc["outliers"])
+    # people's text went to stderr: one line per skipped file, and the outliers
+    assert "broken.json: skipped, the file is truncated" in result.stderr
+    assert "Thumbs.db: skipped, not a result file" in result.stderr
+    assert "lab-pc-02 is 22% slower than the median" in result.stderr
+
+
+def test_human_table_and_outliers(runner, app, fleet: Path) -> None:
+    result = invoke(runner, app, ["compare", str(fleet)])
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "torch CNN, resident pipeline, GPU, batch 100" in out and "(versions differ: framework, driver, cuda)" in out
+    assert "研究室-pc-04" in out and "†framework,driver,cuda" in out
+    assert "lab-pc-03 is 27% slower" in out and "PCIe link under load is Gen4 x4" in out
+    assert "likely cause: older NVIDIA driver 535.104.05 (peers: 550.54.15)" in out
+
+
+def test_baseline_and_margin(runner, app, fleet: Path) -> None:
+    result = invoke(runner, app, ["compare", str(fleet), "--baseline", "lab-pc-01", "--margin", "0.5", "--json"])
+    doc = json.loads(result.stdout)
+    assert result.exit_code == 0 and doc["baseline"] == "lab-pc-01" and doc["margin"] == 0.5
+    # at 50 % only the 4-thread machine's CPU rows (70 % slower) remain
+    assert {(o["machine"], o["workload"]) for o in doc["outliers"]} == {
+        ("lab-pc-05", "torch/cnn/manual/cpu/bs100"), ("lab-pc-05", "torch/cnn/resident/cpu/bs100"),
+        ("lab-pc-05", "torch/mlp/resident/cpu/bs100")}
+    base = [c for c in doc["cells"] if c["machine"] == "lab-pc-01"]
+    assert base and all(c["relative"] == 1.0 for c in base)
+
+
+def test_html_and_csv_written_and_inputs_untouched(runner, app, fleet: Path, tmp_path: Path) -> None:
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in fleet.iterdir())
+    html, table = tmp_path / "report.html", tmp_path / "report.csv"
+    result = invoke(runner, app, ["compare", str(fleet), "--html", str(html), "--csv", str(table), "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["outputs"] == {"html": str(html), "csv": str(table)}
+    assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    raw = table.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel on Japanese Windows then reads UTF-8
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert len(rows) == 42 and {r["machine"] for r in rows} >= {"研究室-pc-04"}
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in fleet.iterdir()) == before
+    assert not list(tmp_path.glob(".nktenv-*"))
+
+
+def test_sqlite_store_option(runner, app, tmp_path: Path) -> None:
+    db = tmp_path / "bench.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE results (id TEXT PRIMARY KEY, doc TEXT)")
+    for name in ("s1", "s2"):
+        d = make_result(name)
+        conn.execute("INSERT INTO results VALUES (?, ?)", (d["id"], json.dumps(d)))
+    conn.commit()
+    conn.close()
+    result = invoke(runner, app, ["compare", "--store", str(db), "--json"])
+    assert result.exit_code == 0
+    assert [m["name"] for m in json.loads(result.stdout)["machines"]] == ["s1", "s2"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        ([], 2, "Name at least one result file"),
+        (["{tmp}/missing"], 2, "missing does not exist"),
+        (["{fleet}", "--baseline", "nobody"], 2, "No results from a machine named nobody"),
+        (["{fleet}", "--margin", "15"], 2, "--margin must be between 0 and 1"),
+        (["{fleet}", "--html", "{fleet}/report.html"], 2, "compare never writes into them"),
+        (["{fleet}/lab-pc-01.json", "--csv", "{fleet}/lab-pc-01.json"], 2, "compare never writes into them"),
+        (["{empty}"], 5, "No usable benchmark results among 1 file(s)"),
+    ],
+)
+def test_bad_input_is_one_line_and_an_exit_code(runner, app, fleet: Path, tmp_path: Path, args, code, message) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("nothing here")
+    argv = ["compare"] + [a.format(tmp=tmp_path, fleet=fleet, empty=empty) for a in args]
+    before = sorted(p.name for p in fleet.iterdir())
+    result = invoke(runner, app, argv + ["--json"])
+    assert result.exit_code == code
+    assert message in result.stderr and "Traceback" not in result.stderr
+    err = json.loads(result.stdout)
+    assert err["schema"] == "nktenv.error/1" and err["exit_code"] == code
+    assert sorted(p.name for p in fleet.iterdir()) == before
