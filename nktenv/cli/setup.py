@@ -120,6 +120,14 @@ def _plan_spec(out: Console, interpreter: Any, *, torch: str, tensorflow: str, v
         )
     if plan.findings:
         _render_findings(err, plan.findings)
+    if getattr(plan, "separate_venvs", False) and plan.torch is not None and plan.tensorflow is not None:
+        raise NktenvError(
+            "separate-venvs",
+            _("PyTorch and TensorFlow need different CUDA libraries here and must go into separate environments."),
+            hint=_("Run setup twice: --venv DIR1 --tensorflow none, then --venv DIR2 --torch none --tensorflow {version}.").format(
+                version=plan.tensorflow.version),
+            exit_code=ExitCode.USAGE,
+        )
     spec = spec_from_plan(plan)
     if not spec.requirements:
         raise NktenvError("nothing-to-install", _("Nothing to install: both --torch and --tensorflow are none."),

@@ -15,6 +15,7 @@ from nktenv.errors import ExitCode, NktenvError
 from nktenv.i18n import _
 
 FRAMEWORKS = ("torch", "tensorflow")
+PYPI = "https://pypi.org/simple"
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def fingerprint(spec: InstallSpec, python_version: str) -> str:
 def spec_from_plan(plan: Any) -> InstallSpec:
     """Turn a `nktenv.plan.Plan` into an InstallSpec (one venv; torch's index first)."""
     reqs: list[str] = []
-    index: str | None = None
+    indexes: list[str] = []
     extras: list[str] = []
     frameworks: list[str] = []
     versions: dict[str, str] = {}
@@ -107,20 +108,20 @@ def spec_from_plan(plan: Any) -> InstallSpec:
         frameworks.append(name)
         versions[name] = str(getattr(fw, "version", "") or "")
         reqs.extend(getattr(fw, "requirements", ()) or ())
-        url = getattr(fw, "index_url", None)
-        if url:
-            if index is None:
-                index = url
-            elif url != index:
-                extras.append(url)
+        # A plan's None index means PyPI; it must be named once another framework brings its own index.
+        indexes.append(getattr(fw, "index_url", None) or PYPI)
         extras.extend(getattr(fw, "extra_index_urls", ()) or ())
         gpu = gpu or bool(getattr(fw, "gpu", False))
         if name == "tensorflow" and any("[and-cuda]" in r.replace(" ", "") for r in fw.requirements):
             and_cuda = True
+    all_indexes = _dedup(indexes + extras)
+    index = all_indexes[0] if all_indexes else None
+    if all_indexes == (PYPI,):
+        index = None  # the installers' default; nothing to spell out
     return InstallSpec(
         requirements=tuple(_dedup(reqs)),
         index_url=index,
-        extra_index_urls=tuple(u for u in _dedup(extras) if u != index),
+        extra_index_urls=tuple(all_indexes[1:]),
         frameworks=tuple(frameworks),
         gpu=gpu,
         and_cuda=and_cuda,

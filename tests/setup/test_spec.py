@@ -30,7 +30,7 @@ class FakePlan:
 
 
 TORCH = FakeFw("2.13.0", "cu126", "https://download.pytorch.org/whl/cu126", ("torch==2.13.0",), gpu=True)
-TF = FakeFw("2.21.0", "and-cuda", "https://pypi.org/simple", ("tensorflow[and-cuda]==2.21.0",), gpu=True)
+TF = FakeFw("2.21.0", "and-cuda", None, ("tensorflow[and-cuda]==2.21.0",), gpu=True)
 
 
 def test_spec_from_plan_merges_both_frameworks() -> None:
@@ -41,6 +41,11 @@ def test_spec_from_plan_merges_both_frameworks() -> None:
     assert spec.frameworks == ("torch", "tensorflow")
     assert spec.gpu and spec.and_cuda
     assert spec.versions == {"torch": "2.13.0", "tensorflow": "2.21.0"}
+
+
+def test_pypi_only_plan_names_no_index() -> None:
+    spec = spec_from_plan(FakePlan(tensorflow=TF))
+    assert spec.index_url is None and spec.extra_index_urls == ()
 
 
 def test_spec_from_plan_cpu_torch_only() -> None:
