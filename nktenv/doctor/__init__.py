@@ -1,0 +1,114 @@
+"""Diagnosis: pure rules over a facts snapshot.
+
+`diagnose(facts, manifests)` runs every rule in `RULES` (each a small function `Ctx -> Iterable[Finding]`,
+grouped by topic in this package) and returns the findings, errors first. `summary(facts, findings)`
+is the one-paragraph verdict. No rule reads the machine, the environment or the clock; version facts
+come only from the manifests.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from nktenv.doctor import arch, cudnn, driver, host, paths, python, tf, windows
+from nktenv.doctor.context import Ctx
+from nktenv.facts import Facts
+from nktenv.findings import SEVERITIES, Finding
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nktenv.manifest import Manifests
+
+Rule = Callable[[Ctx], Iterable[Finding]]
+
+# Order matters only for display within one severity: machine first, then libraries, then frameworks.
+RULES: tuple[Rule, ...] = (
+    host.probe_timeout,
+    host.container_without_gpu,
+    host.nouveau_loaded,
+    host.secure_boot_module_rejected,
+    host.gpu_init_failed_bios,
+    driver.driver_not_installed,
+    driver.blackwell_needs_open_kernel_module,
+    driver.nvml_version_mismatch,
+    driver.nvidia_smi_userspace_stale,
+    host.nvidia_uvm_stale,
+    driver.driver_too_old,
+    driver.gpu_legacy_driver_cap,
+    windows.wsl_libcuda_not_found,
+    host.cuda_visible_devices_hidden,
+    python.cpu_only_wheel,
+    arch.arch_support,
+    arch.tf_ptx_jit_unsupported_arch,
+    tf.tf_windows_native_gpu_unsupported,
+    tf.tf_and_cuda_on_windows,
+    tf.tensorflow_gpu_package_removed,
+    tf.tensorrt_and_cuda_unresolvable,
+    tf.tf_and_cuda_libs_not_found,
+    cudnn.cudnn_shadowed,
+    cudnn.cudnn_shadowed_by_path_windows,
+    cudnn.cudnn_mismatch,
+    cudnn.cudnn9_not_found,
+    cudnn.cudnn9_sublibrary_missing,
+    cudnn.zlibwapi_missing,
+    paths.cuda_libs_missing,
+    paths.conda_pip_cuda_mix,
+    paths.cuda_toolkit_version_mismatch,
+    windows.windows_dll_search_path,
+    windows.vc_redist_missing,
+    windows.windows_store_python,
+    windows.windows_long_paths_disabled,
+    python.python_version_unsupported,
+    tf.tf_log_noise,
+)
+
+# Every code a rule may emit (docs/doctor.md documents each one).
+CODES: tuple[str, ...] = (
+    "cpu_only_wheel", "driver_too_old", "nvml_version_mismatch", "nvidia_smi_userspace_stale", "arch_unsupported",
+    "arch_too_old", "gpu_legacy_driver_cap", "tf_ptx_jit_unsupported_arch", "tf_windows_native_gpu_unsupported",
+    "tf_and_cuda_on_windows", "tf_and_cuda_libs_not_found", "tensorflow_gpu_package_removed",
+    "tensorrt_and_cuda_unresolvable", "cudnn_mismatch", "cudnn9_not_found", "cudnn9_sublibrary_missing",
+    "cudnn_shadowed_by_ld_library_path", "cudnn_shadowed_by_conda_lib", "cudnn_shadowed_by_path_windows",
+    "conda_pip_cuda_mix", "cuda_libs_missing", "cuda_toolkit_version_mismatch", "cuda_visible_devices_hidden",
+    "container_without_gpu", "nouveau_loaded", "secure_boot_module_rejected", "blackwell_needs_open_kernel_module",
+    "nvidia_uvm_stale", "gpu_init_failed_bios", "wsl_libcuda_not_found", "windows_store_python",
+    "windows_long_paths_disabled", "windows_dll_search_path", "zlibwapi_missing", "vc_redist_missing",
+    "python_version_unsupported", "probe_timeout", "driver_not_installed", "tf_log_noise",
+)
+
+
+def diagnose(facts: Facts, manifests: Manifests | None = None, *, rules: Iterable[Rule] = RULES) -> list[Finding]:
+    """All findings for one machine, errors first, then warnings, then info (rule order within each).
+
+    `manifests` defaults to the shipped manifests (`nktenv.manifest.load()`, read once per process);
+    pass them explicitly to keep the call free of any file access.
+    """
+    if manifests is None:
+        from nktenv.manifest import load
+
+        manifests = load()
+    ctx = Ctx(facts, manifests)
+    seen: set[tuple[str, str, tuple[str, ...]]] = set()
+    out: list[Finding] = []
+    for rule in rules:
+        for f in rule(ctx):
+            key = (f.code, f.title, f.evidence)
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    return sorted(out, key=lambda f: rank[f.severity])
+
+
+def ok(findings: Iterable[Finding]) -> bool:
+    """True when no finding is an error."""
+    return not any(f.severity == "error" for f in findings)
+
+
+def summary(facts: Facts, findings: list[Finding]) -> str:
+    """A short verdict: what works (which stack), or how many problems block the GPU."""
+    from nktenv.doctor.summary import render
+
+    return render(Ctx(facts, None), findings)
+
+
+__all__ = ["CODES", "RULES", "Ctx", "Rule", "diagnose", "ok", "summary"]

@@ -1,0 +1,345 @@
+"""cuDNN rules: the wrong copy loaded, a missing copy, missing sub-libraries, shadowing paths."""
+
+from __future__ import annotations
+
+import ntpath
+import posixpath
+import re
+from typing import Iterable
+
+from nktenv.doctor import versions
+from nktenv.doctor.context import Ctx, finding, vtuple
+from nktenv.facts import Cudnn
+from nktenv.findings import Finding
+from nktenv.i18n import _
+
+MISMATCH_LINES = (
+    r"Loaded runtime CuDNN library: \S+ but source was compiled with|cuDNN version incompatibility|"
+    r"Outdated cuDNN installation found|CUDNN_STATUS_VERSION_MISMATCH"
+)
+RUNTIME_VS_COMPILED = r"Loaded runtime CuDNN library: (\d[\d.]*) but source was compiled with: (\d[\d.]*)"
+CUDNN9_MISSING_LINES = (
+    r"libcudnn\.so\.9: cannot open shared object file|Could not load (?:dynamic )?library '?libcudnn\.so\.9\b|"
+    r"Could not locate cudnn64_9\.dll|cudnn64_9\.dll(?:'; dlerror:)? not found|"
+    r"Unable to load any of \{libcudnn\.so\.9"
+)
+# cuDNN 9 splits into these libraries (NVIDIA cuDNN 9 API overview); cudnn64_9 loads them lazily by name.
+CUDNN9_PARTS = ("graph", "engines_precompiled", "engines_runtime_compiled", "heuristic", "ops", "cnn", "adv")
+CUDNN9_SUBLIB_LINES = (
+    r"Could not (?:locate|load library) (?:cudnn_\w+64_9\.dll|libcudnn_\w+\.so\.9)|"
+    r"Unable to load any of \{libcudnn_\w+\.so|libcudnn_\w+\.so\.9: cannot open shared object file|"
+    r"Invalid handle\. Cannot load symbol cudnn"
+)
+ZLIB_LINES = r"zlibwapi\.dll|Could not load library cudnn_cnn_infer64_8\.dll"
+
+
+def _mm(text: str | None) -> tuple[int, ...] | None:
+    v = vtuple(text)
+    return v[:2] if v else None
+
+
+def _runtime_ok(have: str | None, need: str | None) -> bool | None:
+    """cuDNN's rule: same major, equal or higher minor. None when unknown."""
+    h, n = _mm(have), _mm(need)
+    if not h or not n:
+        return None
+    if h[0] != n[0]:
+        return False
+    return len(h) < 2 or len(n) < 2 or h[1] >= n[1]
+
+
+def _pip_cudnn(ctx: Ctx) -> tuple[str, str] | None:
+    for name, version in ctx.packages.items():
+        if name.startswith("nvidia-cudnn-cu"):
+            return name, version
+    return None
+
+
+def _wanted(ctx: Ctx) -> tuple[str, str] | None:
+    """(version the framework needs, who says so)."""
+    rel = versions.tf_release(ctx)
+    if rel is not None and rel.cudnn and ctx.tf is not None and ctx.tf.is_cuda_build is not False:
+        return rel.cudnn, _("TensorFlow {version} was built with cuDNN {cudnn}").format(version=rel.version, cudnn=rel.cudnn)
+    m = ctx.search(RUNTIME_VS_COMPILED)
+    if m:
+        return m.group(2), m.group(0)
+    pip = _pip_cudnn(ctx)
+    if pip:
+        return pip[1], f"{pip[0]}=={pip[1]}"
+    return None
+
+
+def cudnn_mismatch(ctx: Ctx) -> Iterable[Finding]:
+    lines = ctx.grep(MISMATCH_LINES + r"|DNN library initialization failed")
+    has_text = bool(ctx.grep(MISMATCH_LINES))
+    ev = list(lines)
+    need = None
+    rel = versions.tf_release(ctx)
+    pip = _pip_cudnn(ctx)
+    if not has_text and rel is not None and rel.cudnn and pip and ctx.linux and ctx.tf and ctx.tf.is_cuda_build is not False:
+        if _runtime_ok(pip[1], rel.cudnn) is False:
+            ev += [f"{pip[0]}=={pip[1]}", _("TensorFlow {version} was built with cuDNN {cudnn}").format(version=rel.version, cudnn=rel.cudnn)]
+            need = rel.cudnn
+            has_text = True
+    if not has_text:
+        return
+    if need is None:
+        m = ctx.search(RUNTIME_VS_COMPILED)
+        need = m.group(2) if m else (rel.cudnn if rel else None)
+    copies = [f"{c.version or '?'} {c.location or ''} ({c.source or '?'})".strip() for c in ctx.facts.cudnn]
+    major = (_mm(need) or (None,))[0]
+    cu = _cu_suffix(ctx)
+    if need and major:
+        fix = _(
+            "Make cuDNN {major}.x, {need} or newer, the copy that loads first: {pip} install \"nvidia-cudnn-{cu}>={need},<{next}\" "
+            "and remove older copies from LD_LIBRARY_PATH/PATH. Keep PyTorch and TensorFlow in separate environments, "
+            "since each pins its own cuDNN."
+        ).format(major=major, need=need, pip=ctx.pip(), cu=cu, next=major + 1)
+    else:
+        fix = _("Remove the older cuDNN copies from the library path so the framework's own copy loads; keep each framework in its own environment.")
+    yield finding(
+        "cudnn_mismatch",
+        "error",
+        _("The cuDNN that loads is not the version the framework was built for"),
+        evidence=ev + ([_("cuDNN copies found: {copies}").format(copies="; ".join(copies))] if copies else []),
+        fix=fix,
+        why=_("cuDNN must have the same major version and an equal or higher minor version than the one the framework was compiled with."),
+        needed=need,
+    )
+
+
+def _cu_suffix(ctx: Ctx) -> str:
+    for fw in (ctx.tf, ctx.torch):
+        if fw is not None and fw.cuda:
+            return "cu" + str(vtuple(fw.cuda)[0])
+    pip = _pip_cudnn(ctx)
+    return pip[0].rsplit("-", 1)[1] if pip else "cu12"
+
+
+def cudnn9_not_found(ctx: Ctx) -> Iterable[Finding]:
+    lines = ctx.grep(CUDNN9_MISSING_LINES)
+    rel = versions.tf_release(ctx)
+    fw = ctx.tf
+    inferred = bool(
+        ctx.linux and fw is not None and fw.is_cuda_build is not False and fw.cuda_available is False and ctx.has_nvidia
+        and rel is not None and rel.cudnn and rel.cudnn.startswith("9.")
+        and not any((vtuple(c.version) or (0,))[0] == 9 for c in ctx.facts.cudnn)
+        and not _pip_cudnn(ctx)
+    )
+    if not lines and not inferred:
+        return
+    ev = list(lines)
+    if inferred and rel is not None:
+        ev.append(_("TensorFlow {version} needs cuDNN {cudnn}; no cuDNN 9 copy was found").format(version=rel.version, cudnn=rel.cudnn))
+    if rel is not None and rel.and_cuda == "ok" and not ctx.native_windows:
+        fix = _("Install TensorFlow with its CUDA libraries: {command}").format(command=versions.tf_install_command(ctx, rel))
+    else:
+        fix = _("Install cuDNN 9 into this environment: {pip} install \"nvidia-cudnn-{cu}>=9,<10\"").format(pip=ctx.pip(), cu=_cu_suffix(ctx))
+    yield finding(
+        "cudnn9_not_found",
+        "error",
+        _("cuDNN 9 is needed but cannot be found"),
+        evidence=ev,
+        fix=fix,
+        why=_("The build loads cuDNN 9 by name (libcudnn.so.9 / cudnn64_9.dll); without it GPU convolutions cannot run."),
+    )
+
+
+def _missing_parts(copy: Cudnn, windows: bool) -> list[str]:
+    libs = copy.extra.get("libraries")
+    if not isinstance(libs, list) or not libs:
+        return []
+    names = {str(n).lower() for n in libs}
+    missing = []
+    for part in CUDNN9_PARTS:
+        want = f"cudnn_{part}64_9.dll" if windows else f"libcudnn_{part}.so.9"
+        if not any(n == want or n.startswith(want + ".") for n in names):
+            missing.append(want)
+    return missing
+
+
+def cudnn9_sublibrary_missing(ctx: Ctx) -> Iterable[Finding]:
+    lines = ctx.grep(CUDNN9_SUBLIB_LINES)
+    ev = list(lines)
+    where = None
+    for copy in ctx.facts.cudnn:
+        if (vtuple(copy.version) or (0,))[0] != 9:
+            continue
+        missing = _missing_parts(copy, ctx.native_windows)
+        if missing:
+            ev.append(_("{location} lacks {libraries}").format(location=copy.location or "?", libraries=", ".join(missing)))
+            where = where or copy.location
+    if not ev:
+        return
+    pip = _pip_cudnn(ctx)
+    fix = _(
+        "Install cuDNN 9 completely: copy every file of the archive's {folder} folder (not only cudnn64_9.dll / libcudnn.so.9) "
+        "into the same folder{where}, or reinstall the wheel: {pip} install --force-reinstall \"{package}\""
+    ).format(
+        folder="bin" if ctx.native_windows else "lib",
+        where=_(" ({location})").format(location=where) if where else "",
+        pip=ctx.pip(),
+        package=f"{pip[0]}=={pip[1]}" if pip else f"nvidia-cudnn-{_cu_suffix(ctx)}>=9,<10",
+    )
+    yield finding(
+        "cudnn9_sublibrary_missing",
+        "error",
+        _("A cuDNN 9 sub-library is missing next to the main cuDNN library"),
+        evidence=ev,
+        fix=fix,
+        why=_("cuDNN 9 loads its graph, engine, ops, cnn and adv libraries lazily by name at the first GPU operation."),
+    )
+
+
+def _dirname(path: str, windows: bool) -> str:
+    return (ntpath if windows else posixpath).dirname(path.rstrip("/\\"))
+
+
+def _norm(path: str, windows: bool) -> str:
+    p = path.rstrip("/\\")
+    return p.lower().replace("/", "\\") if windows else p
+
+
+def _shadowing(ctx: Ctx) -> list[tuple[Cudnn, str]]:
+    """System cuDNN copies on LD_LIBRARY_PATH that do not satisfy what the framework needs."""
+    ld = ctx.env("LD_LIBRARY_PATH")
+    want = _wanted(ctx)
+    if not ctx.linux or not ld or want is None:
+        return []
+    entries = [_norm(e, False) for e in ld.split(":") if e]
+    out = []
+    for copy in ctx.facts.cudnn:
+        if not copy.location or copy.source in ("framework", "pip"):
+            continue
+        loc = _norm(copy.location, False)
+        folder = next((e for e in entries if loc == e or _dirname(loc, False) == e), None)
+        if folder is None and copy.extra.get("origin") == "LD_LIBRARY_PATH":
+            folder = next((e for e in entries if loc.startswith(e + "/")), _dirname(loc, False))
+        if folder is None:
+            continue
+        if _runtime_ok(copy.version, want[0]) is False:
+            out.append((copy, folder))
+    return out
+
+
+def _conda_prefix(ctx: Ctx) -> str | None:
+    py = ctx.facts.python
+    cp = py.extra.get("conda_prefix") if py is not None else None
+    return (cp if isinstance(cp, str) and cp else None) or ctx.env("CONDA_PREFIX")
+
+
+def _without(value: str, folder: str, sep: str) -> str:
+    return sep.join(p for p in value.split(sep) if p and _norm(p, sep == ";") != _norm(folder, sep == ";"))
+
+
+def cudnn_shadowed(ctx: Ctx) -> Iterable[Finding]:
+    conda = _conda_prefix(ctx)
+    want = _wanted(ctx)
+    ld = ctx.env("LD_LIBRARY_PATH") or ""
+    for copy, folder in _shadowing(ctx):
+        in_conda = bool(conda and folder.startswith(conda.rstrip("/") + "/")) or copy.source == "conda"
+        ev = [
+            f"LD_LIBRARY_PATH={ld}",
+            _("cuDNN {version} at {location}").format(version=copy.version, location=copy.location),
+            want[1] if want else "",
+        ] + ctx.grep(MISMATCH_LINES)
+        if in_conda:
+            yield finding(
+                "cudnn_shadowed_by_conda_lib",
+                "error",
+                _("An older cuDNN in the conda environment's lib folder is loaded before the framework's own"),
+                evidence=ev,
+                fix=_(
+                    "Take {folder} off LD_LIBRARY_PATH (export LD_LIBRARY_PATH=\"{value}\") and delete the line that adds it "
+                    "from {conda}/etc/conda/activate.d/env_vars.sh, or remove the conda copy: conda remove --force cudnn"
+                ).format(folder=folder, value=_without(ld, folder, ":"), conda=conda or "$CONDA_PREFIX"),
+                why=_("Old TensorFlow install guides put $CONDA_PREFIX/lib on LD_LIBRARY_PATH; its cuDNN then wins over the pip wheels."),
+                folder=folder,
+            )
+        else:
+            yield finding(
+                "cudnn_shadowed_by_ld_library_path",
+                "error",
+                _("LD_LIBRARY_PATH puts an incompatible cuDNN in front of the framework's own"),
+                evidence=ev,
+                fix=_(
+                    "Remove {folder} from LD_LIBRARY_PATH for this environment: export LD_LIBRARY_PATH=\"{value}\" "
+                    "(and delete it from ~/.bashrc or the module file that sets it)."
+                ).format(folder=folder, value=_without(ld, folder, ":")),
+                why=_("The dynamic loader searches LD_LIBRARY_PATH before the wheel's own libraries."),
+                folder=folder,
+            )
+
+
+def cudnn_shadowed_by_path_windows(ctx: Ctx) -> Iterable[Finding]:
+    win = ctx.facts.windows
+    if not ctx.native_windows or win is None or not win.dlls_on_path:
+        return
+    want = _wanted(ctx)
+    path = ctx.env("PATH") or ""
+    for dll, folders in win.dlls_on_path.items():
+        if not re.fullmatch(r"cudnn64_\d+\.dll", dll.lower()) or not folders:
+            continue
+        first = folders[0]
+        copy = next(
+            (c for c in ctx.facts.cudnn if c.location and _norm(_dirname(c.location, True), True) in (_norm(first, True),)
+             or c.location and _norm(c.location, True) == _norm(first, True)),
+            None,
+        )
+        versions_seen = {c.version for c in ctx.facts.cudnn if c.location and any(
+            _norm(c.location, True).startswith(_norm(f, True)) for f in folders)}
+        bad = copy is not None and want is not None and _runtime_ok(copy.version, want[0]) is False
+        texts = ctx.grep(MISMATCH_LINES)
+        if not bad and not (texts and len(folders) > 1 and len(versions_seen) > 1):
+            continue
+        good = next((f for f in folders[1:]), None)
+        ev = [f"{dll}: " + " ; ".join(folders)]
+        if copy is not None:
+            ev.append(_("cuDNN {version} at {location}").format(version=copy.version, location=copy.location))
+        if want:
+            ev.append(want[1])
+        fix = _("Remove {folder} from PATH (Settings > System > About > Advanced system settings > Environment Variables)").format(folder=first)
+        if good:
+            fix += _(", or move {good} before it").format(good=good)
+        fix += _("; then open a new terminal.")
+        yield finding(
+            "cudnn_shadowed_by_path_windows",
+            "error",
+            _("An incompatible {dll} comes first on PATH").format(dll=dll),
+            evidence=ev + texts,
+            fix=fix,
+            why=_("Windows loads the first {dll} it finds along PATH, whatever its version.").format(dll=dll),
+            folder=first,
+            path_known=bool(path),
+        )
+
+
+def zlibwapi_missing(ctx: Ctx) -> Iterable[Finding]:
+    if not ctx.native_windows:
+        return
+    lines = ctx.grep(ZLIB_LINES)
+    win = ctx.facts.windows
+    dlls = win.dlls_on_path if win is not None else None
+    known_missing = dlls is not None and not dlls.get("zlibwapi.dll")
+    cudnn8 = [c for c in ctx.facts.cudnn if (vtuple(c.version) or (0,))[0] == 8 and c.source != "framework"]
+    if not lines and not (known_missing and cudnn8):
+        return
+    if lines and dlls is not None and dlls.get("zlibwapi.dll") and not any("zlibwapi" in line.lower() for line in lines):
+        return  # zlibwapi is there; the cudnn_cnn_infer failure has another cause
+    target = None
+    if dlls:
+        target = next(iter(dlls.get("cudnn64_8.dll") or ()), None)
+    target = target or (ntpath.dirname(cudnn8[0].location) if cudnn8 and cudnn8[0].location else None)
+    ev = list(lines) + [_("cuDNN {version} at {location}").format(version=c.version, location=c.location) for c in cudnn8]
+    if known_missing:
+        ev.append(_("zlibwapi.dll: not in any PATH folder"))
+    yield finding(
+        "zlibwapi_missing",
+        "error" if lines else "warning",
+        _("cuDNN 8 on Windows needs zlibwapi.dll, which is missing"),
+        evidence=ev,
+        fix=_(
+            "Download zlib123dllx64.zip (http://www.winimage.com/zLibDll/zlib123dllx64.zip), and copy dll_x64\\zlibwapi.dll into {folder}."
+        ).format(folder=target or _("the folder that holds cudnn64_8.dll")),
+        why=_("cuDNN 8.3 and newer on Windows depend on zlibwapi.dll, which NVIDIA does not ship with it."),
+    )

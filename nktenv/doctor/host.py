@@ -1,0 +1,212 @@
+"""Host rules: kernel modules, Secure Boot, firmware, containers, device visibility, hangs."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from nktenv.doctor.context import Ctx, finding
+from nktenv.findings import Finding
+from nktenv.i18n import _
+
+NOUVEAU_LINES = r"nouveau, rivafb, nvidiafb or rivatv|NVIDIA probe routine was not called|nouveau.*(?:ownership|loaded)"
+SECURE_BOOT_LINES = (
+    r"Key was rejected by service|Loading of unsigned module is rejected|"
+    r"unsigned module loading is restricted|Required key not available"
+)
+UVM_LINES = (
+    r"CUDA unknown error - this may be due to an incorrectly set up environment|"
+    r"CUDA_ERROR_UNKNOWN|cudaErrorUnknown|Error 999: unknown error|"
+    r"could not insert 'nvidia_uvm'"
+)
+BIOS_LINES = (
+    r"RmInitAdapter failed|rm_init_adapter failed|PCI I/O region assigned to your NVIDIA device is invalid|"
+    r"BAR\d is 0M @|BAR \d: no space for|NVIDIA probe routine failed|GPU has fallen off the bus|"
+    r"Unable to determine the device handle for GPU"
+)
+NO_DRIVER_LINES = (
+    r"Could not find cuda drivers on your machine|Found no NVIDIA driver on your system|"
+    r"kernel driver does not appear to be running on this host|/proc/driver/nvidia/version does not exist|"
+    r"CUDA_ERROR_NO_DEVICE|no CUDA-capable device is detected|NVIDIA-SMI has failed because it couldn't communicate"
+)
+TIMEOUT_LINES = r"timed out|timeout expired|did not answer within"
+
+
+def nouveau_loaded(ctx: Ctx) -> Iterable[Finding]:
+    drv = ctx.facts.driver
+    lines = ctx.grep(NOUVEAU_LINES)
+    if not ctx.linux or ctx.wsl or not ((drv and drv.nouveau_loaded) or lines):
+        return
+    ev = ["nouveau kernel module: loaded"] if drv and drv.nouveau_loaded else []
+    yield finding(
+        "nouveau_loaded",
+        "error",
+        _("The open-source nouveau driver owns the GPU, so the NVIDIA driver cannot load"),
+        evidence=ev + lines,
+        fix=_(
+            "Blacklist nouveau and install the NVIDIA driver, then reboot: "
+            "printf 'blacklist nouveau\\noptions nouveau modeset=0\\n' | sudo tee /etc/modprobe.d/blacklist-nouveau.conf "
+            "&& sudo update-initramfs -u && sudo ubuntu-drivers install && sudo reboot"
+        ),
+        why=_("Only one kernel driver can bind a GPU; while nouveau holds it, CUDA sees no device."),
+    )
+
+
+def secure_boot_module_rejected(ctx: Ctx) -> Iterable[Finding]:
+    if not ctx.linux or ctx.wsl:
+        return
+    lines = ctx.grep(SECURE_BOOT_LINES)
+    drv = ctx.facts.driver
+    if drv is not None and drv.extra.get("module_signature_rejected") and not lines:
+        lines = [_("kernel log: the nvidia module signature was rejected")]
+    km = drv.kernel_module if drv else None
+    inferred = bool(ctx.facts.os.secure_boot) and km is not None and km.loaded is False and not ctx.driver_version
+    if not lines and not inferred:
+        return
+    ev = list(lines)
+    if ctx.facts.os.secure_boot:
+        ev.append("Secure Boot: enabled")
+    if km is not None and km.loaded is False:
+        ev.append("nvidia kernel module: not loaded")
+    yield finding(
+        "secure_boot_module_rejected",
+        "error" if lines else "warning",
+        _("Secure Boot rejected the unsigned NVIDIA kernel module"),
+        evidence=ev,
+        fix=_(
+            "Enroll the key the driver's modules were signed with and reboot to confirm it in the blue MOK screen: "
+            "sudo mokutil --import /var/lib/shim-signed/mok/MOK.der && sudo reboot "
+            "(or install the distribution's signed driver with sudo ubuntu-drivers install, or turn Secure Boot off in the firmware)"
+        ),
+        why=_("With Secure Boot on, the kernel only loads modules signed by a key it trusts."),
+    )
+
+
+def nvidia_uvm_stale(ctx: Ctx) -> Iterable[Finding]:
+    if not ctx.linux or ctx.wsl:
+        return
+    drv = ctx.facts.driver
+    lines = ctx.grep(UVM_LINES)
+    km_loaded = bool(drv and drv.kernel_module and drv.kernel_module.loaded)
+    uvm_missing = bool(drv and drv.nvidia_uvm_loaded is False and km_loaded)
+    # The unknown-error texts only point at nvidia_uvm when the driver itself answers.
+    if not (uvm_missing or (lines and ctx.driver_version)):
+        return
+    ev = list(lines) + (["nvidia_uvm kernel module: not loaded"] if uvm_missing else [])
+    yield finding(
+        "nvidia_uvm_stale",
+        "error",
+        _("CUDA cannot initialise although the driver answers: the nvidia_uvm module is missing or stale"),
+        evidence=ev,
+        fix=_("Reload the module (close every CUDA program first): sudo rmmod nvidia_uvm ; sudo modprobe nvidia_uvm — or reboot."),
+        why=_("CUDA needs nvidia_uvm; after suspend/resume or a driver update it is often left unloaded or wedged, and CUDA reports 'unknown error'."),
+    )
+
+
+def gpu_init_failed_bios(ctx: Ctx) -> Iterable[Finding]:
+    lines = ctx.grep(BIOS_LINES)
+    if not lines:
+        return
+    if any("fallen off the bus" in line for line in lines):
+        title = _("The GPU dropped off the PCIe bus")
+        fix = _(
+            "Power the machine off; check the GPU's power cables, the power supply's capacity and the card's seat (or riser); "
+            "in the BIOS/UEFI set that PCIe slot to a fixed generation (e.g. Gen3) and update the BIOS. If it happens again "
+            "under load, have the card or power supply checked."
+        )
+        why = _("'Fallen off the bus' (Xid 79) means the card stopped answering on PCIe: power, seating or link trouble, not software.")
+    else:
+        title = _("The driver could not initialise the GPU (firmware/PCIe resources)")
+        fix = _(
+            "In the BIOS/UEFI setup enable 'Above 4G Decoding' (and 'Resizable BAR' if offered), set the primary display "
+            "to the onboard/PCIe slot you use, check the GPU's power cables and seat, then boot and run nvidia-smi again."
+        )
+        why = _("The card got no usable PCI memory window (BAR) or failed to start; no software setting fixes that.")
+    yield finding("gpu_init_failed_bios", "error", title, evidence=lines, fix=fix, why=why)
+
+
+def container_without_gpu(ctx: Ctx) -> Iterable[Finding]:
+    if not ctx.facts.os.container:
+        return
+    drv = ctx.facts.driver
+    lines = ctx.grep(NO_DRIVER_LINES)
+    no_nodes = drv is None or drv.device_nodes is False
+    if not (no_nodes and (not ctx.driver_version or lines)):
+        return
+    ev = ["container: yes"]
+    if drv is None or drv.device_nodes is False:
+        ev.append("/dev/nvidia0, /dev/nvidiactl: missing")
+    yield finding(
+        "container_without_gpu",
+        "error",
+        _("This container was started without access to the GPU"),
+        evidence=ev + lines,
+        fix=_(
+            "Install the NVIDIA Container Toolkit on the host (sudo apt install nvidia-container-toolkit && "
+            "sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker), then start the container "
+            "with GPUs: docker run --gpus all ..."
+        ),
+        why=_("Containers see the GPU only when the runtime passes /dev/nvidia* and the driver libraries in."),
+    )
+
+
+def _visible_devices_problem(value: str, count: int) -> str | None:
+    v = value.strip()
+    if v in ("", "-1") or v.lower() in ("none", "void", "nodevfiles"):
+        return "all"
+    ids = [p.strip() for p in v.split(",") if p.strip()]
+    for p in ids:
+        if p.isdigit() and count and int(p) >= count:
+            return "some"
+        if p.startswith("-"):
+            return "some"
+    return None
+
+
+def cuda_visible_devices_hidden(ctx: Ctx) -> Iterable[Finding]:
+    if not ctx.has_nvidia:
+        return
+    count = len(ctx.nvidia_gpus)
+    for var in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES"):
+        value = ctx.env(var)
+        if value is None:
+            continue
+        problem = _visible_devices_problem(value, count)
+        if problem is None:
+            continue
+        unset = f"Remove-Item Env:{var}" if ctx.native_windows else f"unset {var}"
+        yield finding(
+            "cuda_visible_devices_hidden",
+            "error" if problem == "all" else "warning",
+            _("{var} hides the GPUs from CUDA").format(var=var)
+            if problem == "all"
+            else _("{var} names GPUs that do not exist").format(var=var),
+            evidence=[f"{var}={value}", _("GPUs present: {count}").format(count=count)]
+            + ctx.grep(r"CUDA_ERROR_NO_DEVICE|no CUDA-capable device is detected"),
+            fix=_("Clear it for this shell ({unset}) and remove it from your shell profile or job script; "
+                  "to pick GPUs, list valid indices, e.g. {var}=0").format(unset=unset, var=var),
+            why=_("CUDA numbers only the devices listed there; an empty value or -1 means no GPU at all."),
+            variable=var,
+        )
+
+
+def probe_timeout(ctx: Ctx) -> Iterable[Finding]:
+    lines = ctx.grep(TIMEOUT_LINES, sources=("driver.", "torch.error", "tensorflow.error"))
+    smi = ctx.driver_extra("nvidia_smi")
+    if smi.get("timed_out"):
+        lines.insert(0, _("{path} did not answer in time").format(path=smi.get("path") or "nvidia-smi"))
+    for name, fw in (("torch", ctx.torch), ("tensorflow", ctx.tf)):
+        if fw is not None and fw.extra.get("timed_out"):
+            lines.append(_("the {framework} check did not finish in time").format(framework=name))
+    if not lines:
+        return
+    yield finding(
+        "probe_timeout",
+        "error",
+        _("A GPU tool or framework check hung and was stopped"),
+        evidence=lines,
+        fix=_(
+            "A hanging nvidia-smi or CUDA call usually means a wedged GPU or driver: check 'sudo dmesg | grep -i -e NVRM -e Xid', "
+            "close programs holding the GPU (nvidia-smi --query-compute-apps=pid --format=csv) and reboot if it persists."
+        ),
+        why=_("nktenv stops every external command after a time limit so that the diagnosis itself always returns."),
+    )

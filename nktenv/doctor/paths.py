@@ -1,0 +1,134 @@
+"""Library and toolkit rules: missing CUDA runtime libraries, conda/pip mixes, toolkit vs build."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from nktenv.doctor import versions
+from nktenv.doctor.context import Ctx, finding, vtuple
+from nktenv.facts import CudaToolkit
+from nktenv.findings import Finding
+from nktenv.i18n import _
+
+# CUDA runtime libraries (not the driver's libcuda, not cuDNN, not TensorRT's libnvinfer: other rules own those).
+_LIB = r"(?:lib(?:cudart|cublas|cublasLt|cufft|curand|cusolver|cusparse|nvrtc|nvJitLink|cupti)\b[\w.]*|(?:cudart|cublas|cublasLt|cufft|curand|cusolver|cusparse|nvrtc)64_\w+\.dll)"
+CUDA_LIB_LINES = (
+    rf"Could not load dynamic library '{_LIB}'|{_LIB}: cannot open shared object file|"
+    rf"Could not find '{_LIB}'|{_LIB}(?:'; dlerror:)? not found|Error loading \"[^\"]*{_LIB}\""
+)
+EXT_MISMATCH = r"The detected CUDA version \((\S+)\) mismatches the version that was used to compile"
+
+
+def cuda_libs_missing(ctx: Ctx) -> Iterable[Finding]:
+    lines = ctx.grep(CUDA_LIB_LINES)
+    if not lines:
+        return
+    libs = sorted({m.group(0) for line in lines for m in re.finditer(_LIB, line)})
+    tf_rel = versions.tf_release(ctx)
+    from_tf = any(line.source.startswith("tensorflow") and re.search(CUDA_LIB_LINES, line.text, re.I) for line in ctx.lines)
+    if (from_tf or ctx.torch is None) and ctx.tf is not None and tf_rel is not None:
+        if ctx.native_windows and tf_rel.cuda and "windows-native" in tf_rel.gpu_platforms:
+            fix = _("Install the CUDA {cuda} runtime and cuDNN {cudnn} that TensorFlow {version} was built with: "
+                    "conda install -c conda-forge cudatoolkit={cuda} cudnn={cudnn}").format(
+                cuda=tf_rel.cuda, cudnn=tf_rel.cudnn, version=tf_rel.version)
+        elif tf_rel.and_cuda == "ok" and ctx.linux:
+            fix = _("Install TensorFlow together with its CUDA libraries: {command}").format(
+                command=versions.tf_install_command(ctx, tf_rel))
+        else:
+            fix = _("Install the CUDA {cuda} runtime libraries that TensorFlow {version} was built with.").format(
+                cuda=tf_rel.cuda or "?", version=tf_rel.version)
+    else:
+        command = versions.torch_fix(ctx)
+        fix = (_("Reinstall PyTorch from its own index; its wheels bring the CUDA libraries: {command}").format(command=command)
+               if command else _("Reinstall the framework so that its CUDA libraries are installed with it."))
+    yield finding(
+        "cuda_libs_missing",
+        "error",
+        _("CUDA runtime libraries the framework needs cannot be loaded: {libraries}").format(libraries=", ".join(libs)),
+        evidence=lines,
+        fix=fix,
+        why=_("A GPU build needs the CUDA runtime of the version it was compiled with; the driver alone is not enough."),
+        libraries=libs,
+    )
+
+
+def conda_pip_cuda_mix(ctx: Ctx) -> Iterable[Finding]:
+    py = ctx.facts.python
+    conda = (py.extra.get("conda_prefix") if py is not None else None) or (ctx.env("CONDA_PREFIX") if py and py.kind == "conda" else None)
+    if not conda and not (py is not None and py.kind == "conda"):
+        return
+    pip_pkgs = sorted(n for n in ctx.packages if n.startswith("nvidia-") and re.search(r"-cu\d+$", n))
+    conda_cudnn = [c for c in ctx.facts.cudnn if c.source == "conda" or (conda and c.location and c.location.startswith(str(conda)))]
+    conda_tk = [t for t in ctx.facts.cuda_toolkits if conda and t.root and t.root.startswith(str(conda))]
+    if not pip_pkgs or not (conda_cudnn or conda_tk):
+        return
+    ev = [f"{n}=={ctx.packages[n]}" for n in pip_pkgs]
+    ev += [_("conda cuDNN {version} at {location}").format(version=c.version, location=c.location) for c in conda_cudnn]
+    ev += [_("conda CUDA toolkit {version} at {root}").format(version=t.version, root=t.root) for t in conda_tk]
+    yield finding(
+        "conda_pip_cuda_mix",
+        "warning",
+        _("This conda environment holds CUDA libraries from both conda and pip"),
+        evidence=ev,
+        fix=_("Keep one source: remove the conda copies (conda remove --force cudatoolkit cudnn) and keep the pip wheels, "
+              "or create a clean environment with nktenv setup."),
+        why=_("Two copies of the same CUDA library compete on the loader path; which one wins depends on import order."),
+    )
+
+
+def _active_toolkit(ctx: Ctx) -> CudaToolkit | None:
+    tks = ctx.facts.cuda_toolkits
+    for tk in tks:
+        if tk.extra.get("on_path"):
+            return tk
+    home = ctx.env("CUDA_HOME") or ctx.env("CUDA_PATH")
+    if home:
+        for tk in tks:
+            if tk.root and tk.root.rstrip("/\\").lower() == home.rstrip("/\\").lower():
+                return tk
+    return next((tk for tk in tks if tk.nvcc), None)
+
+
+def cuda_toolkit_version_mismatch(ctx: Ctx) -> Iterable[Finding]:
+    m = ctx.search(EXT_MISMATCH)
+    tk = _active_toolkit(ctx)
+    fw = ctx.torch
+    ceiling = ctx.driver_cuda
+    note = _("nvidia-smi's 'CUDA Version: {ceiling}' is the newest CUDA the driver can run, not an installed toolkit.").format(
+        ceiling=ceiling) if ceiling else None
+    problems: list[str] = []
+    severity = "info"
+    if m:
+        problems.append(m.group(0))
+        severity = "error"
+    want = fw.cuda if fw is not None and fw.cuda else None
+    if tk is not None and tk.version and want and vtuple(tk.version)[:1] != vtuple(want)[:1]:
+        problems.append(_("CUDA toolkit {version} at {root}; torch {torch} was built with CUDA {cuda}").format(
+            version=tk.version, root=tk.root or tk.nvcc, torch=fw.version, cuda=want))
+    if tk is not None and tk.version and ceiling and (vtuple(tk.version) or ())[:2] > (vtuple(ceiling) or ())[:2]:
+        problems.append(_("CUDA toolkit {version} is newer than the driver supports (up to {ceiling})").format(
+            version=tk.version, ceiling=ceiling))
+        severity = "error" if severity == "error" else "warning"
+    if not problems:
+        return
+    match = next((t for t in ctx.facts.cuda_toolkits if want and t.version and vtuple(t.version)[:2] == vtuple(want)[:2] and t.root), None)
+    if match is not None:
+        if ctx.native_windows:
+            fix = _("Point builds at the matching toolkit: set CUDA_HOME={root} and put {root}\\bin first on PATH.").format(root=match.root)
+        else:
+            fix = _("Point builds at the matching toolkit: export CUDA_HOME={root} PATH={root}/bin:$PATH").format(root=match.root)
+    elif want:
+        fix = _("Install CUDA toolkit {cuda} (only needed to compile CUDA extensions; PyTorch wheels bring their own runtime) "
+                "and set CUDA_HOME to it.").format(cuda=want)
+    else:
+        fix = _("Update the driver, or use a toolkit no newer than CUDA {ceiling}.").format(ceiling=ceiling)
+    yield finding(
+        "cuda_toolkit_version_mismatch",
+        severity,
+        _("The CUDA toolkit on this machine does not match what the framework or the driver expects"),
+        evidence=problems + ([note] if note else []),
+        fix=fix,
+        why=_("Framework wheels carry their own CUDA runtime; the toolkit (nvcc) matters only for compiling extensions. ")
+        + (note or ""),
+    )

@@ -1,0 +1,141 @@
+"""Windows and WSL rules: Store Python, long paths, DLL search, VC++ runtime, WSL's libcuda."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from nktenv.doctor.context import Ctx, finding
+from nktenv.findings import Finding
+from nktenv.i18n import _
+
+LONG_PATH_LINES = r"does not have Windows Long Path support enabled|enable-long-paths|\[WinError 206\]|filename or extension is too long"
+DLL_FAIL = (
+    r"Could not find module '[^']+' \(or one of its dependencies\)|DLL load failed while importing|"
+    r"\[WinError 126\]|Could not load dynamic library '[\w.]+\.dll'|Could not locate [\w.]+\.dll"
+)
+VC_LINES = (
+    r"Microsoft Visual C\+\+ Redistributable is not installed|(?:msvcp140(?:_1)?|vcruntime140(?:_1)?)\.dll"
+    r"(?: was not found| is missing|' not found|'; dlerror| not found)"
+)
+WSL_LIBCUDA_LINES = (
+    r"libcuda\.so(?:\.1)?: cannot open shared object file|Could not find cuda drivers on your machine|"
+    r"Found no NVIDIA driver on your system|Could not load library libcudnn_\w+\.so\.\d+\. Error: libcuda\.so"
+)
+
+
+def windows_store_python(ctx: Ctx) -> Iterable[Finding]:
+    py = ctx.facts.python
+    if py is None or not ctx.native_windows:
+        return
+    exe = py.executable or ""
+    if py.kind != "store" and "\\windowsapps\\" not in exe.lower():
+        return
+    yield finding(
+        "windows_store_python",
+        "warning",
+        _("This is the Microsoft Store Python, which breaks GPU framework installs"),
+        evidence=[f"{exe} ({py.version})" if exe else f"python.kind = {py.kind}"],
+        fix=_("Install Python from python.org (winget install Python.Python.3.10) and create the environment with it: "
+              "py -3.10 -m venv .venv (or nktenv setup --python <that python.exe>)."),
+        why=_("The Store Python redirects AppData writes into a sandbox and hits path-length limits, so large wheels such as tensorflow fail or land where other tools cannot see them."),
+    )
+
+
+def windows_long_paths_disabled(ctx: Ctx) -> Iterable[Finding]:
+    if not ctx.native_windows:
+        return
+    lines = ctx.grep(LONG_PATH_LINES)
+    win = ctx.facts.windows
+    off = win is not None and win.long_paths_enabled is False
+    if not off and not lines:
+        return
+    yield finding(
+        "windows_long_paths_disabled",
+        "error" if lines else "warning",
+        _("Windows long path support is off; installing TensorFlow or PyTorch can fail"),
+        evidence=([_("LongPathsEnabled = 0")] if off else []) + lines,
+        fix=_("In an administrator PowerShell: New-ItemProperty -Path \"HKLM:\\SYSTEM\\CurrentControlSet\\Control\\FileSystem\" "
+              "-Name LongPathsEnabled -Value 1 -PropertyType DWORD -Force ; then open a new terminal and install again."),
+        why=_("Some files in these wheels have paths longer than 260 characters, the Windows default limit."),
+    )
+
+
+def _dll_names(lines: list[str]) -> list[str]:
+    names: dict[str, None] = {}
+    for line in lines:
+        for m in re.finditer(r"([\w.-]+\.dll)", line, re.IGNORECASE):
+            names.setdefault(m.group(1).split("\\")[-1], None)
+    return list(names)
+
+
+def windows_dll_search_path(ctx: Ctx) -> Iterable[Finding]:
+    if not ctx.native_windows:
+        return
+    win = ctx.facts.windows
+    dlls = {k.lower(): v for k, v in (win.dlls_on_path or {}).items()} if win is not None else {}
+    lines = ctx.grep(DLL_FAIL)
+    if not lines or not dlls:
+        return
+    present = [(n, dlls[n.lower()]) for n in _dll_names(lines) if dlls.get(n.lower())]
+    if not present:
+        return
+    folder = present[0][1][0]
+    ev = list(lines) + [f"{name}: {' ; '.join(folders)}" for name, folders in present]
+    yield finding(
+        "windows_dll_search_path",
+        "error",
+        _("The DLL is on PATH, but Python does not search PATH for extension-module DLLs"),
+        evidence=ev,
+        fix=_("Add the folder explicitly before importing the framework: import os; os.add_dll_directory(r\"{folder}\") "
+              "(or install the framework's pip CUDA wheels so the DLLs sit inside the environment)").format(folder=folder),
+        why=_("Since Python 3.8, DLLs that extension modules depend on are no longer looked up along PATH."),
+        folder=folder,
+    )
+
+
+def vc_redist_missing(ctx: Ctx) -> Iterable[Finding]:
+    if not ctx.native_windows:
+        return
+    lines = ctx.grep(VC_LINES)
+    win = ctx.facts.windows
+    known_missing = (
+        win is not None and win.vc_runtime_version is None and "vc_runtime_dll" in win.extra and win.extra.get("vc_runtime_dll") is None
+    )
+    if known_missing:
+        lines += ctx.grep(r"\[WinError 126\]|DLL load failed while importing")
+    if not lines and not known_missing:
+        return
+    yield finding(
+        "vc_redist_missing",
+        "error" if lines else "warning",
+        _("The Microsoft Visual C++ runtime is missing"),
+        evidence=([_("vcruntime140.dll: not found")] if known_missing else []) + lines,
+        fix=_("Install it: winget install Microsoft.VCRedist.2015+.x64 (or run https://aka.ms/vs/17/release/vc_redist.x64.exe), then open a new terminal."),
+        why=_("PyTorch and TensorFlow DLLs link against msvcp140.dll and vcruntime140.dll; without them imports fail with WinError 126."),
+    )
+
+
+def wsl_libcuda_not_found(ctx: Ctx) -> Iterable[Finding]:
+    if not ctx.wsl:
+        return
+    lines = ctx.grep(WSL_LIBCUDA_LINES)
+    drv = ctx.facts.driver
+    missing = drv is not None and "wsl_libcuda" in drv.extra and drv.extra.get("wsl_libcuda") is None
+    if not lines and not missing:
+        return
+    ld = ctx.env("LD_LIBRARY_PATH") or ""
+    ev = ([_("/usr/lib/wsl/lib/libcuda.so.1: not found")] if missing else []) + lines
+    if missing:
+        fix = _("Install or update the NVIDIA driver in Windows (not inside WSL), then run wsl --update and wsl --shutdown in Windows and reopen WSL.")
+    else:
+        fix = _("Let the loader find WSL's libcuda: export LD_LIBRARY_PATH=/usr/lib/wsl/lib:$LD_LIBRARY_PATH (add it to ~/.bashrc) "
+                "and do not install a Linux NVIDIA driver inside WSL.")
+    yield finding(
+        "wsl_libcuda_not_found",
+        "error",
+        _("Inside WSL, the CUDA driver library (libcuda.so) from the Windows driver is not found"),
+        evidence=ev + ([f"LD_LIBRARY_PATH={ld}"] if ld and "/usr/lib/wsl/lib" not in ld else []),
+        fix=fix,
+        why=_("In WSL the GPU driver lives in Windows; its libcuda.so is mounted at /usr/lib/wsl/lib."),
+    )
