@@ -65,6 +65,17 @@ def _is_command_decorator(node: ast.expr) -> bool:
     return isinstance(target, ast.Attribute) and target.attr in COMMAND_DECORATORS
 
 
+def _built_from_literal(arg: ast.expr) -> bool:
+    """An f-string, a concatenation or a formatted literal: a msgid that no catalog can hold."""
+    if isinstance(arg, ast.JoinedStr):
+        return True
+    if isinstance(arg, ast.BinOp):
+        return True
+    if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr == "format":
+        return isinstance(arg.func.value, ast.Constant)
+    return False
+
+
 def extract_file(path: Path, rel: str, into: dict[str, Message], problems: list[str]) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=rel)
 
@@ -84,11 +95,12 @@ def extract_file(path: Path, rel: str, into: dict[str, Message], problems: list[
                 arg = node.args[0]
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                     add(arg.value, node.lineno, "call")
-                elif not (isinstance(node.func, ast.Attribute) and name == "gettext"):
+                elif _built_from_literal(arg):
                     problems.append(
-                        f"{rel}:{node.lineno}: {name}() needs one string literal (no f-string, variable or "
-                        "concatenation), or the message cannot be extracted"
+                        f"{rel}:{node.lineno}: {name}() gets a string built at run time (f-string, concatenation "
+                        "or format); pass the literal template and .format() the result"
                     )
+                # `_(variable)` is allowed: it looks up a msgid marked elsewhere (N_ or a help text).
             for keyword in node.keywords:
                 value = keyword.value
                 if keyword.arg in HELP_KEYWORDS and isinstance(value, ast.Constant) and isinstance(value.value, str):
