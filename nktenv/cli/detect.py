@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -51,7 +52,9 @@ def register(app: typer.Typer) -> None:
         seam = open_seam(record=record, replay=replay)
         try:
             with err_console().status(_("Probing the machine..."), spinner="dots"):
-                facts = run_detect(seam, python=target, frameworks=not no_frameworks)
+                overrides = {k: v for k, v in os.environ.items() if k.startswith("NKTENV_OVERRIDE_")}
+                facts = run_detect(seam, python=target, frameworks=not no_frameworks,
+                                   overrides=overrides if replay is not None else None)
         except BaseException:
             # Nothing half-done: an interrupted recording is removed.
             if created and record is not None:
@@ -106,7 +109,7 @@ def render(facts: Facts, console: Any) -> None:
     if facts.memory and facts.memory.total_bytes:
         t.add_row(_("Memory"), _gib(facts.memory.total_bytes))
     d = facts.driver
-    if d is None or not (d.version or facts.gpus):
+    if d is None or not d.version:
         t.add_row(_("NVIDIA driver"), _("not found"))
     else:
         t.add_row(_("NVIDIA driver"), _("{version} (from {source})").format(version=d.version or "?",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from nktenv.errors import ExitCode, NktenvError
 
@@ -38,8 +38,12 @@ def _env_map(ctx: Any) -> dict[str, str | None]:
 
 
 def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
-           framework_timeout: float | None = None) -> Facts:
-    """Probe the machine behind `seam` into a facts snapshot. Never raises for machine trouble."""
+           framework_timeout: float | None = None, overrides: Mapping[str, str] | None = None) -> Facts:
+    """Probe the machine behind `seam` into a facts snapshot. Never raises for machine trouble.
+
+    `overrides` (NKTENV_OVERRIDE_* variables) win over the seam's environment: a replay takes the
+    overrides of the person replaying, a live probe finds them in its own environment anyway.
+    """
     from nktenv.facts import Facts
     from nktenv.probes import cuda as cuda_probe
     from nktenv.probes import cudnn as cudnn_probe
@@ -52,7 +56,11 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
         plat = dict(seam.platform())
     except Exception as exc:  # noqa: BLE001
         plat = {"error": f"{type(exc).__name__}: {exc}"}
-    ctx = Ctx(seam=seam, plat=plat, env=dict(seam.environ))
+    env = dict(seam.environ)
+    for key, value in (overrides or {}).items():
+        if key.startswith("NKTENV_OVERRIDE_"):
+            env[key] = value
+    ctx = Ctx(seam=seam, plat=plat, env=env)
     os_facts = ctx.guard("os", lambda: system.probe_os(ctx), None)
     if os_facts is None:
         from nktenv.facts import OsFacts

@@ -7,6 +7,7 @@ that loads it.
 from __future__ import annotations
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from importlib.resources import as_file, files
 from typing import Any
@@ -67,6 +68,11 @@ def _framework(ctx: Ctx, python: str, name: str, timeout: float) -> Framework | 
     known = {k: data.get(k) for k in _FIELDS if k in data}
     known["arch_list"] = tuple(known.get("arch_list") or ())
     extra = {k: v for k, v in data.items() if k not in _FIELDS}
+    for key in ("cuda", "cudnn"):
+        norm = normalise_build_version(known.get(key))
+        if norm != known.get(key):
+            extra[f"{key}_raw"] = known.get(key)
+            known[key] = norm
     extra.update({"timed_out": False, "duration_s": round(res.duration_s, 3)})
     return Framework(**known, extra=extra)
 
@@ -86,6 +92,19 @@ def probe_frameworks(ctx: Ctx, python: str, packages: dict[str, str] | None,
                     results[n] = Framework(error=f"{type(exc).__name__}: {exc}")
     return Frameworks(torch=results["torch"], tensorflow=results["tensorflow"],
                       extra={"interpreter": {"python": python, "timeout_s": timeout}})
+
+
+def normalise_build_version(value: Any) -> Any:
+    """TensorFlow on Windows reports its build as '64_112' (CUDA 11.2) and '64_8' (cuDNN 8)."""
+    if not isinstance(value, str):
+        return value
+    m = re.fullmatch(r"64_(\d+)", value.strip())
+    if not m:
+        return value
+    digits = m.group(1)
+    if len(digits) >= 3:
+        return f"{digits[:-1]}.{digits[-1]}"
+    return digits
 
 
 def _has(name: str, packages: dict[str, str]) -> bool:

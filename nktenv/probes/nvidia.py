@@ -135,9 +135,12 @@ def parse_lspci(text: str | None) -> list[Gpu]:
     for line in (text or "").splitlines():
         if "NVIDIA" in line and re.search(r"VGA compatible controller|3D controller|Display controller", line):
             bus, _, rest = line.partition(" ")
-            name = rest.split(": ", 1)[-1]
+            name = re.sub(r"\s*\(rev \w+\)\s*$", "", rest.split(": ", 1)[-1])
+            ids = re.search(r"\[([0-9a-f]{4}:[0-9a-f]{4})\]\s*$", name)
+            if ids:
+                name = name[: ids.start()]
             gpus.append(Gpu(index=len(gpus), vendor="nvidia", name=name.strip(), pci_bus_id=bus,
-                            extra={"source": "lspci"}))
+                            extra={"source": "lspci", "pci_id": ids.group(1) if ids else None}))
     return gpus
 
 
