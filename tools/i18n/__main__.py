@@ -11,6 +11,7 @@ from tools.i18n import catalog
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.i18n", description="nktenv translation catalogs")
     parser.add_argument("action", choices=("extract", "check", "compile"))
+    parser.add_argument("-v", "--verbose", action="store_true", help="extract: list the new message ids")
     args = parser.parse_args(argv)
     if args.action == "extract":
         added = catalog.update()
@@ -18,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{total} messages in {catalog.POT.relative_to(catalog.REPO)}")
         for lang, ids in added.items():
             print(f"{lang}: {len(ids)} new message(s) to translate")
-            for msgid in ids:
+            for msgid in ids if args.verbose else ():
                 print(f"  + {msgid!r}")
         return 0
     if args.action == "compile":
