@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+import os
 import io
 
 import pytest
@@ -129,3 +130,29 @@ def test_fuzzy_and_empty_entries_are_not_used() -> None:
 def test_bad_po_names_the_line() -> None:
     with pytest.raises(_po.PoError, match="x.po:2"):
         _po.parse_po('msgid "a"\nmsgstr unquoted\n', "x.po")
+
+
+def test_stale_mo_loses_to_an_edited_po(tmp_path, monkeypatch) -> None:
+    # An editable install keeps the .mo compiled at install time; a later .po edit must still show.
+    base = tmp_path / "ja" / "LC_MESSAGES"
+    base.mkdir(parents=True)
+    header = 'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+    po_file = base / "nktenv.po"
+    po_file.write_text(header + 'msgid "Options"\nmsgstr "古い訳"\n', encoding="utf-8")
+    mo_file = _po.compile_po_file(po_file)
+    monkeypatch.setattr(i18n, "_localedir", lambda: tmp_path)
+    i18n.clear_cache()
+    try:
+        with i18n.use_language("ja"):
+            assert i18n._("Options") == "古い訳"  # read from the .mo
+        po_file.write_text(header + 'msgid "Options"\nmsgstr "新しい訳"\n', encoding="utf-8")
+        os.utime(mo_file, (1, 1))  # the .mo is now older than the .po
+        i18n.clear_cache()
+        with i18n.use_language("ja"):
+            assert i18n._("Options") == "新しい訳"
+        po_file.write_text("msgid broken", encoding="utf-8")  # a broken catalog must not break the tool
+        i18n.clear_cache()
+        with i18n.use_language("ja"):
+            assert i18n._("Options") == "Options"
+    finally:
+        i18n.clear_cache()
