@@ -92,3 +92,69 @@ def serve(root: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# A stand-in `torch` for checks/probe.py: imports, reports a CPU-only build. Version 0.0.2 is broken
+# the way a wrong CUDA build is: the import itself fails.
+FAKE_TORCH_OK = '''__version__ = "0.0.1"
+class version:
+    cuda = None
+class backends:
+    class cudnn:
+        @staticmethod
+        def version():
+            return None
+class cuda:
+    @staticmethod
+    def is_available():
+        return False
+    @staticmethod
+    def device_count():
+        return 0
+    @staticmethod
+    def get_arch_list():
+        return []
+'''
+FAKE_TORCH_BROKEN = 'raise OSError("libcudnn.so.9: cannot open shared object file: No such file or directory")\n'
+
+
+def lab_wheelhouse(folder: Path) -> Path:
+    """The wheels the setup tests install: a small dependency chain, a working and a broken torch stand-in,
+    and `nkt-slow`, whose download the slow server holds back."""
+    make_wheel(folder, "nkt-dep", "1.0")
+    make_wheel(folder, "nkt-app", "2.0", requires=("nkt-dep>=1",))
+    make_wheel(folder, "nkt-app", "3.0", requires=("nkt-dep>=1",))
+    make_wheel(folder, "torch", "0.0.1", module_source=FAKE_TORCH_OK)
+    make_wheel(folder, "torch", "0.0.2", module_source=FAKE_TORCH_BROKEN)
+    make_wheel(folder, "nkt-slow", "1.0")
+    return folder
+
+
+@contextmanager
+def serve_slow(root: Path, *, stall: str = "nkt_slow", hold_s: float = 60.0) -> Iterator[str]:
+    """Like serve(), but every file whose name contains `stall` is held back for up to hold_s seconds
+    (a mirror that hangs midway), so an install can be killed or interrupted while it runs."""
+    release = threading.Event()
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(root), **kw)
+
+        def do_GET(self) -> None:
+            if stall in self.path and self.path.endswith(".whl"):
+                release.wait(hold_s)
+            super().do_GET()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
