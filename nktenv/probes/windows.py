@@ -50,7 +50,7 @@ def probe_windows(ctx: Ctx) -> WindowsFacts | None:
     return WindowsFacts(
         long_paths_enabled=long_paths,
         vc_runtime_version=vc_version,
-        dlls_on_path={k: tuple(v) for k, v in sorted(dlls.items())},
+        dlls_on_path={k: list(v) for k, v in sorted(dlls.items())},  # as facts.from_dict loads it
         extra={
             "long_paths_source": "registry" if long_paths is not None else None,
             "vc_runtime_source": "registry" if vc_version else ("file" if vc_dll else None),
