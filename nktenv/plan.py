@@ -297,6 +297,14 @@ def _diagnose(rel: TorchRelease, m: Machine, manifests: Manifests, severity: str
             _("Use the CPU build or another release."),
             severity,
         )
+    if all(not c.variant.archs_known for c in checks):
+        return _fail(
+            "no_compatible_variant",
+            _("The GPU code of torch {version}'s CUDA builds is not in the manifest yet, so none can be checked against this GPU.").format(
+                version=rel.version),
+            _("Fill in their sass/ptx lists in torch.toml (docs/manifests.md), or use an older release."),
+            severity,
+        )
     covering = [c for c in checks if not c.uncovered and c.variant.archs_known]
     if covering:
         best = min(covering, key=lambda c: version_tuple(c.floor or "0"))

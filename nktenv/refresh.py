@@ -139,13 +139,15 @@ def parse_wheel(filename: str, project: str = "torch") -> Wheel | None:
     platform = _platform(m.group("plat"))
     if platform is None:
         return None
-    local = (m.group("local") or "").split(".")[0]
-    if not local:
+    # The longest dotted prefix that names a variant: "rocm6.2.4" stays whole, "cpu.cxx11.abi" is "cpu".
+    parts = (m.group("local") or "").split(".")
+    local = next((".".join(parts[:n]) for n in range(len(parts), 0, -1) if _VARIANT.match(".".join(parts[:n]))), "")
+    if not m.group("local"):
         # Untagged wheels: on macOS they are the CPU build; elsewhere the variant is unknowable.
         if not platform.startswith("macos"):
             return None
         local = "cpu"
-    if not _VARIANT.match(local):
+    if not local:
         return None
     py = re.match(r"^cp(\d)(\d+)t?$", m.group("py"))
     return Wheel(m.group("version"), local, f"{py.group(1)}.{py.group(2)}" if py else None, platform)
