@@ -41,6 +41,11 @@ def _torch_arch_findings(ctx: Ctx) -> Iterable[Finding]:
     too_new: list[Gpu] = []
     too_old: list[Gpu] = []
     built = ""
+    if archs is None and ctx.torch is not None:
+        m = ctx.search(r"current PyTorch install supports CUDA capabilities ((?:(?:sm|compute)_\d+\w*\s*)+)")
+        if m:
+            sass_t, ptx_t = parse_arch_list(m.group(1).split())
+            archs = (sass_t, ptx_t, _("PyTorch's warning"))
     if archs is not None and ctx.torch is not None:
         sass, ptx, where = archs
         built = _("{framework} {version} carries kernels for: {targets} (from {where})").format(
@@ -50,10 +55,18 @@ def _torch_arch_findings(ctx: Ctx) -> Iterable[Finding]:
             if gpu.cc is None or covers(gpu.cc, sass, ptx):
                 continue
             (too_old if lowest is not None and gpu.cc < lowest else too_new).append(gpu)
-    if not too_new and newer_lines and not older_lines:
-        too_new = [g for g in ctx.nvidia_gpus if g.cc is not None] or [Gpu(name=None)]
-    if not too_old and older_lines:
-        too_old = [g for g in ctx.nvidia_gpus if g.cc is not None] or [Gpu(name=None)]
+    if not too_new and not too_old:
+        # No arch list to compare with: trust the framework's own words.
+        if older_lines:
+            too_old = [g for g in ctx.nvidia_gpus if g.cc is not None] or [Gpu(name=None)]
+        elif newer_lines:
+            too_new = [g for g in ctx.nvidia_gpus if g.cc is not None] or [Gpu(name=None)]
+    elif too_old and not too_new:
+        older_lines = older_lines + newer_lines
+        newer_lines = []
+    elif too_new and not too_old:
+        newer_lines = newer_lines + older_lines
+        older_lines = []
     fix = versions.torch_fix(ctx)
     if too_new:
         ev = [_gpu_line(g) for g in too_new if g.compute_capability] + ([built] if built else []) + newer_lines
@@ -146,7 +159,7 @@ def tf_ptx_jit_unsupported_arch(ctx: Ctx) -> Iterable[Finding]:
         ev.append(_("TensorFlow {version} carries: {targets}").format(version=fw.version, targets=" ".join(fw.arch_list)))
     yield finding(
         "tf_ptx_jit_unsupported_arch",
-        "error" if failed or none or fw is not None and fw.kernel_ok is False else "warning",
+        "error" if failed or none else "warning",
         _("TensorFlow has no native kernels for this GPU and compiles them from PTX at start-up"),
         evidence=ev + lines,
         fix=_(

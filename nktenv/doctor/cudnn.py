@@ -17,7 +17,7 @@ MISMATCH_LINES = (
     r"Loaded runtime CuDNN library: \S+ but source was compiled with|cuDNN version incompatibility|"
     r"Outdated cuDNN installation found|CUDNN_STATUS_VERSION_MISMATCH"
 )
-RUNTIME_VS_COMPILED = r"Loaded runtime CuDNN library: (\d[\d.]*) but source was compiled with: (\d[\d.]*)"
+RUNTIME_VS_COMPILED = r"Loaded runtime CuDNN library: (\d+(?:\.\d+)*) but source was compiled with: (\d+(?:\.\d+)*)"
 CUDNN9_MISSING_LINES = (
     r"libcudnn\.so\.9: cannot open shared object file|Could not load (?:dynamic )?library '?libcudnn\.so\.9\b|"
     r"Could not locate cudnn64_9\.dll|cudnn64_9\.dll(?:'; dlerror:)? not found|"
@@ -30,6 +30,8 @@ CUDNN9_SUBLIB_LINES = (
     r"Unable to load any of \{libcudnn_\w+\.so|libcudnn_\w+\.so\.9: cannot open shared object file|"
     r"Invalid handle\. Cannot load symbol cudnn"
 )
+# cuDNN 8.3.0 made zlibwapi.dll a Windows dependency (https://github.com/cupy/cupy/issues/6226); cuDNN 9 dropped it.
+ZLIB_FROM = (8, 3)
 ZLIB_LINES = r"zlibwapi\.dll|Could not load library cudnn_cnn_infer64_8\.dll"
 
 
@@ -48,6 +50,39 @@ def _runtime_ok(have: str | None, need: str | None) -> bool | None:
     return len(h) < 2 or len(n) < 2 or h[1] >= n[1]
 
 
+def _mismatch_lines(ctx: Ctx) -> list[str]:
+    """Mismatch messages, minus any whose own numbers are compatible (a later failure quoted it)."""
+    out = []
+    for line in ctx.grep(MISMATCH_LINES):
+        m = re.search(RUNTIME_VS_COMPILED, line, re.IGNORECASE)
+        if m and _runtime_ok(m.group(1), m.group(2)) is True:
+            continue
+        out.append(line)
+    return out
+
+
+def _loaded_runtime(ctx: Ctx) -> str | None:
+    for line in _mismatch_lines(ctx):
+        m = re.search(RUNTIME_VS_COMPILED, line, re.IGNORECASE)
+        if m:
+            return m.group(1)
+        m = re.search(r"found runtime version \((\d+), (\d+), (\d+)\)", line)
+        if m:
+            return ".".join(m.groups())
+    return None
+
+
+def _compiled(ctx: Ctx) -> str | None:
+    for line in _mismatch_lines(ctx):
+        m = re.search(RUNTIME_VS_COMPILED, line, re.IGNORECASE)
+        if m:
+            return m.group(2)
+        m = re.search(r"compiled against \((\d+), (\d+), (\d+)\)", line)
+        if m:
+            return ".".join(m.groups())
+    return None
+
+
 def _pip_cudnn(ctx: Ctx) -> tuple[str, str] | None:
     for name, version in ctx.packages.items():
         if name.startswith("nvidia-cudnn-cu"):
@@ -55,14 +90,27 @@ def _pip_cudnn(ctx: Ctx) -> tuple[str, str] | None:
     return None
 
 
-def _wanted(ctx: Ctx) -> tuple[str, str] | None:
-    """(version the framework needs, who says so)."""
+def _tf_cudnn(ctx: Ctx) -> str | None:
+    """The cuDNN TensorFlow was built with: its own build info (major only) refined by the manifest's major.minor."""
+    fw = ctx.tf
+    if fw is None or fw.is_cuda_build is False:
+        return None
+    own = re.search(r"(?:64_)?(\d+)$", fw.cudnn or "")
     rel = versions.tf_release(ctx)
-    if rel is not None and rel.cudnn and ctx.tf is not None and ctx.tf.is_cuda_build is not False:
-        return rel.cudnn, _("TensorFlow {version} was built with cuDNN {cudnn}").format(version=rel.version, cudnn=rel.cudnn)
-    m = ctx.search(RUNTIME_VS_COMPILED)
-    if m:
-        return m.group(2), m.group(0)
+    manifest = rel.cudnn if rel is not None else None
+    if own and manifest and _mm(manifest)[0] != int(own.group(1)):
+        return own.group(1)  # the framework's own report wins over the manifest
+    return manifest or (own.group(1) if own else None)
+
+
+def _wanted(ctx: Ctx) -> tuple[str, str] | None:
+    """(version the framework needs, who says so): its own message first, then the manifest, then its wheel."""
+    compiled = _compiled(ctx)
+    if compiled:
+        return compiled, _("the framework was compiled with cuDNN {cudnn}").format(cudnn=compiled)
+    need = _tf_cudnn(ctx)
+    if need is not None:
+        return need, _("TensorFlow {version} was built with cuDNN {cudnn}").format(version=ctx.tf.version, cudnn=need)
     pip = _pip_cudnn(ctx)
     if pip:
         return pip[1], f"{pip[0]}=={pip[1]}"
@@ -70,30 +118,28 @@ def _wanted(ctx: Ctx) -> tuple[str, str] | None:
 
 
 def cudnn_mismatch(ctx: Ctx) -> Iterable[Finding]:
-    lines = ctx.grep(MISMATCH_LINES + r"|DNN library initialization failed")
-    has_text = bool(ctx.grep(MISMATCH_LINES))
-    ev = list(lines)
-    need = None
+    real = _mismatch_lines(ctx)
+    ev = real + (ctx.grep(r"DNN library initialization failed") if real else [])
+    need = _compiled(ctx)
     rel = versions.tf_release(ctx)
     pip = _pip_cudnn(ctx)
-    if not has_text and rel is not None and rel.cudnn and pip and ctx.linux and ctx.tf and ctx.tf.is_cuda_build is not False:
-        if _runtime_ok(pip[1], rel.cudnn) is False:
-            ev += [f"{pip[0]}=={pip[1]}", _("TensorFlow {version} was built with cuDNN {cudnn}").format(version=rel.version, cudnn=rel.cudnn)]
-            need = rel.cudnn
-            has_text = True
-    if not has_text:
+    tf_need = _tf_cudnn(ctx)
+    if not real and tf_need and pip and ctx.linux:
+        # torch and TensorFlow in one environment: the wheel pins decide which cuDNN loads.
+        if _runtime_ok(pip[1], tf_need) is False:
+            ev += [f"{pip[0]}=={pip[1]}", _("TensorFlow {version} was built with cuDNN {cudnn}").format(version=ctx.tf.version, cudnn=tf_need)]
+            need = tf_need
+    if not ev:
         return
-    if need is None:
-        m = ctx.search(RUNTIME_VS_COMPILED)
-        need = m.group(2) if m else (rel.cudnn if rel else None)
+    need = need or tf_need
     copies = [f"{c.version or '?'} {c.location or ''} ({c.source or '?'})".strip() for c in ctx.facts.cudnn]
     major = (_mm(need) or (None,))[0]
     cu = _cu_suffix(ctx)
     if need and major:
         fix = _(
             "Make cuDNN {major}.x, {need} or newer, the copy that loads first: {pip} install \"nvidia-cudnn-{cu}>={need},<{next}\" "
-            "and remove older copies from LD_LIBRARY_PATH/PATH. Keep PyTorch and TensorFlow in separate environments, "
-            "since each pins its own cuDNN."
+            "and remove older copies from the library path (see the other findings). Keep PyTorch and TensorFlow in separate "
+            "environments, since each pins its own cuDNN."
         ).format(major=major, need=need, pip=ctx.pip(), cu=cu, next=major + 1)
     else:
         fix = _("Remove the older cuDNN copies from the library path so the framework's own copy loads; keep each framework in its own environment.")
@@ -173,10 +219,11 @@ def cudnn9_sublibrary_missing(ctx: Ctx) -> Iterable[Finding]:
         return
     pip = _pip_cudnn(ctx)
     fix = _(
-        "Install cuDNN 9 completely: copy every file of the archive's {folder} folder (not only cudnn64_9.dll / libcudnn.so.9) "
+        "Install cuDNN 9 completely: copy every file of the archive's {folder} folder (not only {main}) "
         "into the same folder{where}, or reinstall the wheel: {pip} install --force-reinstall \"{package}\""
     ).format(
         folder="bin" if ctx.native_windows else "lib",
+        main="cudnn64_9.dll" if ctx.native_windows else "libcudnn.so.9",
         where=_(" ({location})").format(location=where) if where else "",
         pip=ctx.pip(),
         package=f"{pip[0]}=={pip[1]}" if pip else f"nvidia-cudnn-{_cu_suffix(ctx)}>=9,<10",
@@ -201,23 +248,28 @@ def _norm(path: str, windows: bool) -> str:
 
 
 def _shadowing(ctx: Ctx) -> list[tuple[Cudnn, str]]:
-    """System cuDNN copies on LD_LIBRARY_PATH that do not satisfy what the framework needs."""
-    ld = ctx.env("LD_LIBRARY_PATH")
+    """System cuDNN copies that load before the framework's own and do not satisfy it: (copy, folder)."""
     want = _wanted(ctx)
-    if not ctx.linux or not ld or want is None:
+    if not ctx.linux or want is None:
         return []
+    ld = ctx.env("LD_LIBRARY_PATH") or ""
     entries = [_norm(e, False) for e in ld.split(":") if e]
+    loaded = _loaded_runtime(ctx)
+    conda = _conda_prefix(ctx)
     out = []
     for copy in ctx.facts.cudnn:
-        if not copy.location or copy.source in ("framework", "pip"):
+        if not copy.location or copy.source in ("framework", "pip", "header", "conda"):
+            continue
+        if _runtime_ok(copy.version, want[0]) is not False:
             continue
         loc = _norm(copy.location, False)
         folder = next((e for e in entries if loc == e or _dirname(loc, False) == e), None)
         if folder is None and copy.extra.get("origin") == "LD_LIBRARY_PATH":
             folder = next((e for e in entries if loc.startswith(e + "/")), _dirname(loc, False))
-        if folder is None:
-            continue
-        if _runtime_ok(copy.version, want[0]) is False:
+        if folder is None and conda and loc.startswith(conda.rstrip("/") + "/") and loaded and _mm(loaded) == _mm(copy.version):
+            # The conda interpreter's RPATH finds $CONDA_PREFIX/lib even without LD_LIBRARY_PATH.
+            folder = loc if not loc.endswith((".so",)) and ".so." not in loc else _dirname(loc, False)
+        if folder is not None:
             out.append((copy, folder))
     return out
 
@@ -232,28 +284,36 @@ def _without(value: str, folder: str, sep: str) -> str:
     return sep.join(p for p in value.split(sep) if p and _norm(p, sep == ";") != _norm(folder, sep == ";"))
 
 
+def _ld_fix(ld: str, folder: str) -> str:
+    rest = _without(ld, folder, ":")
+    return f'export LD_LIBRARY_PATH="{rest}"' if rest else "unset LD_LIBRARY_PATH"
+
+
 def cudnn_shadowed(ctx: Ctx) -> Iterable[Finding]:
     conda = _conda_prefix(ctx)
     want = _wanted(ctx)
     ld = ctx.env("LD_LIBRARY_PATH") or ""
     for copy, folder in _shadowing(ctx):
-        in_conda = bool(conda and folder.startswith(conda.rstrip("/") + "/")) or copy.source == "conda"
-        ev = [
-            f"LD_LIBRARY_PATH={ld}",
+        in_conda = bool(conda and (folder + "/").startswith(conda.rstrip("/") + "/"))
+        on_ld = folder in [_norm(e, False) for e in ld.split(":") if e]
+        ev = ([f"LD_LIBRARY_PATH={ld}"] if ld else []) + [
             _("cuDNN {version} at {location}").format(version=copy.version, location=copy.location),
             want[1] if want else "",
-        ] + ctx.grep(MISMATCH_LINES)
+        ] + _mismatch_lines(ctx)
         if in_conda:
+            fix = _("Remove the conda copy so the right cuDNN loads: conda remove --force cudnn cudatoolkit "
+                    "(in the environment {conda}).").format(conda=conda)
+            if on_ld:
+                fix += " " + _("Also take {folder} off LD_LIBRARY_PATH ({command}) and delete the line that adds it from "
+                               "{conda}/etc/conda/activate.d/env_vars.sh.").format(folder=folder, command=_ld_fix(ld, folder), conda=conda)
             yield finding(
                 "cudnn_shadowed_by_conda_lib",
                 "error",
                 _("An older cuDNN in the conda environment's lib folder is loaded before the framework's own"),
                 evidence=ev,
-                fix=_(
-                    "Take {folder} off LD_LIBRARY_PATH (export LD_LIBRARY_PATH=\"{value}\") and delete the line that adds it "
-                    "from {conda}/etc/conda/activate.d/env_vars.sh, or remove the conda copy: conda remove --force cudnn"
-                ).format(folder=folder, value=_without(ld, folder, ":"), conda=conda or "$CONDA_PREFIX"),
-                why=_("Old TensorFlow install guides put $CONDA_PREFIX/lib on LD_LIBRARY_PATH; its cuDNN then wins over the pip wheels."),
+                fix=fix,
+                why=_("$CONDA_PREFIX/lib is searched first (through the conda interpreter's RPATH or LD_LIBRARY_PATH), "
+                      "so its cuDNN wins over the one the framework needs."),
                 folder=folder,
             )
         else:
@@ -262,10 +322,8 @@ def cudnn_shadowed(ctx: Ctx) -> Iterable[Finding]:
                 "error",
                 _("LD_LIBRARY_PATH puts an incompatible cuDNN in front of the framework's own"),
                 evidence=ev,
-                fix=_(
-                    "Remove {folder} from LD_LIBRARY_PATH for this environment: export LD_LIBRARY_PATH=\"{value}\" "
-                    "(and delete it from ~/.bashrc or the module file that sets it)."
-                ).format(folder=folder, value=_without(ld, folder, ":")),
+                fix=_("Remove {folder} from LD_LIBRARY_PATH for this environment: {command} "
+                      "(and delete it from ~/.bashrc or the module file that sets it).").format(folder=folder, command=_ld_fix(ld, folder)),
                 why=_("The dynamic loader searches LD_LIBRARY_PATH before the wheel's own libraries."),
                 folder=folder,
             )
@@ -289,7 +347,7 @@ def cudnn_shadowed_by_path_windows(ctx: Ctx) -> Iterable[Finding]:
         versions_seen = {c.version for c in ctx.facts.cudnn if c.location and any(
             _norm(c.location, True).startswith(_norm(f, True)) for f in folders)}
         bad = copy is not None and want is not None and _runtime_ok(copy.version, want[0]) is False
-        texts = ctx.grep(MISMATCH_LINES)
+        texts = _mismatch_lines(ctx)
         if not bad and not (texts and len(folders) > 1 and len(versions_seen) > 1):
             continue
         good = next((f for f in folders[1:]), None)
@@ -321,7 +379,8 @@ def zlibwapi_missing(ctx: Ctx) -> Iterable[Finding]:
     win = ctx.facts.windows
     dlls = win.dlls_on_path if win is not None else None
     known_missing = dlls is not None and not dlls.get("zlibwapi.dll")
-    cudnn8 = [c for c in ctx.facts.cudnn if (vtuple(c.version) or (0,))[0] == 8 and c.source != "framework"]
+    cudnn8 = [c for c in ctx.facts.cudnn if c.source != "framework" and (vtuple(c.version) or (0,))[:2] >= ZLIB_FROM
+              and (vtuple(c.version) or (0,))[0] == ZLIB_FROM[0]]
     if not lines and not (known_missing and cudnn8):
         return
     if lines and dlls is not None and dlls.get("zlibwapi.dll") and not any("zlibwapi" in line.lower() for line in lines):
@@ -329,7 +388,9 @@ def zlibwapi_missing(ctx: Ctx) -> Iterable[Finding]:
     target = None
     if dlls:
         target = next(iter(dlls.get("cudnn64_8.dll") or ()), None)
-    target = target or (ntpath.dirname(cudnn8[0].location) if cudnn8 and cudnn8[0].location else None)
+    lib = next((c.location for c in cudnn8 if c.source == "library" and c.location), None)
+    if target is None and lib:
+        target = ntpath.dirname(lib) if lib.lower().endswith(".dll") else lib
     ev = list(lines) + [_("cuDNN {version} at {location}").format(version=c.version, location=c.location) for c in cudnn8]
     if known_missing:
         ev.append(_("zlibwapi.dll: not in any PATH folder"))

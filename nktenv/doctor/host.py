@@ -104,8 +104,8 @@ def nvidia_uvm_stale(ctx: Ctx) -> Iterable[Finding]:
 
 def gpu_init_failed_bios(ctx: Ctx) -> Iterable[Finding]:
     lines = ctx.grep(BIOS_LINES)
-    if not lines:
-        return
+    if not lines or ctx.grep(r"requires use of the NVIDIA open kernel modules"):
+        return  # blackwell_needs_open_kernel_module explains the failed initialisation
     if any("fallen off the bus" in line for line in lines):
         title = _("The GPU dropped off the PCIe bus")
         fix = _(
@@ -153,19 +153,30 @@ def _visible_devices_problem(value: str, count: int) -> str | None:
     v = value.strip()
     if v in ("", "-1") or v.lower() in ("none", "void", "nodevfiles"):
         return "all"
+    if v.lower() == "all":
+        return None
     ids = [p.strip() for p in v.split(",") if p.strip()]
     for p in ids:
-        if p.isdigit() and count and int(p) >= count:
-            return "some"
-        if p.startswith("-"):
-            return "some"
+        if p.startswith("-") or (p.isdigit() and count and int(p) >= count):
+            return "missing"
+    if count and len(ids) < count:
+        return "some"
     return None
+
+
+def _seen_by_frameworks(ctx: Ctx) -> list[str]:
+    for fw in (ctx.torch, ctx.tf):
+        devices = fw.extra.get("devices") if fw is not None else None
+        if isinstance(devices, list) and devices:
+            return [str(d) for d in devices]
+    return []
 
 
 def cuda_visible_devices_hidden(ctx: Ctx) -> Iterable[Finding]:
     if not ctx.has_nvidia:
         return
-    count = len(ctx.nvidia_gpus)
+    gpus = ctx.nvidia_gpus
+    count = len(gpus)
     for var in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES"):
         value = ctx.env(var)
         if value is None:
@@ -174,17 +185,33 @@ def cuda_visible_devices_hidden(ctx: Ctx) -> Iterable[Finding]:
         if problem is None:
             continue
         unset = f"Remove-Item Env:{var}" if ctx.native_windows else f"unset {var}"
+        ev = [f"{var}={value}", _("GPUs present: {count}").format(count=count)]
+        seen = _seen_by_frameworks(ctx)
+        if seen:
+            ev.append(_("the framework sees: {devices}").format(devices=", ".join(seen)))
+        ev += ctx.grep(r"CUDA_ERROR_NO_DEVICE|no CUDA-capable device is detected")
+        if problem == "some":
+            hidden = [g for g in gpus if seen and (g.name or "") not in seen]
+            title = _("{var} hides some GPUs: {names}").format(
+                var=var, names=", ".join(g.name or "?" for g in hidden) or _("see evidence"))
+            pick = next((g.uuid for g in hidden if g.uuid), None)
+            fix = _("To use every GPU, clear it ({unset}) and remove it from your shell profile or job script. To choose GPUs "
+                    "reliably, name them by UUID (e.g. {var}={uuid}) or set CUDA_DEVICE_ORDER=PCI_BUS_ID so that indices match "
+                    "nvidia-smi.").format(unset=unset, var=var, uuid=pick or "GPU-<uuid>")
+        elif problem == "all":
+            title = _("{var} hides the GPUs from CUDA").format(var=var)
+            fix = _("Clear it for this shell ({unset}) and remove it from your shell profile or job script.").format(unset=unset)
+        else:
+            title = _("{var} names GPUs that do not exist").format(var=var)
+            fix = _("Clear it ({unset}) or list valid indices 0 to {last}.").format(unset=unset, last=max(count - 1, 0))
         yield finding(
             "cuda_visible_devices_hidden",
             "error" if problem == "all" else "warning",
-            _("{var} hides the GPUs from CUDA").format(var=var)
-            if problem == "all"
-            else _("{var} names GPUs that do not exist").format(var=var),
-            evidence=[f"{var}={value}", _("GPUs present: {count}").format(count=count)]
-            + ctx.grep(r"CUDA_ERROR_NO_DEVICE|no CUDA-capable device is detected"),
-            fix=_("Clear it for this shell ({unset}) and remove it from your shell profile or job script; "
-                  "to pick GPUs, list valid indices, e.g. {var}=0").format(unset=unset, var=var),
-            why=_("CUDA numbers only the devices listed there; an empty value or -1 means no GPU at all."),
+            title,
+            evidence=ev,
+            fix=fix,
+            why=_("CUDA only numbers the devices listed there (in fastest-first order unless CUDA_DEVICE_ORDER=PCI_BUS_ID); "
+                  "an empty value or -1 means no GPU at all."),
             variable=var,
         )
 

@@ -40,13 +40,18 @@ def render(ctx: Ctx, findings: list[Finding]) -> str:
     working = [(n, fw) for n, fw in (("PyTorch", ctx.torch), ("TensorFlow", ctx.tf)) if fw is not None and fw.cuda_available]
     if working:
         parts.append(_("All good.") if not warnings else _("Working, with {count} warning(s).").format(count=len(warnings)))
-        parts += [_works(n, fw, gpu) for n, fw in working]
+        for n, fw in working:
+            devices = fw.extra.get("devices")
+            seen = ", ".join(str(d) for d in devices) if isinstance(devices, list) and devices else gpu
+            parts.append(_works(n, fw, seen))
     elif not ctx.has_nvidia:
         parts.append(_("No NVIDIA GPU or driver found: frameworks will run on the CPU."))
     elif ctx.torch is None and ctx.tf is None:
         parts.append(_("No problem found. {gpu} is ready; no GPU framework is installed in this interpreter yet (nktenv plan picks one).").format(gpu=gpu))
     else:
-        parts.append(_("No blocking problem found, but no framework has used the GPU yet."))
+        parts.append(_("No blocking problem found, but no framework has used the GPU yet.") if not warnings else
+                     _("No blocking problem found ({count} warning(s)), but no framework has used the GPU yet.").format(
+                         count=len(warnings)))
     driver = _driver_sentence(ctx)
     if driver and ctx.has_nvidia:
         parts.append(driver)

@@ -10,10 +10,9 @@ from nktenv.findings import Finding
 from nktenv.i18n import _
 
 LONG_PATH_LINES = r"does not have Windows Long Path support enabled|enable-long-paths|\[WinError 206\]|filename or extension is too long"
-DLL_FAIL = (
-    r"Could not find module '[^']+' \(or one of its dependencies\)|DLL load failed while importing|"
-    r"\[WinError 126\]|Could not load dynamic library '[\w.]+\.dll'|Could not locate [\w.]+\.dll"
-)
+# Python-side load failures only: TensorFlow's own loader ("Could not load dynamic library") does search PATH,
+# so a DLL on PATH that it cannot load is missing a dependency instead (zlibwapi, VC++ runtime).
+DLL_FAIL = r"Could not find module '[^']+' \(or one of its dependencies\)|DLL load failed while importing|\[WinError 126\]"
 VC_LINES = (
     r"Microsoft Visual C\+\+ Redistributable is not installed|(?:msvcp140(?:_1)?|vcruntime140(?:_1)?)\.dll"
     r"(?: was not found| is missing|' not found|'; dlerror| not found)"
