@@ -335,13 +335,14 @@ def run_all(fw: Any, framework: str, config: dict[str, Any]) -> int:
     total += len(models) * len(devices) * (int(bool(config["sweep"])) + int(bool(config["epochs"])))
     done = 0
 
-    def progress(text: str) -> None:
-        emit("progress", framework=framework, text=text, done=done, total=total)
+    def progress(stage: str, **fields: Any) -> None:
+        # A stage code plus fields: the orchestrator words it (and translates it).
+        emit("progress", framework=framework, stage=stage, done=done, total=total, **fields)
 
     data: dict[str, Any] = {}
     data_errors: dict[str, str] = {}
     for m in models:
-        progress(f"{framework}: preparing {m} data")
+        progress("data", model=m)
         try:
             data[m] = fw.load_data(m, config)
         except Exception as exc:
@@ -350,7 +351,7 @@ def run_all(fw: Any, framework: str, config: dict[str, Any]) -> int:
     limits = []
     if config["limits"]:
         for d in devices:
-            progress(f"{framework}: measuring {d} ceilings")
+            progress("limits", device=d)
             try:
                 limit = fw.limits(d, data)
             except Exception as exc:
@@ -362,7 +363,7 @@ def run_all(fw: Any, framework: str, config: dict[str, Any]) -> int:
     rows = []
     for m in models:
         for p in pipelines:
-            progress(f"{framework}: {m} {p}")
+            progress("row", model=m, pipeline=p)
             arms = []
             for d in devices:
                 key = {"model": m, "pipeline": p, "device": d}
@@ -392,7 +393,7 @@ def run_all(fw: Any, framework: str, config: dict[str, Any]) -> int:
         for m in models:
             if m in data_errors:
                 continue
-            progress(f"{framework}: {m} correctness")
+            progress("correctness", model=m)
             devs = config.get("correctness_devices") or devices
             try:
                 result = fw.correctness(m, devs, data[m])
@@ -408,7 +409,7 @@ def run_all(fw: Any, framework: str, config: dict[str, Any]) -> int:
             for d in devices:
                 if m in data_errors:
                     continue
-                progress(f"{framework}: {m} batch-size sweep on {d}")
+                progress("sweep", model=m, device=d)
                 sweep = fw.sweep(m, d, data[m])
                 sweeps.append(sweep)
                 emit("sweep", sweep=sweep)
@@ -420,7 +421,7 @@ def run_all(fw: Any, framework: str, config: dict[str, Any]) -> int:
             for d in devices:
                 if m in data_errors:
                     continue
-                progress(f"{framework}: training {m} on {d} for {config['epochs']} epochs")
+                progress("training", model=m, device=d, epochs=config["epochs"])
                 try:
                     result = fw.train(m, d, data[m], int(config["epochs"]))
                 except Exception as exc:
@@ -429,7 +430,7 @@ def run_all(fw: Any, framework: str, config: dict[str, Any]) -> int:
                 emit("training", result=result)
                 done += 1
 
-    progress(f"{framework}: done")
+    progress("done")
     finish({"framework": framework, "ok": True, "versions": fw.versions(), "threads": fw.threads, "limits": limits,
             "rows": rows, "correctness": checks, "sweeps": sweeps, "trainings": trainings})
     return 0

@@ -1,0 +1,101 @@
+"""Human output for `nktenv bench`: one table, the verdicts, telemetry notes (rich, imported lazily)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from nktenv.i18n import _
+
+
+def progress_text(event: Mapping[str, Any]) -> str:
+    fw, stage = event.get("framework"), event.get("stage")
+    if stage == "data":
+        return _("{framework}: preparing the {model} data").format(framework=fw, model=event.get("model"))
+    if stage == "limits":
+        return _("{framework}: measuring the ceilings of {device}").format(framework=fw, device=event.get("device"))
+    if stage == "row":
+        return _("{framework}: timing {model} ({pipeline})").format(framework=fw, model=event.get("model"), pipeline=event.get("pipeline"))
+    if stage == "correctness":
+        return _("{framework}: checking that {model} learns the same on every device").format(framework=fw, model=event.get("model"))
+    if stage == "sweep":
+        return _("{framework}: batch-size sweep of {model} on {device}").format(framework=fw, model=event.get("model"), device=event.get("device"))
+    if stage == "training":
+        return _("{framework}: training {model} on {device} for {epochs} epochs").format(
+            framework=fw, model=event.get("model"), device=event.get("device"), epochs=event.get("epochs"))
+    return _("{framework}: finishing").format(framework=fw)
+
+
+def _rate(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value >= 1e6:
+        return f"{value / 1e6:.2f} M"
+    if value >= 1e4:
+        return f"{value / 1e3:.0f} k"
+    if value >= 1e3:
+        return f"{value / 1e3:.1f} k"
+    return f"{value:.0f}"
+
+
+def render(document: Mapping[str, Any], console: Any) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=_("Training throughput (median of timed blocks)"))
+    for header in (_("framework"), _("model"), _("pipeline"), _("device"), _("samples/s"), _("IQR"),
+                   _("s/epoch"), _("% of limit"), _("GPU/CPU (95% CI)"), _("status")):
+        table.add_column(header)
+    errors: list[str] = []
+    speedups = {(s["framework"], s["model"], s["pipeline"], s["device"]): s for s in document.get("speedups", [])}
+    for row in document.get("rows", []):
+        sps = row.get("samples_per_s") or {}
+        key = (row["framework"], row["model"], row["pipeline"], row["device"])
+        sp = speedups.get(key)
+        status = row["status"]
+        if status == "ok" and row.get("noisy"):
+            status = _("ok (noisy)")
+        elif status != "ok" and row.get("error"):
+            if row["error"] not in errors:
+                errors.append(row["error"])
+            status = f"{status} [{errors.index(row['error']) + 1}]"
+        table.add_row(
+            row["framework"], row["model"], row["pipeline"], row["device"],
+            _rate(sps.get("median")),
+            f"{_rate(sps.get('q1'))}-{_rate(sps.get('q3'))}" if sps else "-",
+            f"{row['epoch_s']:.2f}" if row.get("epoch_s") else "-",
+            f"{100 * row['fraction_of_limit']:.0f}%" if row.get("fraction_of_limit") else "-",
+            f"{sp['ratio']:.1f}x ({sp['ci_low']:.1f}-{sp['ci_high']:.1f})" if sp else "-",
+            status,
+        )
+    console.print(table)
+    for i, error in enumerate(errors, 1):
+        console.print(f"[{i}] {error}", markup=False)
+    for check in document.get("correctness", []):
+        if check.get("agree") is False:
+            console.print(_("{framework} {model}: CPU and GPU losses disagree (max relative difference {diff}, tolerance {tol})").format(
+                framework=check["framework"], model=check["model"], diff=check.get("max_rel_diff"), tol=check.get("tolerance")))
+    for row in document.get("rows", []):
+        if row.get("status") == "ok" and row.get("loss_first") is not None and row.get("loss_last") is not None \
+                and not row["loss_last"] < row["loss_first"]:
+            console.print(_("{framework} {model} {pipeline} on {device}: the loss did not fall ({first:.3f} -> {last:.3f})").format(
+                framework=row["framework"], model=row["model"], pipeline=row["pipeline"], device=row["device"],
+                first=row["loss_first"], last=row["loss_last"]))
+    for training in document.get("trainings", []):
+        if training.get("error"):
+            console.print(_("{framework} {model} training on {device} failed: {error}").format(**training), markup=False)
+            continue
+        test = training.get("test") or {}
+        metric = (_("test accuracy {value:.1%}").format(value=test["accuracy"]) if "accuracy" in test
+                  else _("test MSE {value:.3f}").format(value=test.get("loss", float("nan"))))
+        console.print(_("{framework} {model} on {device}: {epochs} epochs in {seconds:.1f} s, {metric}").format(
+            framework=training["framework"], model=training["model"], device=training["device"],
+            epochs=training["epochs"], seconds=training["train_s"], metric=metric))
+    for v in document.get("verdicts", []):
+        mark = {True: _("PASS"), False: _("FAIL"), None: _("NO VERDICT")}[v.get("passed")]
+        console.print(f"[bold]{escape(v['framework'])}[/bold] {escape(mark)}: {escape(v['text'])}")
+        for note in v.get("notes", []):
+            console.print(f"  - {note}", markup=False)
+    if document.get("plot"):
+        console.print(_("Throughput vs batch size: {path}").format(path=document["plot"]))
+    if document.get("stored_in"):
+        console.print(_("Stored in {path}").format(path=document["stored_in"]))
