@@ -11,6 +11,7 @@ from nktenv.cli._common import JsonOpt
 from nktenv.errors import ExitCode, NktenvError
 
 MAX_NOTE_LINES = 20
+COMPACT_JSON_CELLS = 2000
 
 
 def register(app: typer.Typer) -> None:
@@ -105,7 +106,14 @@ def register(app: typer.Typer) -> None:
             doc["notes"] = [n.to_dict() for n in loaded.notes]
             doc["inputs"] = {"files_seen": loaded.files_seen, "results": len(loaded.results)}
             doc["outputs"] = written
-            emit_json(doc)
+            if len(cmp.cells) > COMPACT_JSON_CELLS:
+                # json's indenting encoder is pure Python (10x slower); a fleet this size is read by programs
+                import json
+                import sys
+
+                sys.stdout.write(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
+            else:
+                emit_json(doc)
             _print_outliers(cmp, err)
         else:
             from nktenv.output import out_console

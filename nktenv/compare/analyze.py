@@ -9,18 +9,20 @@ their likely causes are read from the evidence the results carry, never guessed.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from statistics import median
 from typing import Any, Mapping, Sequence
 
-from nktenv.compare.model import Result, Row, Sweep
+from nktenv.compare.model import Result, Row, Sweep, Telemetry
 
 DEFAULT_MARGIN = 0.15  # run-to-run jitter of one GPU reaches ~10 %; flag only what clearly exceeds it
 THROTTLE_MIN = 0.05  # a throttle reason active under 5 % of the run does not explain a gap
 THERMAL_REASONS = ("sw_thermal", "hw_thermal")
 POWER_REASONS = ("sw_power_cap", "hw_power_brake")
 VERSION_FIELDS = ("framework", "driver", "cuda")
+MAX_PEERS_LISTED = 50  # a fleet of hundreds of one GPU model would repeat every name in every outlier
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ class Outlier:
         return {"machine": self.machine, "device": self.device, "workload": self.workload.key,
                 "device_model": self.device_model, "samples_per_s": self.value,
                 "peer_median": self.peer_median, "shortfall": round(self.shortfall, 4),
-                "peers": list(self.peers), "causes": [c.to_dict() for c in self.causes]}
+                "peer_count": len(self.peers), "peers": list(self.peers[:MAX_PEERS_LISTED]),
+                "causes": [c.to_dict() for c in self.causes]}
 
 
 @dataclass(frozen=True)
@@ -344,6 +347,94 @@ def _kind(sweep: Sweep) -> str:
 # --------------------------------------------------------------------------------------------- outliers
 
 
+class _Pool:
+    """One kind of evidence across a group, answering "the median (max) of everyone but me" in O(log n).
+
+    Outliers are judged against their peers, i.e. the group without the machine itself; a pool
+    is built once per group so a fleet of hundreds of same-model GPUs stays fast.
+    """
+
+    def __init__(self, values: Sequence[float | None]) -> None:
+        self.values = sorted(v for v in values if v is not None)
+
+    def _without(self, own: float | None) -> tuple[list[float], int | None]:
+        if own is None:
+            return self.values, None
+        return self.values, bisect_left(self.values, own)
+
+    def median_without(self, own: float | None) -> float | None:
+        values, skip = self._without(own)
+        n = len(values) - (skip is not None)
+        if n <= 0:
+            return None
+
+        def at(k: int) -> float:
+            return values[k] if skip is None or k < skip else values[k + 1]
+
+        return float(at(n // 2)) if n % 2 else (at(n // 2 - 1) + at(n // 2)) / 2
+
+    def max_without(self, own: float | None) -> float | None:
+        values, skip = self._without(own)
+        if len(values) - (skip is not None) <= 0:
+            return None
+        return values[-2] if skip is not None and values[-1] == own else values[-1]
+
+    def count_without(self, own: float | None) -> int:
+        return len(self.values) - (own is not None)
+
+
+class _Votes:
+    """Counts of one version field across a group; the most common among the peers."""
+
+    def __init__(self, values: Sequence[Any]) -> None:
+        self.counts = Counter(v for v in values if v is not None)
+
+    def most_common_without(self, own: Any) -> Any:
+        counts = self.counts.copy()
+        if own is not None:
+            counts[own] -= 1
+        present = [v for v, n in counts.items() if n > 0]
+        if not present:
+            return None
+        # ties go to the newest version so "differs" points at the machine that lags
+        return max(present, key=lambda v: (counts[v], version_tuple(str(v)), str(v)))
+
+
+_THROTTLE_KEYS = THERMAL_REASONS + POWER_REASONS + ("hw_slowdown",)
+
+
+def _threads(result: Result, row: Row) -> int | None:
+    return row.threads if row.threads is not None else result.cpu_threads
+
+
+class _Group:
+    """Everything `explain` compares, gathered once for the machines sharing one device model."""
+
+    def __init__(self, members: Sequence[tuple[Result, Row]]) -> None:
+        tels = [row.telemetry for _r, row in members]
+        with_tel = [t for t in tels if t is not None]
+        self.telemetry = _Pool([1.0 for _t in with_tel])
+        self.throttle = {k: _Pool([t.throttle.get(k, 0.0) for t in with_tel]) for k in _THROTTLE_KEYS}
+        self.power_limit = _Pool([t.power_limit_w for t in with_tel])
+        self.clock = _Pool([t.sm_clock_mhz for t in with_tel])
+        self.temp = _Pool([_temp(t) for t in with_tel])
+        self.width = _Pool([t.pcie_width for t in with_tel])
+        self.gen = _Pool([t.pcie_gen for t in with_tel])
+        self.threads = _Pool([_threads(r, row) for r, row in members])
+        self.cpu = _Votes([r.cpu_model for r, _row in members])
+        versions = [_versions(r, row) for r, row in members]
+        self.versions = {f: _Votes([v[f] for v in versions]) for f in VERSION_FIELDS}
+
+
+def _temp(t: Telemetry) -> float | None:
+    return t.temperature_max_c if t.temperature_max_c is not None else t.temperature_c
+
+
+def _loo_medians(values: Sequence[float]) -> list[float | None]:
+    pool = _Pool(values)
+    return [pool.median_without(v) for v in values]
+
+
 def _outliers(w: Workload, entries: Sequence[tuple[str, str, Result, Row]], margin: float) -> list[Outlier]:
     groups: dict[str, list[tuple[str, str, Result, Row]]] = defaultdict(list)
     for e in entries:
@@ -352,54 +443,60 @@ def _outliers(w: Workload, entries: Sequence[tuple[str, str, Result, Row]], marg
             groups[model].append(e)
     found = []
     for model, group in groups.items():
-        for i, (label, device, r, row) in enumerate(group):
-            peers = group[:i] + group[i + 1:]
-            if not peers:
+        if len(group) < 2:
+            continue
+        values = [e[3].samples_per_s or 0.0 for e in group]
+        evidence: _Group | None = None
+        # The median of the *other* machines: with twins, including itself would halve the gap.
+        for i, peer_median in enumerate(_loo_medians(values)):
+            label, device, r, row = group[i]
+            if not peer_median:
                 continue
-            # The median of the *other* machines: with twins, including itself would halve the gap.
-            peer_median = float(median(p[3].samples_per_s for p in peers))  # type: ignore[misc]
-            value = row.samples_per_s or 0.0
-            shortfall = 1.0 - value / peer_median
+            shortfall = 1.0 - values[i] / peer_median
             if shortfall > margin:
+                evidence = evidence or _Group([(e[2], e[3]) for e in group])
                 found.append(Outlier(
-                    machine=label, device=device, workload=w, device_model=model, value=value,
-                    peer_median=peer_median, shortfall=shortfall, peers=tuple(p[0] for p in peers),
-                    causes=tuple(explain(w, r, row, [(p[2], p[3]) for p in peers])),
+                    machine=label, device=device, workload=w, device_model=model, value=values[i],
+                    peer_median=peer_median, shortfall=shortfall,
+                    peers=tuple(e[0] for j, e in enumerate(group) if j != i),
+                    causes=tuple(explain(r, row, evidence)),
                 ))
     return found
 
 
-def explain(w: Workload, result: Result, row: Row, peers: Sequence[tuple[Result, Row]]) -> list[Cause]:
-    """Name the likely causes of a slow cell from its evidence against its peers', strongest first."""
+def explain(result: Result, row: Row, group: _Group) -> list[Cause]:
+    """Name the likely causes of a slow cell from its evidence against its peers', strongest first.
+
+    `group` holds the evidence of all machines with the same device model, this one included.
+    """
     causes: list[Cause] = []
     tel = row.telemetry
-    peer_tel = [p.telemetry for _r, p in peers if p.telemetry is not None]
 
     if tel is not None:
         for reasons, code in ((THERMAL_REASONS, "thermal-throttle"), (POWER_REASONS, "power-throttle"),
                               (("hw_slowdown",), "hw-slowdown")):
             for reason in reasons:
                 share = tel.throttle.get(reason, 0.0)
-                peer_share = max((t.throttle.get(reason, 0.0) for t in peer_tel), default=0.0)
+                peer_share = group.throttle[reason].max_without(share) or 0.0
                 if share >= THROTTLE_MIN and share > peer_share + THROTTLE_MIN:
                     causes.append(Cause(code, {"reason": reason, "share": round(share, 3),
                                                "peer_share": round(peer_share, 3)}))
-        peer_limit = _med([t.power_limit_w for t in peer_tel])
+        peer_limit = group.power_limit.median_without(tel.power_limit_w)
         if tel.power_limit_w is not None and peer_limit and tel.power_limit_w < 0.95 * peer_limit:
             causes.append(Cause("power-limit", {"watts": tel.power_limit_w, "peer_watts": peer_limit}))
-        peer_clock = _med([t.sm_clock_mhz for t in peer_tel])
+        peer_clock = group.clock.median_without(tel.sm_clock_mhz)
         if tel.sm_clock_mhz is not None and peer_clock and tel.sm_clock_mhz < 0.9 * peer_clock:
             causes.append(Cause("low-clocks", {"mhz": tel.sm_clock_mhz, "peer_mhz": peer_clock}))
-        temp = tel.temperature_max_c if tel.temperature_max_c is not None else tel.temperature_c
-        peer_temp = _med([t.temperature_max_c if t.temperature_max_c is not None else t.temperature_c for t in peer_tel])
+        temp = _temp(tel)
+        peer_temp = group.temp.median_without(temp)
         if temp is not None and (temp >= 85 or (peer_temp is not None and temp >= peer_temp + 10)):
             causes.append(Cause("hot", {"celsius": temp, "peer_celsius": peer_temp}))
-        peer_width = _med([t.pcie_width for t in peer_tel])
-        peer_gen = _med([t.pcie_gen for t in peer_tel])
+        peer_width = group.width.median_without(tel.pcie_width)
+        peer_gen = group.gen.median_without(tel.pcie_gen)
         narrow = tel.pcie_width is not None and peer_width is not None and tel.pcie_width < peer_width
         slow = tel.pcie_gen is not None and peer_gen is not None and tel.pcie_gen < peer_gen
-        if not peer_tel and tel.pcie_width is not None and tel.pcie_width_max is not None:
-            narrow = tel.pcie_width < tel.pcie_width_max
+        if group.telemetry.count_without(1.0) == 0 and tel.pcie_width is not None and tel.pcie_width_max is not None:
+            narrow = tel.pcie_width < tel.pcie_width_max  # no peer to compare with: judge against the card itself
         if narrow or slow:
             causes.append(Cause("pcie-link", {
                 "gen": tel.pcie_gen, "width": tel.pcie_width, "gen_max": tel.pcie_gen_max,
@@ -408,21 +505,19 @@ def explain(w: Workload, result: Result, row: Row, peers: Sequence[tuple[Result,
                 "peer_width": None if peer_width is None else int(peer_width)}))
 
     # Eager runs at small batches are bound by the host (dispatch on the CPU), and CPU rows are the host.
-    host_bound = row.device_kind == "cpu" or row.pipeline != "compiled"
-    if host_bound:
-        threads = row.threads if row.threads is not None else result.cpu_threads
-        peer_threads = _med([p.threads if p.threads is not None else r.cpu_threads for r, p in peers])
+    if row.device_kind == "cpu" or row.pipeline != "compiled":
+        threads = _threads(result, row)
+        peer_threads = group.threads.median_without(threads)
         if threads is not None and peer_threads is not None and threads < peer_threads:
             causes.append(Cause("cpu-threads", {"threads": threads, "peer_threads": int(peer_threads)}))
         if row.device_kind == "gpu":
-            peer_cpu = _most_common([r.cpu_model for r, _p in peers])
+            peer_cpu = group.cpu.most_common_without(result.cpu_model)
             if result.cpu_model and peer_cpu and result.cpu_model != peer_cpu:
                 causes.append(Cause("cpu-model", {"cpu": result.cpu_model, "peer_cpu": peer_cpu}))
 
     mine = _versions(result, row)
-    theirs = [_versions(r, p) for r, p in peers]
     for f, code in (("driver", "driver-version"), ("framework", "framework-version"), ("cuda", "cuda-version")):
-        peer_v = _most_common([v[f] for v in theirs])
+        peer_v = group.versions[f].most_common_without(mine[f])
         if mine[f] is not None and peer_v is not None and mine[f] != peer_v:
             older = version_tuple(mine[f]) < version_tuple(peer_v)
             causes.append(Cause(code, {"version": mine[f], "peer_version": peer_v, "older": older,

@@ -212,9 +212,9 @@ def to_html(cmp: Comparison, notes: Sequence[Note] = (), *, generated_at: dateti
     speed = [(c.machine, c.speedup, c.workload) for c in cmp.cells if c.speedup is not None]
     if speed:
         h.append(f'<h2 id="speedup">{escape(_("Speedup of the GPU over the CPU"))}</h2>')
+        slow = {(o.machine, o.workload) for o in cmp.outliers}
         for w in cmp.workloads:
-            bars = [(m, s, _SLOW if (m, w) in {(o.machine, o.workload) for o in cmp.outliers} else _OK)
-                    for m, s, ww in speed if ww == w]
+            bars = [(m, s, _SLOW if (m, w) in slow else _OK) for m, s, ww in speed if ww == w]
             if bars:
                 h.append(bar_chart("speedup", _("Speedup over the CPU: {workload}").format(workload=workload_label(w)),
                                    bars, "×"))

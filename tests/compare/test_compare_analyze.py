@@ -6,6 +6,8 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from compare_fleet import RTX4090, make_result
 
 from nktenv.compare.analyze import UnknownBaseline, Workload, compare, version_tuple
@@ -212,3 +214,18 @@ def test_json_document_is_complete(fleet_docs) -> None:
                                                 ("12.4", (12, 4)), (None, ()), ("rc1", ())])
 def test_version_tuple(text, expected) -> None:
     assert version_tuple(text) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=30), st.data())
+def test_pool_statistics_of_everyone_but_me(values, data) -> None:
+    from statistics import median as med
+
+    from nktenv.compare.analyze import _Pool
+
+    i = data.draw(st.integers(min_value=0, max_value=len(values) - 1))
+    others = values[:i] + values[i + 1:]
+    pool = _Pool(values)
+    assert pool.median_without(values[i]) == (pytest.approx(med(others)) if others else None)
+    assert pool.max_without(values[i]) == (max(others) if others else None)
+    assert pool.median_without(None) == pytest.approx(med(values))
