@@ -19,7 +19,8 @@ def register(app: typer.Typer) -> None:
     def compare(
         paths: Annotated[
             Optional[List[Path]],
-            typer.Argument(help="Result files (nktenv.bench/1 JSON) or folders of them, e.g. the lab's shared folder.",
+            typer.Argument(help="Result files (nktenv.bench/1 JSON) or folders of them, e.g. the lab's shared folder "
+                                "(default: this machine's own `nktenv bench` store).",
                            show_default=False),
         ] = None,
         store: Annotated[
@@ -57,8 +58,13 @@ def register(app: typer.Typer) -> None:
         inputs = list(paths or [])
         stores = list(store or [])
         if not inputs and not stores:
-            raise NktenvError("no-input", _("Name at least one result file, folder or --store."),
-                              hint=_("For example: nktenv compare \\\\labserver\\share\\results"))
+            from nktenv.bench.store import default_path
+
+            # Nothing named: this machine's own history in the store `nktenv bench` writes by default.
+            if not default_path().is_file():
+                raise NktenvError("no-input", _("Name at least one result file, folder or --store."),
+                                  hint=_("For example: nktenv compare \\\\labserver\\share\\results"))
+            stores = [default_path()]
         if not 0.0 < margin < 1.0:
             raise NktenvError("bad-margin", _("--margin must be between 0 and 1 (0.15 means 15%), not {value}.").format(value=margin))
         for out in (html, csv_out):

@@ -173,7 +173,8 @@ def _read_table(conn: Any, path: Path, table: str) -> Iterator[tuple[str, Any]]:
             for rowid, value in cursor:
                 if isinstance(value, (bytes, memoryview)):
                     value = bytes(value).decode("utf-8", "replace")
-                if not isinstance(value, str) or SCHEMA_PREFIX not in value:
+                # a "schema" column holds the bare id; only whole JSON objects are documents
+                if not isinstance(value, str) or not value.lstrip().startswith("{") or SCHEMA_PREFIX not in value:
                     continue
                 found = True
                 label = f"{path}#{table}/{rowid}"
@@ -197,7 +198,7 @@ def _walk(folder: Path) -> Iterator[Path]:
 
 def _classify(path: Path, named: bool) -> str:
     name = path.name.lower()
-    if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
+    if name.startswith(TEMP_PREFIX):  # ours and `nktenv bench --out`'s temporary files
         return "in-progress"
     if name.endswith(JSON_SUFFIXES):
         return "json"

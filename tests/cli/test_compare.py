@@ -91,6 +91,18 @@ def test_sqlite_store_option(runner, app, tmp_path: Path) -> None:
     assert [m["name"] for m in json.loads(result.stdout)["machines"]] == ["s1", "s2"]
 
 
+def test_no_path_reads_this_machines_bench_store(runner, app) -> None:
+    from nktenv.bench import store
+
+    for name, run in (("here", "1"), ("here", "2")):
+        store.save(make_result(name, run=run, created_at=f"2026-11-2{run}T00:00:00Z"))
+    result = invoke(runner, app, ["compare", "--json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert [(m["name"], m["runs"]) for m in doc["machines"]] == [("here", 2)]
+    assert doc["inputs"]["results"] == 2
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

@@ -71,10 +71,12 @@ def test_named_file_with_other_extension_is_tried_and_missing_path_raises(tmp_pa
         load_results([tmp_path / "nope"])
 
 
-def test_in_progress_temp_file_is_noted_not_read(tmp_path: Path) -> None:
+def test_in_progress_temp_files_are_noted_not_read(tmp_path: Path) -> None:
     (tmp_path / ".nktenv-abc123.tmp").write_text('{"schema": "nktenv.bench/1", "id"')
+    (tmp_path / ".nktenv-k2j4.json").write_text(json.dumps(make_result("pc")))  # bench --out before its rename
     loaded = load_results([tmp_path])
-    assert codes(loaded) == {".nktenv-abc123.tmp": "in-progress"}
+    assert codes(loaded) == {".nktenv-abc123.tmp": "in-progress", ".nktenv-k2j4.json": "in-progress"}
+    assert not loaded.results
 
 
 def test_unreadable_file_is_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,6 +121,19 @@ def test_sqlite_store_is_read_without_touching_it(tmp_path: Path) -> None:
     assert [n.code for n in loaded.notes] == ["unknown-schema"]
     assert loaded.notes[0].source.startswith(str(db) + "#runs/")
     assert snapshot(folder) == before  # no -wal, -shm or journal beside the store
+
+
+def test_the_bench_store_layout_is_read(tmp_path: Path) -> None:
+    from nktenv.bench import store
+
+    db = tmp_path / "lab" / "bench.sqlite3"
+    for name in ("pc-1", "pc-2"):
+        store.save(make_result(name), db)
+    store.save(make_result("pc-1"), db)  # the same run saved twice is one row (INSERT OR REPLACE)
+    before = snapshot(db.parent)
+    loaded = load_results([db.parent])
+    assert sorted(r.machine for r in loaded.results) == ["pc-1", "pc-2"] and not loaded.notes
+    assert snapshot(db.parent) == before
 
 
 def test_wal_store_rows_still_in_the_log_are_read(tmp_path: Path) -> None:
