@@ -6,22 +6,22 @@
 
 Standard library plus the framework only. Each framework runs in its own process so that one that
 hangs on import (the parent's timeout) or crashes cannot hide the other. Everything the framework
-writes to stdout/stderr (TensorFlow is noisy) is captured into `log`; stdout carries only the JSON.
+writes (TensorFlow is noisy) goes to stderr, which the parent keeps as `log`; stdout carries only
+the JSON.
 A framework that is not installed is null; an exception becomes `error`, verbatim.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import platform
 import re
 import sys
-import tempfile
 import traceback
 
 SCHEMA = "nktenv.probe/1"
-LOG_LIMIT = 20000
 RELATED = re.compile(r"^(nvidia-.*|torch|torchvision|torchaudio|tensorflow.*|tf-nightly.*|tensorrt.*|jax.*|keras|"
                      r"tf-keras|intel-tensorflow)$")
 
@@ -183,47 +183,35 @@ def _installed(module: str) -> bool:
         return False
 
 
-def run_framework(name: str, real_stdout: int) -> dict:
+def run_framework(name: str) -> dict:
     fn, module = PROBES[name]
     if not _installed(module):
         return {"schema": SCHEMA, "framework": name, "result": None}
-    # Capture everything the framework prints (C++ logs go straight to fd 1/2) into a file.
-    log = tempfile.TemporaryFile()
-    saved = (os.dup(1), os.dup(2))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.dup2(log.fileno(), 1)
-    os.dup2(log.fileno(), 2)
     try:
-        try:
-            result = fn()
-        except BaseException as exc:  # noqa: BLE001 - SystemExit from a broken import is evidence too
-            result = {"error": "".join(traceback.format_exception_only(type(exc), exc)).strip(),
-                      "traceback": traceback.format_exc(limit=8)}
-            if "package" not in result:
-                result["package"] = "torch" if name == "torch" else None
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-    log.seek(0)
-    text = log.read().decode("utf-8", "backslashreplace")
-    result["log"] = text[-LOG_LIMIT:] if text.strip() else None
+        result = fn()
+    except BaseException as exc:  # noqa: BLE001 - SystemExit from a broken import is evidence too
+        result = {"error": "".join(traceback.format_exception_only(type(exc), exc)).strip(),
+                  "traceback": traceback.format_exc(limit=8)}
+        if "package" not in result:
+            result["package"] = "torch" if name == "torch" else None
     return {"schema": SCHEMA, "framework": name, "result": result}
 
 
 def main(argv) -> int:
     what = argv[1] if len(argv) > 1 else "info"
-    if what == "info":
-        doc = {"schema": SCHEMA, "info": info()}
-    elif what in PROBES:
-        doc = run_framework(what, 1)
-    else:
+    if what not in PROBES and what != "info":
         sys.stderr.write("usage: probe.py info|torch|tensorflow\n")
         return 2
+    # Whatever the framework prints (C++ logs write straight to fd 1) goes to stderr, which the
+    # parent keeps as `log` even if this process dies; stdout carries only the JSON document.
+    sys.stdout.flush()
+    json_fd = os.dup(1)
+    os.dup2(2, 1)
+    faulthandler.enable()  # a segfault leaves its Python traceback on stderr
+    doc = {"schema": SCHEMA, "info": info()} if what == "info" else run_framework(what)
+    sys.stdout.flush()
     out = json.dumps(doc, ensure_ascii=True, default=str)
-    os.write(1, (out + "\n").encode("ascii"))
+    os.write(json_fd, (out + "\n").encode("ascii"))
     return 0
 
 

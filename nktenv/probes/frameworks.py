@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 from concurrent.futures import ThreadPoolExecutor
 from importlib.resources import as_file, files
 from typing import Any
@@ -19,6 +20,7 @@ from nktenv.probes.seam import CmdResult
 INFO_TIMEOUT_S = 30.0
 FRAMEWORK_TIMEOUT_S = 180.0
 FRAMEWORKS = ("torch", "tensorflow")
+LOG_LIMIT = 20000
 _FIELDS = ("version", "package", "cuda", "cudnn", "is_cuda_build", "cuda_available", "device_count", "arch_list",
            "kernel_ok", "error", "log", "packages")
 
@@ -43,8 +45,16 @@ def _decode(res: CmdResult) -> tuple[dict[str, Any] | None, str | None]:
             continue
         if isinstance(doc, dict) and doc.get("schema") == "nktenv.probe/1":
             return doc, None
-    detail = (res.stderr.strip() or res.stdout.strip() or res.error or "").strip()
-    return None, detail or f"exit code {res.returncode}"
+    lines = [ln for ln in (res.stderr.strip() or res.stdout.strip() or res.error or "").splitlines() if ln.strip()]
+    code = res.returncode
+    if code is not None and code < 0:
+        try:
+            how = f"killed by signal {-code} ({signal.Signals(-code).name})"
+        except ValueError:
+            how = f"killed by signal {-code}"
+    else:
+        how = f"exit code {code}"
+    return None, f"{how}: {lines[-1]}" if lines else how
 
 
 def interpreter_info(ctx: Ctx, python: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -57,15 +67,16 @@ def interpreter_info(ctx: Ctx, python: str) -> tuple[dict[str, Any] | None, str 
 def _framework(ctx: Ctx, python: str, name: str, timeout: float) -> Framework | None:
     res = ctx.seam.run([python, _script(ctx), name], timeout=timeout, python=True)
     doc, error = _decode(res)
+    log = (res.stderr or "")[-LOG_LIMIT:] if (res.stderr or "").strip() else None
     if doc is None:
         # The child hung or died (e.g. a segfault while loading CUDA): the framework is there but broken.
-        log = (res.stderr or "")[-20000:] or None
         return Framework(package=name, error=error, log=log,
                          extra={"timed_out": res.timed_out, "duration_s": round(res.duration_s, 3)})
     data = doc.get("result")
     if data is None:
         return None
     known = {k: data.get(k) for k in _FIELDS if k in data}
+    known["log"] = known.get("log") or log
     known["arch_list"] = tuple(known.get("arch_list") or ())
     extra = {k: v for k, v in data.items() if k not in _FIELDS}
     for key in ("cuda", "cudnn"):
