@@ -61,7 +61,7 @@ def read_config(argv: list[str]) -> dict[str, Any]:
     defaults.setdefault("block_s", 0.3 if quick else 0.5)
     defaults.setdefault("warmup_s", 0.5 if quick else 1.0)
     defaults.setdefault("warmup_min_steps", 3 if quick else 20)
-    defaults.setdefault("warmup_cap_s", 4.0 if quick else 30.0)
+    defaults.setdefault("warmup_cap_s", 3.0 if quick else 30.0)
     defaults.setdefault("cnn_pool", 5_000 if quick else 10_000)
     return defaults
 
