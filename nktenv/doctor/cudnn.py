@@ -50,6 +50,11 @@ def _runtime_ok(have: str | None, need: str | None) -> bool | None:
     return len(h) < 2 or len(n) < 2 or h[1] >= n[1]
 
 
+def _same_major(a: str | None, b: str | None) -> bool:
+    ma, mb = _mm(a), _mm(b)
+    return bool(ma and mb and ma[0] == mb[0])
+
+
 def _mismatch_lines(ctx: Ctx) -> list[str]:
     """Mismatch messages, minus any whose own numbers are compatible (a later failure quoted it)."""
     out = []
@@ -121,7 +126,6 @@ def cudnn_mismatch(ctx: Ctx) -> Iterable[Finding]:
     real = _mismatch_lines(ctx)
     ev = real + (ctx.grep(r"DNN library initialization failed") if real else [])
     need = _compiled(ctx)
-    rel = versions.tf_release(ctx)
     pip = _pip_cudnn(ctx)
     tf_need = _tf_cudnn(ctx)
     if not real and tf_need and pip and ctx.linux:
@@ -260,8 +264,8 @@ def _shadowing(ctx: Ctx) -> list[tuple[Cudnn, str]]:
     for copy in ctx.facts.cudnn:
         if not copy.location or copy.source in ("framework", "pip", "header", "conda"):
             continue
-        if _runtime_ok(copy.version, want[0]) is not False:
-            continue
+        if not _same_major(copy.version, want[0]) or _runtime_ok(copy.version, want[0]) is not False:
+            continue  # another major has another soname (libcudnn.so.8 vs .9): it cannot shadow
         loc = _norm(copy.location, False)
         folder = next((e for e in entries if loc == e or _dirname(loc, False) == e), None)
         if folder is None and copy.extra.get("origin") == "LD_LIBRARY_PATH":
@@ -346,7 +350,10 @@ def cudnn_shadowed_by_path_windows(ctx: Ctx) -> Iterable[Finding]:
         )
         versions_seen = {c.version for c in ctx.facts.cudnn if c.location and any(
             _norm(c.location, True).startswith(_norm(f, True)) for f in folders)}
-        bad = copy is not None and want is not None and _runtime_ok(copy.version, want[0]) is False
+        bad = (copy is not None and want is not None and _same_major(copy.version, want[0])
+               and _runtime_ok(copy.version, want[0]) is False)
+        if want is not None and (_mm(want[0]) or (0,))[0] != int(re.search(r"cudnn64_(\d+)", dll.lower()).group(1)):
+            continue  # cudnn64_8.dll cannot stand in for cuDNN 9 (or the reverse)
         texts = _mismatch_lines(ctx)
         if not bad and not (texts and len(folders) > 1 and len(versions_seen) > 1):
             continue

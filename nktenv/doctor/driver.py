@@ -96,7 +96,7 @@ def nvidia_smi_userspace_stale(ctx: Ctx) -> Iterable[Finding]:
         stale = stale or user
     if not ev:
         return
-    target = _branch(kver or drv_version) or "<branch>"
+    target = _branch(kver or ctx.driver_version) or "<branch>"
     if ctx.native_windows:
         fix = _(
             "Use the nvidia-smi that ships with the current driver (C:\\Windows\\System32\\nvidia-smi.exe) and remove the old "
@@ -246,7 +246,7 @@ def driver_not_installed(ctx: Ctx) -> Iterable[Finding]:
     """An NVIDIA GPU on the bus but no driver (nouveau and containers have their own findings)."""
     drv = ctx.facts.driver
     gpus = [g for g in ctx.facts.gpus if g.vendor == "nvidia"]
-    if not gpus or ctx.driver_version or ctx.facts.os.container or ctx.system == "darwin":
+    if not gpus or ctx.driver_version or ctx.facts.os.container or ctx.system == "darwin" or ctx.wsl:
         return
     if drv is not None and (drv.nouveau_loaded or (drv.kernel_module and drv.kernel_module.loaded)):
         return

@@ -180,6 +180,10 @@ def tf_gpu_releases(ctx: Ctx) -> list[TfRelease]:
 
 
 def tf_install_command(ctx: Ctx, rel: TfRelease) -> str:
+    if rel.and_cuda == "broken" and ctx.m is not None and not ctx.native_windows:
+        # e.g. 2.15.0's [and-cuda] cannot resolve; its .post1 re-release can.
+        line = ".".join(rel.version.split(".")[:2]) + "."
+        rel = next((r for r in ctx.m.tensorflow if r.and_cuda == "ok" and r.version.startswith(line)), rel)
     if rel.and_cuda == "ok" and not ctx.native_windows:
         return f'{ctx.pip()} install "tensorflow[and-cuda]=={rel.version}"'
     return f'{ctx.pip()} install "tensorflow=={rel.version}"'
