@@ -21,7 +21,8 @@ from typing import IO, Callable, Mapping, Sequence
 # flags instead, so the commands it records are the whole truth. Certificates and caches are kept.
 _KEEP = {
     "PIP_CERT", "PIP_CLIENT_CERT", "PIP_CACHE_DIR", "PIP_DEFAULT_TIMEOUT", "PIP_NO_CACHE_DIR",
-    "UV_CACHE_DIR", "UV_NATIVE_TLS", "UV_HTTP_TIMEOUT", "UV_NO_CACHE", "UV_LINK_MODE",
+    "PIP_RETRIES", "UV_CACHE_DIR", "UV_NATIVE_TLS", "UV_HTTP_TIMEOUT", "UV_HTTP_RETRIES", "UV_NO_CACHE",
+    "UV_LINK_MODE",
 }
 _DROP = {"PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX_1", "__PYVENV_LAUNCHER__", "PYTHONSTARTUP"}
 
