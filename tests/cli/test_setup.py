@@ -1,0 +1,119 @@
+"""`nktenv setup` through the real Typer app."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "setup"))
+from wheels import make_wheel  # noqa: E402
+
+from nktenv.setup import registry  # noqa: E402
+from nktenv.setup.apply import LOCK_SCHEMA  # noqa: E402
+
+
+@pytest.fixture
+def lock(tmp_path: Path) -> Path:
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "nkt-dep", "1.0")
+    path = tmp_path / "lock.json"
+    path.write_text(json.dumps({"schema": LOCK_SCHEMA, "python": "%d.%d.%d" % sys.version_info[:3],
+                                "requirements": ["nkt-dep==1.0"], "no_index": True,
+                                "find_links": [str(wheels)]}), encoding="utf-8")
+    return path
+
+
+def test_dry_run_json_shows_exact_commands_and_changes_nothing(runner, app, lock: Path, tmp_path: Path) -> None:
+    target = tmp_path / "藤澤 env"
+    result = runner.invoke(app, ["setup", "--from-lock", str(lock), "--venv", str(target), "--dry-run", "--json",
+                                 "--installer", "pip"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["schema"] == "nktenv.setup/1" and doc["dry_run"] is True and doc["status"] == "planned"
+    create, install = doc["commands"]
+    assert create[1:3] == ["-m", "venv"] and create[-1] == str(target)
+    assert install[1:4] == ["-m", "pip", "install"] and "--no-index" in install and install[-1] == "nkt-dep==1.0"
+    assert not target.exists()
+
+
+def test_json_without_yes_refuses_to_change_the_machine(runner, app, lock: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["setup", "--from-lock", str(lock), "--venv", str(tmp_path / "e"), "--json"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"]["code"] == "confirmation-needed"
+    assert "Traceback" not in result.stderr and not (tmp_path / "e").exists()
+
+
+def test_foreign_folder_is_refused(runner, app, lock: Path, tmp_path: Path) -> None:
+    target = tmp_path / "thesis"
+    target.mkdir()
+    (target / "results.csv").write_text("keep me")
+    result = runner.invoke(app, ["setup", "--from-lock", str(lock), "--venv", str(target), "--yes"])
+    assert result.exit_code == 2
+    assert "was not made by nktenv" in result.stderr and result.stderr.count("\n") <= 3
+    assert (target / "results.csv").read_text() == "keep me"
+
+
+def test_insecure_index_is_refused(runner, app, lock: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["setup", "--from-lock", str(lock), "--venv", str(tmp_path / "e"), "--yes",
+                                 "--index-url", "http://mirror.lab.example/simple", "--json"])
+    assert result.exit_code == 2 and json.loads(result.stdout)["error"]["code"] == "insecure-index"
+    ok = runner.invoke(app, ["setup", "--from-lock", str(lock), "--venv", str(tmp_path / "e"), "--dry-run",
+                             "--index-url", "http://mirror.lab.example/simple", "--allow-insecure-index"])
+    assert ok.exit_code == 0, ok.stderr
+
+
+def test_missing_interpreter_and_bad_lock(runner, app, lock: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["setup", "--from-lock", str(lock), "--venv", str(tmp_path / "e"), "--dry-run",
+                                 "--python", str(tmp_path / "no" / "python")])
+    assert result.exit_code == 3 and "does not exist" in result.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("{", encoding="utf-8")
+    result = runner.invoke(app, ["setup", "--from-lock", str(bad), "--venv", str(tmp_path / "e"), "--dry-run"])
+    assert result.exit_code == 5 and "Traceback" not in result.stderr
+
+
+def test_unknown_installer_is_usage_error(runner, app, lock: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["setup", "--from-lock", str(lock), "--venv", str(tmp_path / "e"), "--installer", "conda"])
+    assert result.exit_code == 2 and "conda" in result.stderr
+
+
+def test_list_is_empty_then_shows_remembered_environments(runner, app, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["setup", "--list", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["environments"] == []
+    registry.remember(registry.Environment(path=str(tmp_path / "gone"), python=str(tmp_path / "gone" / "python"),
+                                           torch="2.13.0"))
+    doc = json.loads(runner.invoke(app, ["setup", "--list", "--json"]).stdout)
+    assert doc["environments"][0]["torch"] == "2.13.0" and doc["environments"][0]["exists"] is False
+    human = runner.invoke(app, ["setup", "--list"])
+    assert human.exit_code == 0 and "2.13.0" in human.stdout
+
+
+def test_dry_run_from_the_plan_for_this_machine(runner, app, tmp_path: Path) -> None:
+    pytest.importorskip("nktenv.plan")
+    result = runner.invoke(app, ["setup", "--torch", "2.13.0", "--variant", "cpu", "--venv", str(tmp_path / "e"),
+                                 "--dry-run", "--json", "--installer", "uv"])
+    if result.exit_code == 2 and "uv" in result.stderr:
+        pytest.skip("uv is not installed")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["plan"]["torch"]["version"] == "2.13.0" and doc["plan"]["torch"]["variant"] == "cpu"
+    assert "torch==2.13.0" in doc["spec"]["requirements"] and doc["spec"]["frameworks"] == ["torch"]
+    assert "--index-url" in doc["commands"][1]
+
+
+@pytest.mark.slow
+def test_setup_from_lock_then_noop(runner, app, lock: Path, tmp_path: Path) -> None:
+    target = tmp_path / "env"
+    first = runner.invoke(app, ["setup", "--from-lock", str(lock), "--venv", str(target), "--yes", "--json", "--no-bench"])
+    assert first.exit_code == 0, first.stderr
+    doc = json.loads(first.stdout)
+    assert doc["ok"] and doc["status"] == "created" and doc["distributions"]["nkt-dep"] == "1.0"
+    assert Path(doc["log"]).is_file() and "Full installer log" in first.stderr
+    assert registry.last_python() == doc["python"]
+    again = runner.invoke(app, ["setup", "--from-lock", str(lock), "--venv", str(target), "--yes", "--json", "--no-bench"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["status"] == "unchanged"
+    listed = json.loads(runner.invoke(app, ["setup", "--list", "--json"]).stdout)["environments"]
+    assert [e["path"] for e in listed] == [str(target)]
