@@ -223,14 +223,40 @@ def build_covers(cc: tuple[int, int], sass: Iterable[str], ptx: Iterable[str]) -
     return any(_cc_tuple(target) <= cc for target in ptx)
 
 
+_CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|<|>)\s*(\d+(?:\.\d+)*)\s*$")
+_OPS = {
+    ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b, "<": lambda a, b: a < b, ">": lambda a, b: a > b,
+}
+
+
+def _clauses(spec: str) -> list[tuple[str, tuple[int, ...]]] | None:
+    """'>=3.9,<3.13' -> [('>=', (3, 9)), ('<', (3, 13))]; None when it is not that simple form.
+
+    Manifests only need comparison clauses, so this stays a small parser instead of importing
+    packaging on every `nktenv plan`."""
+    out = []
+    for clause in spec.split(","):
+        m = _CLAUSE.match(clause)
+        if not m:
+            return None
+        out.append((m.group(1), version_tuple(m.group(2))))
+    return out
+
+
 def python_in(version: str, spec: str) -> bool:
     """Whether Python `version` ("3.10" or "3.10.13") satisfies the specifier (">=3.9,<3.13")."""
-    from packaging.specifiers import SpecifierSet
-
-    parts = version_tuple(version)
-    if len(parts) < 2:
+    parts = version_tuple(version)[:2]
+    clauses = _clauses(spec)
+    if len(parts) < 2 or clauses is None:
         return False
-    return SpecifierSet(spec).contains(f"{parts[0]}.{parts[1]}", prereleases=True)
+    for op, bound in clauses:
+        width = max(len(parts), len(bound))
+        a = parts + (0,) * (width - len(parts))
+        b = bound + (0,) * (width - len(bound))
+        if not _OPS[op](a, b):
+            return False
+    return True
 
 
 def driver_floor(cuda_version: str, os: str, mvc: bool = True, manifests: Manifests | None = None) -> str | None:
@@ -366,13 +392,7 @@ def _is_cc(v: str) -> bool:
 
 
 def _is_spec(v: str) -> bool:
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-    try:
-        SpecifierSet(v)
-    except InvalidSpecifier:
-        return False
-    return bool(v.strip())
+    return bool(v.strip()) and _clauses(v) is not None
 
 
 def _is_platform(v: str) -> bool:
@@ -459,7 +479,7 @@ def _load_torch(doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]) -> tupl
             "version": version,
             "date": e.text("date", required=False, check=lambda v: bool(re.match(r"^\d{4}-\d{2}(-\d{2})?$", v)),
                            what="date (YYYY-MM[-DD])"),
-            "python": e.text("python", check=_is_spec, what="Python specifier"),
+            "python": e.text("python", check=_is_spec, what="Python specifier (comparisons such as >=3.9,<3.13)"),
             "torchvision": e.text("torchvision", required=False, check=_is_release, what="version"),
             "torchaudio": e.text("torchaudio", required=False, check=_is_release, what="version"),
             "pypi_default": e.text("pypi_default", required=False, check=lambda v: bool(_VARIANT.match(v)),

@@ -39,6 +39,7 @@ class NktenvGroup(TyperGroup):
         argv = list(sys.argv[1:] if args is None else args)
         set_language(language_from_args(argv))
         localize_command(self)
+        plain_coercion(self)
         return super().main(args, *pargs, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -55,6 +56,54 @@ class NktenvGroup(TyperGroup):
             sys.stderr.write("\n" + _("interrupted") + "\n")
             ctx.exit(int(ExitCode.INTERRUPTED))
         return None
+
+
+def plain_coercion(command: click.Command) -> None:
+    """Coerce plain str / Path / flag options of the whole command tree without pydantic.
+
+    Typer builds a pydantic TypeAdapter for every non-flag option, even an unset one, and importing
+    pydantic costs more than most commands; strings and paths need none of it. Other types keep
+    Typer's coercion, and a Typer without this hook is left alone.
+    """
+    try:
+        from typer._coercion import RuntimeParam
+    except ImportError:  # pragma: no cover - older or newer Typer
+        return
+
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class _Plain(RuntimeParam):
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            if self.annotation is bool and isinstance(value, bool):
+                return value
+            if self.annotation is Path:
+                return Path(value)
+            if self.annotation is str:
+                return str(value)
+            raise click.BadParameter(f"{value!r} is not a valid flag value")
+
+    def seed(param: Any) -> None:
+        desc = getattr(param, "type_descriptor", None)
+        if desc is not None and desc.annotation in (str, Path, bool) and getattr(param, "_runtime_param", 0) is None:
+            param._runtime_param = _Plain(parameter_info=desc.parameter_info, annotation=desc.annotation)
+
+    def walk(cmd: click.Command) -> None:
+        for param in cmd.params:
+            seed(param)
+        original = cmd.get_help_option  # --help is made lazily, per command
+
+        def get_help_option(ctx: Any) -> Any:
+            option = original(ctx)
+            if option is not None:
+                seed(option)
+            return option
+
+        cmd.get_help_option = get_help_option  # type: ignore[method-assign]
+        for sub in getattr(cmd, "commands", {}).values():
+            walk(sub)
+
+    walk(command)
 
 
 def report_error(exc: NktenvError) -> None:
