@@ -1,0 +1,120 @@
+"""The fleet playbook (deploy/ansible) run for real against this machine as a one-host lab."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from compare_fleet import lab_fleet
+
+yaml = pytest.importorskip("yaml")  # PyYAML comes with ansible-core
+
+REPO = Path(__file__).resolve().parents[2]
+ANSIBLE = REPO / "deploy" / "ansible"
+
+
+def _playbook_command() -> str | None:
+    found = shutil.which("ansible-playbook")
+    beside = Path(sys.executable).parent / "ansible-playbook"
+    return found or (str(beside) if beside.exists() else None)
+
+
+PLAYBOOK = _playbook_command()
+needs_ansible = pytest.mark.skipif(PLAYBOOK is None, reason="ansible-core is not installed")
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    env.update({"ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg"), "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+                "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"), "ANSIBLE_NOCOLOR": "1"})
+    return env
+
+
+@needs_ansible
+def test_playbook_syntax_and_example_inventory(tmp_path: Path) -> None:
+    out = subprocess.run([PLAYBOOK, "--syntax-check", "-i", str(ANSIBLE / "inventory.example.yml"),
+                          str(ANSIBLE / "fleet.yml")], capture_output=True, text=True, timeout=120, env=_env(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    inventory = yaml.safe_load((ANSIBLE / "inventory.example.yml").read_text(encoding="utf-8"))
+    groups = inventory["lab"]["children"]
+    assert groups["windows"]["children"]["windows_winrm"]["vars"]["ansible_connection"] == "winrm"
+    assert groups["windows"]["children"]["windows_ssh"]["vars"]["ansible_shell_type"] == "powershell"
+
+
+def test_windows_tasks_use_only_windows_capable_modules() -> None:
+    # Linux modules (command, file, find) would fail on a PowerShell host; catch that without a Windows host.
+    tasks = yaml.safe_load((ANSIBLE / "roles" / "nktenv_host" / "tasks" / "windows.yml").read_text(encoding="utf-8"))
+    allowed = {"ansible.builtin.debug", "ansible.builtin.fetch", "ansible.builtin.copy"}
+    for task in tasks:
+        module = next(k for k in task if "." in k)
+        assert module.startswith("ansible.windows.") or module in allowed, task["name"]
+        if module == "ansible.builtin.copy":
+            assert task.get("delegate_to") == "localhost", task["name"]  # runs on the controller
+
+
+def _checkout_copy(dest: Path) -> Path:
+    # pip builds in the source folder; a copy keeps the shared checkout untouched.
+    skip = shutil.ignore_patterns(".git", ".ci-venv", "tests", "build", "dist", "*.egg-info", "__pycache__",
+                                  ".pytest_cache", ".hypothesis", "deploy", "benchmarks", ".venv")
+    shutil.copytree(REPO, dest, ignore=skip)
+    return dest
+
+
+@pytest.mark.slow
+@needs_ansible
+def test_playbook_on_localhost_fetches_and_compares(tmp_path: Path) -> None:
+    home = tmp_path / "host home"  # a space, as in C:\Users\... folders
+    (home / "results").mkdir(parents=True)
+    fleet = lab_fleet()
+    seeded = ["lab-pc-01.json", "lab-pc-02.json", "研究室-pc-04.json"]
+    for name in seeded:  # results an earlier `nktenv bench --out` left on the host
+        (home / "results" / name).write_text(json.dumps(fleet[name], ensure_ascii=False), encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in (home / "results").iterdir()}
+    controller = tmp_path / "controller"
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"lab": {"hosts": {"localhost": {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}), encoding="utf-8")
+    extra = {
+        "nktenv_home": str(home),
+        "nktenv_python": sys.executable,
+        "nktenv_package": str(_checkout_copy(tmp_path / "src")),
+        # offline: reuse this interpreter's packages and pip, install only nktenv itself
+        "nktenv_venv_args": ["--system-site-packages", "--without-pip"],
+        "nktenv_pip_args": ["--no-deps", "--no-build-isolation", "--no-index"],
+        "nktenv_run_setup": False,
+        "nktenv_run_bench": False,
+        "nktenv_controller_dir": str(controller),
+        "nktenv_controller_command": [sys.executable, "-m", "nktenv"],
+    }
+    (tmp_path / "vars.json").write_text(json.dumps(extra), encoding="utf-8")
+    out = subprocess.run([PLAYBOOK, "-i", str(inventory), str(ANSIBLE / "fleet.yml"), "-e", f"@{tmp_path / 'vars.json'}"],
+                         capture_output=True, text=True, timeout=900, env=_env(tmp_path), cwd=tmp_path)
+    log = out.stdout[-6000:] + out.stderr[-3000:]
+    assert out.returncode == 0, log
+
+    # nktenv was installed into its own venv on the host, and doctor ran there (exit 1 = findings is fine)
+    assert (home / "venv" / "bin" / "nktenv").is_file()
+    doctor = json.loads((controller / "doctor" / "localhost.json").read_text(encoding="utf-8"))
+    assert str(doctor.get("schema", "")).startswith("nktenv.")
+    assert "nktenv doctor exited" in out.stdout
+
+    # every result came home, byte for byte, and the host's copies were left as they were
+    fetched = controller / "bench" / "localhost"
+    assert sorted(p.name for p in fetched.iterdir()) == sorted(seeded)
+    assert all((fetched / n).read_bytes() == before[n] for n in seeded)
+    assert {p.name: p.read_bytes() for p in (home / "results").iterdir()} == before
+
+    # and they were compared
+    report = json.loads((controller / "compare.json").read_text(encoding="utf-8"))
+    assert report["schema"] == "nktenv.compare/1"
+    assert sorted(m["name"] for m in report["machines"]) == ["lab-pc-01", "lab-pc-02", "研究室-pc-04"]
+    assert any(o["machine"] == "lab-pc-02" and o["causes"][0]["code"] == "thermal-throttle" for o in report["outliers"])
+    html = (controller / "report.html").read_text(encoding="utf-8")
+    assert 'data-machine="研究室-pc-04"' in html and "<svg" in html
+    assert (controller / "report.csv").read_bytes().startswith(b"\xef\xbb\xbf")
