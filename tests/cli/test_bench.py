@@ -1,0 +1,103 @@
+"""`nktenv bench` through the real Typer app, with stand-in interpreters (the real frameworks run in tests/bench)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+from bench_fakes import fake_interpreter, hello, row  # noqa: E402
+
+from nktenv.bench import store  # noqa: E402
+from nktenv.bench.schema import SCHEMA  # noqa: E402
+
+posix_only = pytest.mark.skipif(os.name == "nt", reason="stand-in interpreters are POSIX scripts")
+CPU = [1000.0 + i for i in range(10)]
+
+
+def _events(gpu_factor: float, with_sweep: bool = False) -> list[dict]:
+    events = [
+        hello("torch", ["cpu", "cuda:0"]),
+        {"event": "plan", "framework": "torch", "rows": [{"model": "cnn", "pipeline": "resident", "device": d} for d in ("cpu", "cuda:0")]},
+        {"event": "progress", "framework": "torch", "stage": "row", "model": "cnn", "pipeline": "resident", "done": 0, "total": 2},
+        {"event": "row", "row": row("torch", "cnn", "resident", "cpu", CPU)},
+        {"event": "row", "row": row("torch", "cnn", "resident", "cuda:0", [b * gpu_factor for b in CPU])},
+    ]
+    if with_sweep:
+        events.append({"event": "sweep", "sweep": {"framework": "torch", "model": "cnn", "pipeline": "resident", "device": "cpu",
+                                                   "points": [{"batch_size": 32, "samples_per_s": 900.0}, {"batch_size": 64, "samples_per_s": 950.0}]}})
+    return events
+
+
+@pytest.fixture(autouse=True)
+def _no_real_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nktenv.bench as bench
+    import nktenv.bench.telemetry as telemetry
+
+    monkeypatch.setattr(telemetry, "load_nvml", lambda: None)
+    monkeypatch.setattr(bench, "machine_info", lambda python=None, with_facts=True: {"name": "lab-pc-01", "facts": None})
+
+
+@posix_only
+def test_passing_gpu_json_out_store_and_plot(runner, app, tmp_path: Path) -> None:
+    python = fake_interpreter(tmp_path, _events(40.0, with_sweep=True))
+    out = tmp_path / "results" / "run.json"
+    result = runner.invoke(app, ["bench", "--python", str(python), "--framework", "torch", "--model", "cnn",
+                                 "--threshold", "10", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["verdicts"][0]["passed"] is True
+    assert json.loads(out.read_text(encoding="utf-8"))["id"] == doc["id"]
+    assert [d["id"] for d in store.load_all()] == [doc["id"]]
+    assert Path(doc["plot"]).is_file() and Path(doc["plot"]).read_bytes()[:4] == b"\x89PNG"
+    assert "GPU accelerates the CNN 40x" in result.stderr  # people's text goes to stderr in --json mode
+
+
+@posix_only
+def test_failing_verdict_exits_1_with_the_table_on_stdout(runner, app, tmp_path: Path) -> None:
+    python = fake_interpreter(tmp_path, _events(2.0))
+    store_path = tmp_path / "shared 藤澤" / "bench.sqlite3"
+    result = runner.invoke(app, ["bench", "--python", str(python), "--framework", "torch", "--quick",
+                                 "--threshold", "10", "--store", str(store_path)])
+    assert result.exit_code == 1
+    assert "FAIL" in result.stdout and "below the 10.0x threshold" in result.stdout
+    assert "samples/s" in result.stdout
+    assert len(store.load_all(store_path)) == 1
+
+
+@posix_only
+def test_missing_framework_exits_1_and_keeps_one_json_document(runner, app, tmp_path: Path) -> None:
+    error = "ModuleNotFoundError: No module named 'torch'"
+    python = fake_interpreter(tmp_path, [{"event": "fatal", "framework": "torch", "error": error}], exit_code=3)
+    result = runner.invoke(app, ["bench", "--python", str(python), "--framework", "torch", "--device", "cpu",
+                                 "--quick", "--no-store", "--json"])
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert {r["error"] for r in doc["rows"]} == {error}
+    assert not store.default_path().exists()
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--device", "gpu0"], "--device must be cpu, cuda:N or all"),
+    (["--framework", "jax"], "--framework must be one of"),
+    (["--model", "resnet"], "--model must be one of"),
+    (["--dataset", "imagenet"], "--dataset must be one of"),
+])
+def test_bad_options_are_one_line_usage_errors(runner, app, args: list[str], needle: str) -> None:
+    result = runner.invoke(app, ["bench", *args])
+    assert result.exit_code == 2
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_interpreter_exits_3(runner, app, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["bench", "--python", str(tmp_path / "no" / "python"), "--json"])
+    assert result.exit_code == 3
+    assert json.loads(result.stdout)["error"]["code"] == "interpreter-not-found"
