@@ -106,7 +106,7 @@ def ok(findings: Iterable[Finding]) -> bool:
 
 def summary(facts: Facts, findings: list[Finding]) -> str:
     """A short verdict: what works (which stack), or how many problems block the GPU."""
-    from nktenv.doctor.summary import render
+    from nktenv.doctor.verdict import render
 
     return render(Ctx(facts, None), findings)
 
