@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -61,32 +62,39 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
         if key.startswith("NKTENV_OVERRIDE_"):
             env[key] = value
     ctx = Ctx(seam=seam, plat=plat, env=env)
-    os_facts = ctx.guard("os", lambda: system.probe_os(ctx), None)
-    if os_facts is None:
-        from nktenv.facts import OsFacts
-
-        os_facts = OsFacts(system=ctx.system)
-    ctx.cache["wsl"] = os_facts.wsl
-
     target = python or plat.get("executable")
-    info, info_error = (None, "no interpreter to probe")
-    if target:
-        info, info_error = ctx.guard("python", lambda: fw_probe.interpreter_info(ctx, target), (None, None))
-    if info is None and python is None and plat.get("executable"):
-        # Our own interpreter is still described by the seam's platform facts.
-        info = {k: plat.get(k) for k in ("executable", "prefix", "base_prefix", "python_version",
-                                         "python_implementation")}
-    python_facts = ctx.guard("python", lambda: system.probe_python(ctx, info, info_error), None)
-    packages = dict((info or {}).get("packages") or {}) if info and "packages" in info else None
+    # The slow parts are child processes (NVML, the interpreter, each framework): they run in the
+    # background while the files are read.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        nvml_future = pool.submit(_nvml, seam)
+        info_future = pool.submit(fw_probe.interpreter_info, ctx, target) if target else None
+        os_facts = ctx.guard("os", lambda: system.probe_os(ctx), None)
+        if os_facts is None:
+            from nktenv.facts import OsFacts
 
-    driver, gpus = ctx.guard("driver", lambda: nvidia.probe_driver(ctx), (None, []))
-    driver, gpus = ctx.guard("overrides", lambda: nvidia.apply_overrides(ctx, driver, gpus), (driver, gpus))
-    toolkits = ctx.guard("cuda", lambda: cuda_probe.probe_cuda(ctx), [])
+            os_facts = OsFacts(system=ctx.system)
+        ctx.cache["wsl"] = os_facts.wsl
+        info, info_error = (None, "no interpreter to probe")
+        if info_future is not None:
+            info, info_error = ctx.guard("python", info_future.result, (None, None))
+        packages = dict((info or {}).get("packages") or {}) if info and "packages" in info else None
+        fw_future = None
+        if frameworks and target:
+            # Only installed frameworks are started (packages None = unknown: try both).
+            timeout = framework_timeout or fw_probe.FRAMEWORK_TIMEOUT_S
+            fw_future = pool.submit(fw_probe.probe_frameworks, ctx, target, packages, timeout)
 
-    fw = None
-    if frameworks and target:
-        timeout = framework_timeout or fw_probe.FRAMEWORK_TIMEOUT_S
-        fw = ctx.guard("frameworks", lambda: fw_probe.probe_frameworks(ctx, target, packages, timeout), None)
+        if info is None and python is None and plat.get("executable"):
+            # Our own interpreter is still described by the seam's platform facts.
+            info = {k: plat.get(k) for k in ("executable", "prefix", "base_prefix", "python_version",
+                                             "python_implementation")}
+        python_facts = ctx.guard("python", lambda: system.probe_python(ctx, info, info_error), None)
+
+        nvml_data = nvml_future.result()
+        driver, gpus = ctx.guard("driver", lambda: nvidia.probe_driver(ctx, nvml_data), (None, []))
+        driver, gpus = ctx.guard("overrides", lambda: nvidia.apply_overrides(ctx, driver, gpus), (driver, gpus))
+        toolkits = ctx.guard("cuda", lambda: cuda_probe.probe_cuda(ctx), [])
+        fw = ctx.guard("frameworks", fw_future.result, None) if fw_future is not None else None
     fw_dicts = {}
     if fw is not None:
         fw_dicts = {n: (f.to_dict() if f else None) for n, f in (("torch", fw.torch), ("tensorflow", fw.tensorflow))}
@@ -117,6 +125,13 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
         frameworks=fw,
         extra=extra,
     )
+
+
+def _nvml(seam: Seam) -> dict[str, Any]:
+    try:
+        return dict(seam.nvml())
+    except Exception as exc:  # noqa: BLE001 - a probe never raises
+        return {"available": False, "error": f"{type(exc).__name__}: {exc}"}
 
 
 def open_seam(record: Path | None = None, replay: Path | None = None) -> Seam:

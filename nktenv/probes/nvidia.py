@@ -221,7 +221,7 @@ def probe_nvidia_smi(ctx: Ctx, path: str) -> tuple[dict[str, Any], list[Gpu]]:
     return info, smi_rows_to_gpus(parse_smi_query(res.stdout, fields))
 
 
-def probe_driver(ctx: Ctx) -> tuple[DriverFacts | None, list[Gpu]]:
+def probe_driver(ctx: Ctx, nvml: Mapping[str, Any] | None = None) -> tuple[DriverFacts | None, list[Gpu]]:
     """NVML, then the kernel module files, then nvidia-smi; plus modules, device nodes, kernel log."""
     errors: list[str] = []
     extra: dict[str, Any] = {}
@@ -231,7 +231,7 @@ def probe_driver(ctx: Ctx) -> tuple[DriverFacts | None, list[Gpu]]:
     if ctx.system == "darwin":
         return None, []
 
-    nv = ctx.seam.nvml()
+    nv = dict(nvml) if nvml is not None else ctx.seam.nvml()
     extra["nvml"] = {"available": bool(nv.get("available")), "error": nv.get("error"),
                      "error_name": nv.get("error_name"), "library_version": nv.get("nvml_version")}
     if nv.get("available"):
