@@ -29,7 +29,7 @@ from nktenv.setup.interpreters import Interpreter
 from nktenv.setup.process import ProcResult, child_env, format_command
 from nktenv.setup.process import run as run_process
 from nktenv.setup.spec import InstallSpec, fingerprint
-from nktenv.setup.verify import SEEDS, Verification, installed_distributions, verify
+from nktenv.setup.verify import SEEDS, Verification, scan_distributions, verify
 
 RECORD_DIR = ".nktenv"
 RECORD_FILE = "record.json"
@@ -148,14 +148,27 @@ def up_to_date(venv: Path, fp: str) -> tuple[bool, str]:
         return False, "different plan"
     if not (record.get("verification") or {}).get("ok"):
         return False, "not verified"
-    python = registry.venv_python(venv)
-    try:
-        now = installed_distributions(python, timeout=30)
-    except Exception:  # the interpreter is broken or gone
+    if not _interpreter_present(venv):
         return False, "interpreter does not run"
-    if now != record.get("distributions"):
+    now = scan_distributions(venv)
+    if now is None or now != record.get("distributions"):
         return False, "installed distributions changed"
     return True, "up to date"
+
+
+def _interpreter_present(venv: Path) -> bool:
+    """The venv's python and the base interpreter it points to (pyvenv.cfg `home`) both exist."""
+    if not registry.venv_python(venv).exists():
+        return False
+    try:
+        cfg = (venv / "pyvenv.cfg").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    for line in cfg.splitlines():
+        key, _sep, value = line.partition("=")
+        if key.strip() == "home":
+            return Path(value.strip()).is_dir()
+    return False
 
 
 def check_target(venv: Path) -> str:
@@ -475,7 +488,7 @@ def apply(
                 if site is not None:
                     cuda_libs = __import__("nktenv.setup.cudalibs", fromlist=["apply"]).apply(staging, site)
             rep.step("verify", _("Verifying the new environment"))
-            distributions = installed_distributions(py_stage)
+            distributions = scan_distributions(staging) or {}
             verification = (verifier or verify)(py_stage, req.spec)
             log.write(json.dumps({"verification": verification.to_dict()}, ensure_ascii=False) + "\n")
             if not verification.ok:

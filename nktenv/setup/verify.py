@@ -56,8 +56,45 @@ class Verification:
         return [c for c in self.checks if not c.ok]
 
 
+def site_packages_dirs(venv: Path) -> list[Path]:
+    """The venv's site-packages folder(s): Lib/site-packages on Windows, lib/pythonX.Y/site-packages elsewhere."""
+    found = [venv / "Lib" / "site-packages"] + sorted(venv.glob("lib/python*/site-packages"))
+    return [d for d in found if d.is_dir()]
+
+
+def scan_distributions(venv: Path) -> dict[str, str] | None:
+    """{canonical name: version} read from the dist-info folders on disk, without starting Python.
+
+    None when the venv has no site-packages. Used for the record and the no-op check alike, so a
+    second run compares like with like in milliseconds.
+    """
+    dirs = site_packages_dirs(venv)
+    if not dirs:
+        return None
+    out: dict[str, str] = {}
+    for d in dirs:
+        for info in list(d.glob("*.dist-info")) + list(d.glob("*.egg-info")):
+            meta = info / ("METADATA" if info.suffix == ".dist-info" else "PKG-INFO")
+            name = version = None
+            try:
+                with open(meta, encoding="utf-8", errors="replace") as fh:
+                    for line in fh:
+                        if not line.strip():
+                            break  # end of the headers
+                        key, _sep, value = line.partition(":")
+                        if key == "Name" and name is None:
+                            name = value.strip()
+                        elif key == "Version" and version is None:
+                            version = value.strip()
+            except OSError:
+                continue
+            if name and version:
+                out[canonicalize_name(name)] = version
+    return out
+
+
 def installed_distributions(venv_python: Path, *, timeout: float = 60) -> dict[str, str]:
-    """{canonical name: version} of everything installed in the venv (stdlib only, fast)."""
+    """{canonical name: version} of everything installed, as the venv's own interpreter sees it."""
     res = capture([str(venv_python), "-I", "-c", _LIST], timeout=timeout, env=child_env(PYTHONDONTWRITEBYTECODE="1"))
     if not res.ok:
         raise RuntimeError(res.stdout.strip()[-500:] or "cannot list installed distributions")

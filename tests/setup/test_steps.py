@@ -236,3 +236,16 @@ def test_find_path_to_real_interpreter_and_venv_folder() -> None:
     found = interpreters.find(sys.executable)
     assert Path(found.path).exists()
     assert interpreters.find(sys.prefix).version == found.version
+
+
+def test_scan_distributions_reads_dist_info_without_python(tmp_path: Path) -> None:
+    venv = tmp_path / "env"
+    assert A.scan_distributions(venv) is None  # no site-packages at all
+    site = venv / "lib" / "python3.11" / "site-packages"
+    (site / "Torch-2.13.0+cpu.dist-info").mkdir(parents=True)
+    (site / "Torch-2.13.0+cpu.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: torch\nVersion: 2.13.0+cpu\n\nName: not-a-header\n")
+    (site / "typing_extensions-4.16.0.dist-info").mkdir()
+    (site / "typing_extensions-4.16.0.dist-info" / "METADATA").write_text("Name: typing_extensions\nVersion: 4.16.0\n")
+    (site / "broken.dist-info").mkdir()
+    assert A.scan_distributions(venv) == {"torch": "2.13.0+cpu", "typing-extensions": "4.16.0"}
