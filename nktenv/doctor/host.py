@@ -132,13 +132,20 @@ def container_without_gpu(ctx: Ctx) -> Iterable[Finding]:
     no_nodes = drv is None or drv.device_nodes is False
     if not (no_nodes and (not ctx.driver_version or lines)):
         return
+    # Inside, a GPU-less host looks the same; only signs that GPU use is intended make it an error.
+    cuda_builds = [fw.version for fw in (ctx.torch, ctx.tf) if fw is not None and fw.cuda]
+    wanted = ctx.env("NVIDIA_VISIBLE_DEVICES") or ctx.env("NVIDIA_DRIVER_CAPABILITIES")
     ev = ["container: yes"]
     if drv is None or drv.device_nodes is False:
         ev.append("/dev/nvidia0, /dev/nvidiactl: missing")
+    ev += [_("CUDA build installed: {version}").format(version=v) for v in cuda_builds]
+    if wanted:
+        ev.append(f"NVIDIA_VISIBLE_DEVICES={ctx.env('NVIDIA_VISIBLE_DEVICES')}")
     yield finding(
         "container_without_gpu",
-        "error",
-        _("This container was started without access to the GPU"),
+        "error" if (lines or cuda_builds or wanted) else "warning",
+        _("This container was started without access to the GPU")
+        if (lines or cuda_builds or wanted) else _("This container has no GPU access (if the host has an NVIDIA GPU, pass it in)"),
         evidence=ev + lines,
         fix=_(
             "Install the NVIDIA Container Toolkit on the host (sudo apt install nvidia-container-toolkit && "

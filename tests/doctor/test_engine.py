@@ -165,3 +165,12 @@ def test_legacy_branch_is_only_information_when_nothing_needs_more() -> None:
     doc = _doc("linux", {"gpus": [{"index": 0, "vendor": "nvidia", "name": "NVIDIA GeForce GTX 1080 Ti", "compute_capability": "6.1"}]})
     f = {x.code: x for x in run(doc)}["gpu_legacy_driver_cap"]
     assert f.severity == "info" and "580" in f.title
+
+
+def test_container_without_gpu_is_only_a_warning_without_signs_of_gpu_use() -> None:
+    base = {"os": {"container": True}, "driver": None, "gpus": [], "frameworks": {"torch": None}}
+    quiet = {x.code: x for x in run(_doc("linux", base))}["container_without_gpu"]
+    assert quiet.severity == "warning"
+    loud = {x.code: x for x in run(_doc("linux", merge(base, {"env": {"NVIDIA_VISIBLE_DEVICES": "all"}})))}
+    assert loud["container_without_gpu"].severity == "error"
+    assert "NVIDIA_VISIBLE_DEVICES=all" in loud["container_without_gpu"].evidence
