@@ -331,10 +331,13 @@ def _diagnose(rel: TorchRelease, m: Machine, manifests: Manifests, severity: str
     scope_checks = [c for r in (scope or (rel,)) for c in _cuda_checks(r, m, manifests) if c.variant.archs_known]
     each_covered = all(any(g not in c.uncovered for c in scope_checks) for g in known)
     if len({g.cc for g in known}) > 1 and each_covered:
+        names = ", ".join(_gpu_label(g) for g in known)
         return _fail(
             "mixed_arch_unsatisfiable",
-            _("No single torch {version} build covers all visible GPUs: {names}.").format(
-                version=rel.version, names=", ".join(_gpu_label(g) for g in known)
+            _("No single torch build covers all visible GPUs: {names}.").format(names=names)
+            if len(scope) > 1
+            else _("No single torch {version} build covers all visible GPUs: {names}.").format(
+                version=rel.version, names=names
             ),
             _("Mask one kind of GPU with CUDA_VISIBLE_DEVICES (by UUID), or use separate environments."),
             severity,
@@ -498,6 +501,15 @@ def _torch(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[Framewor
         )]
     if m.gpus or m.hidden:
         findings.append(why)
+    cheapest = _cheapest_unlock(usable, m, manifests) if why.code == "driver_too_old" else None
+    if cheapest is not None:
+        floor_v, version, variant = cheapest
+        findings.append(Finding(
+            "driver_upgrade_unlocks", "info",
+            _("Driver >= {floor} unlocks torch {version} + {variant}.").format(
+                floor=floor_v, version=version, variant=variant),
+            fix=_("Upgrade the NVIDIA driver to {floor} or newer.").format(floor=floor_v),
+        ))
     reasons.append(_("CPU build of torch {version} from the CPU index: {why}").format(version=target.version, why=why.title))
     if m.system == "linux":
         reasons.append(_("The CPU index keeps pip from downloading the multi-GB CUDA wheels PyPI serves on Linux."))
@@ -507,6 +519,19 @@ def _torch(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[Framewor
         fix=why.fix,
     ))
     return FrameworkPlan(target.version, "cpu", cpu.index_url, _requirements(target), tuple(reasons), False), findings
+
+
+def _cheapest_unlock(releases: Sequence[TorchRelease], m: Machine, manifests: Manifests) -> tuple[str, str, str] | None:
+    """(floor, release, variant): the smallest driver upgrade that gives a GPU build, and the newest
+    release it reaches."""
+    best: tuple[str, str, str] | None = None
+    for rel in releases:  # newest first, so ties keep the newest release
+        for c in _cuda_checks(rel, m, manifests):
+            if c.uncovered or not c.variant.archs_known or not c.floor:
+                continue
+            if best is None or version_tuple(c.floor) < version_tuple(best[0]):
+                best = (c.floor, rel.version, c.variant.name)
+    return best
 
 
 def _unlock_floor(rel: TorchRelease, m: Machine, manifests: Manifests) -> tuple[str, str] | None:
@@ -751,6 +776,12 @@ def _windows_tf_libs(rel: TfRelease, m: Machine) -> list[Finding]:
 def make_plan(facts: Facts, manifests: Manifests, request: PlanRequest | None = None) -> Plan:
     """Choose builds for `facts` from `manifests`. Pure: no I/O, no clock, no environment."""
     req = request or PlanRequest()
+    version, _sep, local = req.torch.strip().partition("+")
+    if local and req.variant == "auto":
+        # "2.1.0+cu118" names its build.
+        from dataclasses import replace as _replace
+
+        req = _replace(req, torch=version, variant=local.split(".")[0].lower())
     m = machine(facts, req)
     findings: list[Finding] = list(m.warnings)
     torch_plan: FrameworkPlan | None = None

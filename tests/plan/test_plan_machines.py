@@ -332,3 +332,34 @@ def test_reasons_are_translated_texts(manifests, monkeypatch) -> None:
     monkeypatch.setattr(plan_mod, "_", lambda s: "<<" + s + ">>")
     result = plan(manifests, ("RTX3090",), driver="550.54.15")
     assert all(r.startswith("<<") for r in result.torch.reasons)
+
+
+def test_local_tag_in_request_selects_the_variant(manifests) -> None:
+    result = plan(manifests, ("RTX3090",), PlanRequest(torch="2.1.0+cu118"), driver="550.54.15", python="3.10.13")
+    assert (result.torch.version, result.torch.variant) == ("2.1.0", "cu118")
+
+
+def test_fallback_names_the_smallest_driver_upgrade(manifests) -> None:
+    result = plan(manifests, ("RTX2080",), driver="418.67")
+    unlock = next(f for f in result.findings if f.code == "driver_upgrade_unlocks")
+    # cu118 (450.80.02) is the lowest floor that reaches a GPU build; 2.7.1 is its newest release.
+    assert unlock.title == "Driver >= 450.80.02 unlocks torch 2.7.1 + cu118."
+
+
+def test_mixed_under_latest_is_not_pinned_to_one_release(manifests) -> None:
+    latest = plan(manifests, ("K80", "RTX5090"), PlanRequest(cpu_fallback=False), driver="580.95.05")
+    assert latest.findings[0].title.startswith("No single torch build covers")
+    pinned = plan(manifests, ("RTX3090", "GTX1080TI"), PlanRequest(torch="2.15.0", cpu_fallback=False),
+                  driver="580.95.05")
+    assert [f.code for f in pinned.findings] == ["gpu_arch_unsupported_by_requested_version"]
+
+
+def test_mixed_within_one_release(manifests) -> None:
+    # 2.8.0 on Linux: cu126 covers the GTX 1080 Ti, cu128/cu129 the RTX 5090, no build both.
+    result = plan(manifests, ("GTX1080TI", "RTX5090"), PlanRequest(torch="2.8.0", cpu_fallback=False),
+                  driver="580.95.05")
+    assert [(f.code, f.title) for f in result.findings] == [(
+        "mixed_arch_unsatisfiable",
+        "No single torch 2.8.0 build covers all visible GPUs: NVIDIA GeForce GTX 1080 Ti (sm_61), "
+        "NVIDIA GeForce RTX 5090 (sm_120).",
+    )]
