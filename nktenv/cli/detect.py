@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -50,9 +52,13 @@ def register(app: typer.Typer) -> None:
         target = resolve_interpreter(python, venv)
         created = record is not None and not record.exists()
         seam = open_seam(record=record, replay=replay)
+        overrides = {k: v for k, v in os.environ.items() if k.startswith("NKTENV_OVERRIDE_")}
         try:
-            with err_console().status(_("Probing the machine..."), spinner="dots"):
-                overrides = {k: v for k, v in os.environ.items() if k.startswith("NKTENV_OVERRIDE_")}
+            # Only the framework check is slow enough for a spinner; without it rich stays unloaded
+            # in --json mode, which keeps `detect --json --no-frameworks` quick.
+            status = err_console().status(_("Checking frameworks inside {python}...").format(
+                python=target or sys.executable), spinner="dots") if not no_frameworks else nullcontext()
+            with status:
                 facts = run_detect(seam, python=target, frameworks=not no_frameworks,
                                    overrides=overrides if replay is not None else None)
         except BaseException:
@@ -67,7 +73,7 @@ def register(app: typer.Typer) -> None:
         else:
             render(facts, human_console(False))
         if record is not None:
-            err_console().print(_("Recording saved in {path}").format(path=str(record)))
+            sys.stderr.write(_("Recording saved in {path}").format(path=str(record)) + "\n")
 
 
 def _yes_no(value: Any) -> str:
