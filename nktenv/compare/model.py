@@ -7,6 +7,7 @@ align a row (framework, model, pipeline, device kind, batch size, throughput) is
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -24,12 +25,13 @@ class BadResult(ValueError):
 
 
 def _num(value: Any) -> float | None:
-    # bool is an int subclass; a flag is never a measurement.
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if value != value or value in (float("inf"), float("-inf")):  # NaN / inf never compare
-        return None
-    return float(value)
+    # Exact class checks: a bool is an int subclass and a flag is never a measurement. Hot path.
+    cls = value.__class__
+    if cls is float:
+        return value if math.isfinite(value) else None  # NaN / inf never compare
+    if cls is int:
+        return float(value)
+    return None
 
 
 def _int(value: Any) -> int | None:
