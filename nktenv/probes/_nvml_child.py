@@ -15,6 +15,11 @@ def _err(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _field_err(exc: BaseException) -> str:
+    """'NVMLError_NotSupported: Not Supported' — the error's name and NVML's text."""
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _text(value):
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
@@ -42,7 +47,7 @@ def _device(nvml, index: int) -> dict:
     try:
         handle = nvml.nvmlDeviceGetHandleByIndex(index)
     except Exception as exc:  # noqa: BLE001 - a lost GPU is a row with an error
-        dev["errors"]["handle"] = _err(exc)
+        dev["errors"]["handle"] = _field_err(exc)
         return dev
 
     def field(key, fn):
@@ -50,7 +55,7 @@ def _device(nvml, index: int) -> dict:
             dev[key] = fn()
         except Exception as exc:  # noqa: BLE001 - per-field isolation
             dev[key] = None
-            dev["errors"][key] = _err(exc)
+            dev["errors"][key] = _field_err(exc)
 
     field("name", lambda: _text(nvml.nvmlDeviceGetName(handle)))
     field("uuid", lambda: _text(nvml.nvmlDeviceGetUUID(handle)))
@@ -78,7 +83,7 @@ def _device(nvml, index: int) -> dict:
             pcie[key] = int(getattr(nvml, fn)(handle))
         except Exception as exc:  # noqa: BLE001
             pcie[key] = None
-            dev["errors"]["pcie." + key] = _err(exc)
+            dev["errors"]["pcie." + key] = _field_err(exc)
     dev["pcie"] = pcie
     return dev
 
@@ -108,12 +113,12 @@ def main() -> dict:
                 out[key] = conv(_first(nvml, names))
             except Exception as exc:  # noqa: BLE001
                 out[key] = None
-                out["errors"][key] = _err(exc)
+                out["errors"][key] = _field_err(exc)
         try:
             count = int(nvml.nvmlDeviceGetCount())
         except Exception as exc:  # noqa: BLE001
             count = 0
-            out["errors"]["device_count"] = _err(exc)
+            out["errors"]["device_count"] = _field_err(exc)
         out["device_count"] = count
         out["devices"] = [_device(nvml, i) for i in range(count)]
     finally:
