@@ -5,6 +5,7 @@ Pure: built from a Facts value and a Manifests value; no I/O, no environment, no
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -48,6 +49,27 @@ def _texts(facts: Facts) -> Iterable[tuple[str, str]]:
                 yield f"{name}.log", fw.log
     for i, log in enumerate(facts.logs):
         yield f"log:{log.source or i}", log.text
+
+
+def _dll_style(version: str | None, *, split_minor: bool) -> str | None:
+    """Windows TensorFlow reports DLL suffixes: cuda '64_112' -> '11.2', cudnn '64_8' -> '8'."""
+    if not version or "." in version:
+        return version
+    m = re.fullmatch(r"(?:64_)?(\d+)", version.strip())
+    if not m:
+        return version
+    digits = m.group(1)
+    return f"{digits[:-1]}.{digits[-1]}" if split_minor and len(digits) >= 3 else digits
+
+
+def _normalised(fw: Framework | None) -> Framework | None:
+    if fw is None:
+        return None
+    cuda = _dll_style(fw.cuda, split_minor=True)
+    cudnn = _dll_style(fw.cudnn, split_minor=False)
+    if (cuda, cudnn) == (fw.cuda, fw.cudnn):
+        return fw
+    return dataclasses.replace(fw, cuda=cuda, cudnn=cudnn)
 
 
 class Ctx:
@@ -127,13 +149,13 @@ class Ctx:
     def has_nvidia(self) -> bool:
         return bool(self.nvidia_gpus) or bool(self.driver_version)
 
-    @property
+    @cached_property
     def torch(self) -> Framework | None:
-        return self.facts.frameworks.torch if self.facts.frameworks else None
+        return _normalised(self.facts.frameworks.torch if self.facts.frameworks else None)
 
-    @property
+    @cached_property
     def tf(self) -> Framework | None:
-        return self.facts.frameworks.tensorflow if self.facts.frameworks else None
+        return _normalised(self.facts.frameworks.tensorflow if self.facts.frameworks else None)
 
     @cached_property
     def packages(self) -> dict[str, str]:

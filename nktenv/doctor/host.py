@@ -228,19 +228,24 @@ def probe_timeout(ctx: Ctx) -> Iterable[Finding]:
     smi = ctx.driver_extra("nvidia_smi")
     if smi.get("timed_out"):
         lines.insert(0, _("{path} did not answer in time").format(path=smi.get("path") or "nvidia-smi"))
+    slow_framework = False
     for name, fw in (("torch", ctx.torch), ("tensorflow", ctx.tf)):
         if fw is not None and fw.extra.get("timed_out"):
+            slow_framework = True
             lines.append(_("the {framework} check did not finish in time").format(framework=name))
     if not lines:
         return
+    fix = _(
+        "A hanging nvidia-smi or CUDA call usually means a wedged GPU or driver: check 'sudo dmesg | grep -i -e NVRM -e Xid', "
+        "close programs holding the GPU (nvidia-smi --query-compute-apps=pid --format=csv) and reboot if it persists."
+    )
+    if slow_framework:
+        fix += " " + _("A first run that JIT-compiles kernels can also be slow: try nktenv doctor --timeout 600 once.")
     yield finding(
         "probe_timeout",
         "error",
         _("A GPU tool or framework check hung and was stopped"),
         evidence=lines,
-        fix=_(
-            "A hanging nvidia-smi or CUDA call usually means a wedged GPU or driver: check 'sudo dmesg | grep -i -e NVRM -e Xid', "
-            "close programs holding the GPU (nvidia-smi --query-compute-apps=pid --format=csv) and reboot if it persists."
-        ),
+        fix=fix,
         why=_("nktenv stops every external command after a time limit so that the diagnosis itself always returns."),
     )
