@@ -100,7 +100,7 @@ def render(facts: Facts, console: Any) -> None:
     o = facts.os
     os_text = " ".join(x for x in (o.distro or o.system, o.release or "", o.arch or "") if x)
     if o.wsl:
-        os_text += " (WSL)"
+        os_text += " " + _("(WSL)")
     if o.container:
         os_text += " " + _("(container)")
     t.add_row(_("OS"), os_text)

@@ -273,3 +273,29 @@ def test_without_frameworks_nothing_is_imported(facts_of) -> None:
     f = replay_facts("ubuntu2204-rtx3090-driver535", frameworks=False)
     assert f.frameworks is None
     assert [c.source for c in f.cudnn] == ["pip"]  # the framework-reported copy needs the framework probe
+
+
+def test_a_probe_that_breaks_becomes_probe_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nktenv.probes import cudnn as cudnn_probe
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise KeyError("CUDNN_MAJOR")
+
+    monkeypatch.setattr(cudnn_probe, "probe_cudnn", broken)
+    f = replay_facts("conda-own-cudnn", frameworks=False)
+    assert f.extra["probe_errors"] == {"cudnn": "KeyError: 'CUDNN_MAJOR'"}
+    assert f.cudnn == () and f.driver.version == "535.154.05"  # the other probes still ran
+
+
+def test_resolve_interpreter_finds_a_windows_venv_layout(tmp_path) -> None:  # noqa: ANN001
+    from nktenv.errors import NktenvError
+    from nktenv.probes import resolve_interpreter
+
+    venv = tmp_path / "venv 藤澤"
+    (venv / "Scripts").mkdir(parents=True)
+    (venv / "Scripts" / "python.exe").write_bytes(b"")
+    assert resolve_interpreter(None, venv) == str(venv / "Scripts" / "python.exe")
+    assert resolve_interpreter(None, None) is None
+    with pytest.raises(NktenvError) as info:
+        resolve_interpreter(tmp_path / "python", None)
+    assert info.value.code == "interpreter-not-found" and int(info.value.exit_code) == 3
