@@ -307,6 +307,12 @@ def probe_driver(ctx: Ctx, nvml: Mapping[str, Any] | None = None) -> tuple[Drive
             extra["kernel_log_error"] = None
         else:
             extra["kernel_log_error"] = (dmesg.stderr.strip() or dmesg.error or f"dmesg exit code {dmesg.returncode}")
+            # Ubuntu denies dmesg to users (kernel.dmesg_restrict) but lets the adm group read the journal.
+            if ctx.seam.which("journalctl"):
+                journal = ctx.seam.run(["journalctl", "-k", "-b", "--no-pager", "-q", "-n", "5000"], timeout=5.0)
+                if journal.ok and journal.stdout.strip():
+                    kernel_log = kernel_log_lines(journal.stdout)
+                    extra["kernel_log_error"] = None
         extra["module_signature_rejected"] = any(_REJECTED.search(ln) for ln in kernel_log)
 
     nouveau = ("nouveau" in modules) if linux and modules else (False if linux and module is not None else None)

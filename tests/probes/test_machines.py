@@ -299,3 +299,28 @@ def test_resolve_interpreter_finds_a_windows_venv_layout(tmp_path) -> None:  # n
     with pytest.raises(NktenvError) as info:
         resolve_interpreter(tmp_path / "python", None)
     assert info.value.code == "interpreter-not-found" and int(info.value.exit_code) == 3
+
+
+def test_kernel_log_from_the_journal_when_dmesg_is_denied(tmp_path) -> None:  # noqa: ANN001
+    import shutil
+
+    from machines import machine_dir
+
+    from nktenv.probes import detect
+    from nktenv.probes.seam import ReplaySeam
+
+    copy = tmp_path / "m"
+    shutil.copytree(machine_dir("secure-boot-rejected"), copy)
+    index = json.loads((copy / "machine.json").read_text(encoding="utf-8"))
+    for entry in index["commands"]:
+        if entry["argv"] == ["dmesg"]:
+            journal = entry["stdout"].replace("[   12.", "Nov 20 09:00:12 lab-ws05 kernel: [   12.")
+            entry.update(stdout="", returncode=1, stderr="dmesg: read kernel buffer failed: Operation not permitted\n")
+    index["commands"].append({"argv": ["journalctl", "-k", "-b", "--no-pager", "-q", "-n", "5000"], "returncode": 0,
+                              "stdout": journal, "stderr": "", "timed_out": False})
+    index["which"]["journalctl"] = "/usr/bin/journalctl"
+    (copy / "machine.json").write_text(json.dumps(index), encoding="utf-8")
+    f = detect(ReplaySeam(copy), frameworks=False)
+    assert f.driver.extra["kernel_log_error"] is None
+    assert f.driver.extra["module_signature_rejected"] is True
+    assert "lab-ws05 kernel: [   12.401299] Loading of unsigned module is rejected" in f.driver.kernel_log[-1]
