@@ -222,16 +222,19 @@ def cudnn9_sublibrary_missing(ctx: Ctx) -> Iterable[Finding]:
     if not ev:
         return
     pip = _pip_cudnn(ctx)
-    fix = _(
-        "Install cuDNN 9 completely: copy every file of the archive's {folder} folder (not only {main}) "
-        "into the same folder{where}, or reinstall the wheel: {pip} install --force-reinstall \"{package}\""
-    ).format(
-        folder="bin" if ctx.native_windows else "lib",
-        main="cudnn64_9.dll" if ctx.native_windows else "libcudnn.so.9",
-        where=_(" ({location})").format(location=where) if where else "",
-        pip=ctx.pip(),
-        package=f"{pip[0]}=={pip[1]}" if pip else f"nvidia-cudnn-{_cu_suffix(ctx)}>=9,<10",
-    )
+    package = f"{pip[0]}=={pip[1]}" if pip else f"nvidia-cudnn-{_cu_suffix(ctx)}>=9,<10"
+    folder = "bin" if ctx.native_windows else "lib"
+    main = "cudnn64_9.dll" if ctx.native_windows else "libcudnn.so.9"
+    if where:
+        fix = _(
+            "Install cuDNN 9 completely: copy every file of the archive's {folder} folder (not only {main}) into {location}, "
+            "or use the wheel instead: {pip} install --force-reinstall \"{package}\""
+        ).format(folder=folder, main=main, location=where, pip=ctx.pip(), package=package)
+    else:
+        fix = _(
+            "Install cuDNN 9 completely: copy every file of the archive's {folder} folder (not only {main}) into one folder, "
+            "or reinstall the wheel: {pip} install --force-reinstall \"{package}\""
+        ).format(folder=folder, main=main, pip=ctx.pip(), package=package)
     yield finding(
         "cudnn9_sublibrary_missing",
         "error",
@@ -363,10 +366,12 @@ def cudnn_shadowed_by_path_windows(ctx: Ctx) -> Iterable[Finding]:
             ev.append(_("cuDNN {version} at {location}").format(version=copy.version, location=copy.location))
         if want:
             ev.append(want[1])
-        fix = _("Remove {folder} from PATH (Settings > System > About > Advanced system settings > Environment Variables)").format(folder=first)
         if good:
-            fix += _(", or move {good} before it").format(good=good)
-        fix += _("; then open a new terminal.")
+            fix = _("Remove {folder} from PATH (Settings > System > About > Advanced system settings > Environment Variables), "
+                    "or move {good} before it; then open a new terminal.").format(folder=first, good=good)
+        else:
+            fix = _("Remove {folder} from PATH (Settings > System > About > Advanced system settings > Environment Variables); "
+                    "then open a new terminal.").format(folder=first)
         yield finding(
             "cudnn_shadowed_by_path_windows",
             "error",

@@ -159,10 +159,10 @@ def _too_old(ctx: Ctx, name: str | None, version: str | None, cuda: str | None, 
         ev.append(_("{framework} {version} was built for CUDA {cuda}, which needs driver >= {floor}").format(
             framework=name, version=version, cuda=cuda, floor=floor))
     ev += lines
-    fix = _("Install a newer NVIDIA driver{floor_text}: {how}").format(
-        floor_text=_(" ({floor} or newer)").format(floor=floor) if floor else "",
-        how=versions.driver_install_hint(ctx),
-    )
+    if floor:
+        fix = _("Install NVIDIA driver {floor} or newer: {how}").format(floor=floor, how=versions.driver_install_hint(ctx))
+    else:
+        fix = _("Install a newer NVIDIA driver: {how}").format(how=versions.driver_install_hint(ctx))
     alt = versions.torch_fix(ctx) if name == "torch" else None
     if alt:
         fix += " " + _("Or keep this driver and install a build for an older CUDA: {command}").format(command=alt)

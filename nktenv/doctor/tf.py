@@ -43,7 +43,7 @@ def tf_windows_native_gpu_unsupported(ctx: Ctx) -> Iterable[Finding]:
     legacy = ""
     if last is not None:
         legacy = _(
-            " To stay native: Python {python} with conda install -c conda-forge cudatoolkit={cuda} cudnn={cudnn} "
+            "To stay native: Python {python} with conda install -c conda-forge cudatoolkit={cuda} cudnn={cudnn} "
             "and pip install \"tensorflow=={version}\"."
         ).format(python=py_range(last.python), cuda=last.cuda, cudnn=last.cudnn, version=last.version)
     yield finding(
@@ -51,10 +51,10 @@ def tf_windows_native_gpu_unsupported(ctx: Ctx) -> Iterable[Finding]:
         "warning",
         _("TensorFlow {version} has no GPU support on native Windows; it runs on the CPU").format(version=base_version(fw.version)),
         evidence=ev,
-        fix=_(
+        fix=" ".join(x for x in (_(
             "Run TensorFlow in WSL2 for the GPU: wsl --install -d Ubuntu, then inside WSL: python3 -m venv ~/tf && "
-            "~/tf/bin/pip install \"tensorflow[and-cuda]\".{legacy}"
-        ).format(legacy=legacy),
+            "~/tf/bin/pip install \"tensorflow[and-cuda]\"."
+        ), legacy) if x),
         why=_("TensorFlow 2.10 was the last release with GPU support on native Windows; later releases silently list no GPU."),
     )
 

@@ -34,7 +34,8 @@ def render(ctx: Ctx, findings: list[Finding]) -> str:
     parts: list[str] = []
     gpus = ctx.nvidia_gpus
     gpu = ", ".join(
-        f"{g.name or 'GPU'} (compute capability {g.compute_capability})" if g.compute_capability else (g.name or "GPU")
+        _("{name} (compute capability {cc})").format(name=g.name or "GPU", cc=g.compute_capability)
+        if g.compute_capability else (g.name or "GPU")
         for g in gpus
     ) or _("the NVIDIA GPU")
     working = [(n, fw) for n, fw in (("PyTorch", ctx.torch), ("TensorFlow", ctx.tf)) if fw is not None and fw.cuda_available]

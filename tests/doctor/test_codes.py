@@ -75,7 +75,7 @@ CASES: list[tuple[str, str, dict[str, Any], str, str, str, str]] = [
     ("driver_too_old-windows-tf210-dll-style-versions", "windows",
      {"driver": {"version": "451.48", "cuda_version": "11.0"},
       "frameworks": {"torch": None, "tensorflow": tf("2.10.1", cuda="64_112", cudnn="64_8", cuda_available=False)}},
-     "driver_too_old", "error", "(452.39 or newer)", "tensorflow 2.10.1 was built for CUDA 11.2"),
+     "driver_too_old", "error", "Install NVIDIA driver 452.39 or newer", "tensorflow 2.10.1 was built for CUDA 11.2"),
     ("nvml_version_mismatch", "linux",
      {"driver": {"version": None, "source": "sysfs", "userspace_version": "550.107.02",
                  "kernel_module": {"version": "550.90.07"},
