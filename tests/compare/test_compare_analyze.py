@@ -229,3 +229,14 @@ def test_pool_statistics_of_everyone_but_me(values, data) -> None:
     assert pool.median_without(values[i]) == (pytest.approx(med(others)) if others else None)
     assert pool.max_without(values[i]) == (max(others) if others else None)
     assert pool.median_without(None) == pytest.approx(med(values))
+
+
+def test_recorded_fleet_matches_the_bench_contract(fleet_docs) -> None:
+    # The test fleet must stay what `nktenv bench` writes, or these comparisons prove nothing.
+    jsonschema = pytest.importorskip("jsonschema")
+    from nktenv.bench.schema import SCHEMA
+
+    validator = jsonschema.validators.validator_for(SCHEMA)(SCHEMA)
+    for name, doc in fleet_docs.items():
+        errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(doc)]
+        assert not errors, (name, errors[:3])
