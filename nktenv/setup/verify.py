@@ -10,9 +10,7 @@ from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+import re
 
 from nktenv.i18n import _
 from nktenv.setup.process import capture, child_env
@@ -25,6 +23,11 @@ _LIST = (
 )
 # The venv seeds: not part of what was asked for, left out of the lock.
 SEEDS = frozenset({"pip", "setuptools", "wheel"})
+
+
+def canonicalize_name(name: str) -> str:
+    """PEP 503 name normalization (here so the no-op path does not import packaging)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,9 @@ def installed_distributions(venv_python: Path, *, timeout: float = 60) -> dict[s
 
 def requirement_problems(requirements: tuple[str, ...], installed: Mapping[str, str]) -> list[str]:
     """Requirements the installed set does not satisfy, as readable lines (pure)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.version import InvalidVersion, Version
+
     problems: list[str] = []
     for text in requirements:
         try:
