@@ -19,6 +19,7 @@ from __future__ import annotations
 import gettext
 import io
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -227,6 +228,12 @@ def localize_command(command: Any) -> None:
             value = getattr(cmd, attr, None)
             if isinstance(value, str):
                 setattr(cmd, attr, translate_text(value))
+        help_text = getattr(cmd, "help", None)
+        if current_language() != DEFAULT and isinstance(help_text, str) and not getattr(cmd, "short_help", None):
+            # Click shortens help at the first ". ", which Japanese never has: use the first sentence.
+            first = help_text.strip().split("\n\n")[0]
+            end = first.find("。")
+            cmd.short_help = " ".join((first[: end + 1] if end >= 0 else first).split())
         for param in getattr(cmd, "params", []) or []:
             value = getattr(param, "help", None)
             if isinstance(value, str):
@@ -251,8 +258,39 @@ def _localized_context_class(base: type) -> type:
         def section(self, name: str) -> Any:
             return super().section(_lookup(name))
 
-        def write_dl(self, rows: Sequence[tuple[str, str]], *args: Any, **kwargs: Any) -> None:
-            super().write_dl([(term, _help_extra(text)) for term, text in rows], *args, **kwargs)
+        def write_text(self, text: str) -> None:
+            if current_language() == DEFAULT:
+                return super().write_text(text)
+            indent = " " * self.current_indent
+            width = max(self.width - self.current_indent, 20)
+            paragraphs = [p for p in text.split("\n\n") if p.strip()]
+            for number, paragraph in enumerate(paragraphs):
+                if number:
+                    self.write("\n")
+                for line in wrap_display(" ".join(paragraph.split()), width):
+                    self.write(f"{indent}{line}\n")
+            return None
+
+        def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+            rows = [(term, _help_extra(text)) for term, text in rows]
+            if current_language() == DEFAULT:
+                return super().write_dl(rows, col_max, col_spacing)
+            # Click wraps by characters; Japanese characters take two columns on a terminal.
+            first_col = min(max((display_width(term) for term, _t in rows), default=0), col_max) + col_spacing
+            for term, text in rows:
+                self.write(f"{'':>{self.current_indent}}{term}")
+                if not text:
+                    self.write("\n")
+                    continue
+                if display_width(term) <= first_col - col_spacing:
+                    self.write(" " * (first_col - display_width(term)))
+                else:
+                    self.write("\n" + " " * (first_col + self.current_indent))
+                lines = wrap_display(text, max(self.width - first_col - 2, 10)) or [""]
+                self.write(f"{lines[0]}\n")
+                for line in lines[1:]:
+                    self.write(f"{'':>{first_col + self.current_indent}}{line}\n")
+            return None
 
     class LocalizedContext(base):  # type: ignore[misc, valid-type]
         formatter_class = LocalizedFormatter
@@ -261,10 +299,60 @@ def _localized_context_class(base: type) -> type:
     return LocalizedContext
 
 
+_WIDE = ("W", "F")
+# Characters that must not start a line in Japanese (kinsoku), plus ASCII closing punctuation.
+_NO_LINE_START = set("、。,.)]}」』】〕>:;!?ー々ぁぃぅぇぉっゃゅょァィゥェォッャュョ\uff09\uff0c\uff0e\uff1a\uff1b\uff01\uff1f\uff3d\uff5d")
+_TOKEN = re.compile(r"\s+|[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]|[^\s\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]+")
+
+
+def display_width(text: str) -> int:
+    """Terminal columns `text` takes (East Asian wide characters take two)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in _WIDE else 1 for ch in text)
+
+
+def _single_wide(token: str) -> bool:
+    return len(token) == 1 and display_width(token) == 2
+
+
+def wrap_display(text: str, width: int) -> list[str]:
+    """Wrap mixed Japanese/ASCII text to `width` terminal columns.
+
+    Japanese may break between any two characters; ASCII words, paths and commands stay whole.
+    A closing mark (、。) never starts a line: the character before it moves down with it.
+    """
+    lines: list[str] = []
+    current: list[str] = []  # tokens of the line being built, " " between words
+    space = False
+    for token in _TOKEN.findall(text):
+        if token.isspace():
+            space = bool(current)
+            continue
+        piece = [" ", token] if space else [token]
+        space = False
+        if not current or display_width("".join(current + piece)) <= width:
+            current += piece
+            continue
+        if token[0] in _NO_LINE_START:
+            i = len(current) - 1
+            while i > 0 and len(current[i]) == 1 and current[i] in _NO_LINE_START:
+                i -= 1
+            if i > 0 and _single_wide(current[i]) and current[i][0] not in _NO_LINE_START:
+                lines.append("".join(current[:i]).rstrip())
+                current = current[i:] + piece
+            else:
+                current += piece  # nothing to carry down (an ASCII word before it): let it hang
+            continue
+        lines.append("".join(current).rstrip())
+        current = [token]
+    if current:
+        lines.append("".join(current).rstrip())
+    return lines
+
+
 def _help_extra(text: str) -> str:
     """Translate Click's built-in option help and its '[default: x]' / '[required]' suffixes."""
-    import re
-
     text = _lookup(text)
     match = re.search(r"\s*\[(default: (?P<default>.*?)|(?P<required>required))\]$", text)
     if not match:
