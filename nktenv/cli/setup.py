@@ -280,9 +280,16 @@ def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, ten
             out.print(("  ok   " if check.ok else "  FAIL ") + f"{check.name}: {check.detail}", markup=False)
         out.print(_("Environment ready: {path}").format(path=target), markup=False)
     out.print(_("Activate it with: {command}").format(command=_activate_hint(target)), markup=False)
-    doc["bench"] = None if no_bench else _quick_bench(err, result)
+    doc["bench"] = None if no_bench else _quick_bench(err, result, spec.frameworks)
     if doc["bench"] is not None and doc["bench"].get("ok") is False:
+        from nktenv.output import error_line
+
         doc["ok"] = False
+        if result.verification is not None:
+            doc["findings"] = [f.to_dict() for f in _doctor_on_evidence(facts_doc, result.verification)]
+            _render_findings(err, _doctor_on_evidence(facts_doc, result.verification))
+        error_line(_("The environment is installed, but the quick benchmark failed: this machine is not set up yet."),
+                   _("Run nktenv doctor, then nktenv bench --quick to check again."))
         return doc, ExitCode.FINDINGS
     return doc, ExitCode.OK
 
@@ -331,14 +338,20 @@ def _doctor_on_evidence(facts_doc: dict[str, Any] | None, verification: Verifica
         return []
 
 
-def _quick_bench(err: Console, result: Any) -> dict[str, Any] | None:
-    """Run `bench --quick` in the new environment when the bench API exists (None: not available)."""
+def _quick_bench(err: Console, result: Any, frameworks: tuple[str, ...]) -> dict[str, Any] | None:
+    """`nktenv bench --quick` in the new environment; None when skipped (nothing to run, or no bench)."""
+    if not frameworks or result.status == "unchanged":
+        return None  # a no-op stays a no-op: the environment was proven when it was made
     try:
-        from nktenv.bench import quick_verdict  # type: ignore[attr-defined]
+        from nktenv.bench import run_quick
     except ImportError:
         return None
     from nktenv.i18n import _
 
     with err.status(_("Running the quick benchmark in the new environment…")):
-        verdict = quick_verdict(result.python)
-    return verdict if isinstance(verdict, dict) else {"ok": bool(getattr(verdict, "ok", False))}
+        bench = run_quick(result.python, frameworks=frameworks)
+    verdicts = bench.verdicts
+    for v in verdicts:
+        err.print(f"  {v.get('framework', '?')}: {v.get('text', '')}", markup=False)
+    return {"ok": bench.passed is not False and not bench.interrupted, "passed": bench.passed,
+            "interrupted": bench.interrupted, "verdicts": verdicts}
