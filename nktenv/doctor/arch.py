@@ -56,7 +56,8 @@ def _torch_arch_findings(ctx: Ctx) -> Iterable[Finding]:
                 continue
             (too_old if lowest is not None and gpu.cc < lowest else too_new).append(gpu)
     if not too_new and not too_old:
-        # No arch list to compare with: trust the framework's own words.
+        # The list does not explain it (or there is none): trust the framework's own words.
+        built = ""
         if older_lines:
             too_old = [g for g in ctx.nvidia_gpus if g.cc is not None] or [Gpu(name=None)]
         elif newer_lines:
@@ -90,7 +91,7 @@ def _torch_arch_findings(ctx: Ctx) -> Iterable[Finding]:
             "error",
             _("This GPU is older than the installed PyTorch build supports"),
             evidence=ev,
-            fix=_("Install an older CUDA build that still carries this architecture: {command}").format(command=fix)
+            fix=_("Install a build that still carries this architecture: {command}").format(command=fix)
             if fix
             else _("No PyTorch build in nktenv's manifests still supports this GPU with this driver; use the CPU "
                    "build or a newer GPU."),

@@ -82,7 +82,7 @@ def _compiled(ctx: Ctx) -> str | None:
         m = re.search(RUNTIME_VS_COMPILED, line, re.IGNORECASE)
         if m:
             return m.group(2)
-        m = re.search(r"compiled against \((\d+), (\d+), (\d+)\)", line)
+        m = re.search(r"compiled\s+against \((\d+), (\d+), (\d+)\)", line)
         if m:
             return ".".join(m.groups())
     return None

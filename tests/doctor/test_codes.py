@@ -182,6 +182,27 @@ CASES: list[tuple[str, str, dict[str, Any], str, str, str, str]] = [
      {"frameworks": {"tensorflow": tf("2.18.0", cuda="12.5", cudnn="9", kernel_ok=False,
                                       packages={"nvidia-cudnn-cu12": "9.1.0.70"})}},
      "cudnn_mismatch", "error", "separate environments", "nvidia-cudnn-cu12==9.1.0.70"),
+    ("cudnn_mismatch-torch-ld-library-path", "linux",
+     {"env": {"LD_LIBRARY_PATH": "/usr/local/cuda-11.2/lib64"},
+      "cudnn": [{"version": "8.1.0", "location": "/usr/local/cuda-11.2/lib64", "source": "library"}],
+      "frameworks": {"torch": {"version": "2.1.2+cu118", "cuda": "11.8", "cudnn": "8.1.0", "kernel_ok": False,
+                               "arch_list": [], "packages": {"nvidia-cudnn-cu11": "8.7.0.84"},
+                               "error": "RuntimeError: cuDNN version incompatibility: PyTorch was compiled  against (8, 7, 0) but "
+                                        "found runtime version (8, 1, 0). PyTorch already comes bundled with cuDNN. One option to "
+                                        "resolving this error is to ensure PyTorch can find the bundled cuDNN. Looks like your "
+                                        "LD_LIBRARY_PATH contains incompatible version of cudnn. Please either remove it from the "
+                                        "path or install cudnn (8, 7, 0)"}}},
+     "cudnn_shadowed_by_ld_library_path", "error", "unset LD_LIBRARY_PATH", "PyTorch was compiled  against (8, 7, 0)"),
+    ("arch_too_old-torch-text-only", "linux",
+     {"gpus": [{"index": 0, "vendor": "nvidia", "name": "Tesla K80", "compute_capability": "3.7"}],
+      "driver": {"version": "470.256.02", "cuda_version": "11.4", "userspace_version": "470.256.02",
+                 "kernel_module": {"version": "470.256.02"}},
+      "frameworks": {"torch": {"version": "2.0.1+cu117", "cuda": "11.7", "arch_list": [], "cuda_available": True,
+                               "kernel_ok": False,
+                               "log": "UserWarning: \n    Found GPU0 Tesla K80 which is of cuda capability 3.7.\n    PyTorch no "
+                                      "longer supports this GPU because it is too old.\n    The minimum cuda capability supported "
+                                      "by this library is 5.0."}}},
+     "arch_too_old", "error", "--index-url https://download.pytorch.org/whl/cu11", "PyTorch no longer supports this GPU because it is too old."),
     ("cudnn9_not_found", "linux",
      {"frameworks": {"torch": None, "tensorflow": tf(
          "2.18.0", cuda="12.5", cudnn="9", cuda_available=False,
