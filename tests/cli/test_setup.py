@@ -117,3 +117,33 @@ def test_setup_from_lock_then_noop(runner, app, lock: Path, tmp_path: Path) -> N
     assert again.exit_code == 0 and json.loads(again.stdout)["status"] == "unchanged"
     listed = json.loads(runner.invoke(app, ["setup", "--list", "--json"]).stdout)["environments"]
     assert [e["path"] for e in listed] == [str(target)]
+
+
+@pytest.mark.slow
+def test_failed_quick_bench_verdict_means_not_set_up(runner, app, tmp_path: Path, monkeypatch) -> None:
+    bench = pytest.importorskip("nktenv.bench")
+    from wheels import FAKE_TORCH_OK
+
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "torch", "0.0.1", module_source=FAKE_TORCH_OK)
+    lock = tmp_path / "lock.json"
+    lock.write_text(json.dumps({"schema": LOCK_SCHEMA, "requirements": ["torch==0.0.1"], "no_index": True,
+                                "find_links": [str(wheels)], "frameworks": ["torch"]}), encoding="utf-8")
+    calls = []
+
+    def fake_quick(python, frameworks=("torch", "tensorflow"), **kw):
+        calls.append((python, tuple(frameworks)))
+        doc = {"verdicts": [{"framework": "torch", "passed": False, "text": "GPU accelerates the CNN only 1.1x"}]}
+        return bench.BenchResult(document=doc, passed=False, interrupted=False)
+
+    monkeypatch.setattr(bench, "run_quick", fake_quick)
+    target = tmp_path / "env"
+    result = runner.invoke(app, ["setup", "--from-lock", str(lock), "--venv", str(target), "--yes", "--json"])
+    assert result.exit_code == 1, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False and doc["bench"]["passed"] is False
+    assert calls == [(doc["python"], ("torch",))]
+    assert "not set up" in result.stderr and "only 1.1x" in result.stderr
+    # the same plan again is a no-op and does not re-run the benchmark
+    again = runner.invoke(app, ["setup", "--from-lock", str(lock), "--venv", str(target), "--yes", "--json"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["bench"] is None and len(calls) == 1
