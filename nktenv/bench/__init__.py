@@ -29,14 +29,18 @@ class BenchResult:
 
 
 def machine_info(python: str | None = None, *, with_facts: bool = True) -> dict[str, Any]:
-    """Name plus the redacted facts snapshot (frameworks are not probed here; the bench reports them)."""
+    """Name plus the redacted facts snapshot of the machine.
+
+    The target interpreter is not probed again (`python` is accepted for callers' symmetry): the
+    bench itself reports its versions, and a second framework import would only cost time.
+    """
     name = os.environ.get("NKTENV_MACHINE_NAME") or socket.gethostname()
     facts = None
     if with_facts:
         try:
             from nktenv.probes import detect, open_seam, redact
 
-            facts = redact(detect(open_seam(), python=python, frameworks=False)).to_dict()
+            facts = redact(detect(open_seam(), frameworks=False)).to_dict()
         except Exception:  # facts are context, not a reason to lose a benchmark
             facts = None
     return {"name": name, "facts": facts}

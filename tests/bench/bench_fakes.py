@@ -76,7 +76,7 @@ def reading(**kw: Any) -> dict[str, Any]:
 
 
 def fake_interpreter(tmp_path: Path, events: list[dict[str, Any]], *, sleep: float = 0.0, exit_code: int = 0,
-                     stderr_lines: tuple[str, ...] = (), name: str = "fake python") -> Path:
+                     stderr_lines: tuple[str, ...] = (), name: str = "fake python", marker: Path | None = None) -> Path:
     """An executable that stands in for a target interpreter: it ignores the check script and replays
     `events` as `@nktenv` lines (noise lines in between, like a framework's logging), then sleeps and exits."""
     folder = tmp_path / name
@@ -93,6 +93,8 @@ def fake_interpreter(tmp_path: Path, events: list[dict[str, Any]], *, sleep: flo
             sys.stderr.flush()
             if event.get("event") == "block":
                 time.sleep(0.15)
+        if {str(marker) if marker else ""!r}:
+            open({str(marker) if marker else ""!r}, "w").close()
         time.sleep({sleep})
         print(json.dumps({{"ok": True}}))
         sys.exit({exit_code})

@@ -101,3 +101,36 @@ def test_missing_interpreter_exits_3(runner, app, tmp_path: Path) -> None:
     result = runner.invoke(app, ["bench", "--python", str(tmp_path / "no" / "python"), "--json"])
     assert result.exit_code == 3
     assert json.loads(result.stdout)["error"]["code"] == "interpreter-not-found"
+
+
+@posix_only
+@pytest.mark.slow
+def test_ctrl_c_keeps_finished_rows_and_exits_130(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    events = _events(40.0)[:4]  # the CPU row is reported, then the stand-in hangs
+    marker = tmp_path / "reported"
+    python = fake_interpreter(tmp_path, events, sleep=120, marker=marker)
+    out = tmp_path / "partial.json"
+    env = dict(os.environ, NKTENV_DATA_DIR=str(tmp_path / "data"), PYTHONIOENCODING="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nktenv", "bench", "--python", str(python), "--framework", "torch", "--quick",
+         "--out", str(out), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not marker.exists():
+        time.sleep(0.05)
+    time.sleep(0.5)  # the stand-in has reported its row; let nktenv read it
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    doc = json.loads(stdout)
+    assert doc["interrupted"] is True
+    rows = {r["device"]: r for r in doc["rows"]}
+    assert rows["cpu"]["status"] == "ok"
+    assert rows["cuda:0"]["status"] == "failed" and "interrupted" in rows["cuda:0"]["error"]
+    assert json.loads(out.read_text(encoding="utf-8"))["id"] == doc["id"]
+    assert len(store.load_all(tmp_path / "data" / "bench.sqlite3")) == 1
