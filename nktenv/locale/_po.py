@@ -7,7 +7,7 @@ depends on nothing but the standard library.
 
 from __future__ import annotations
 
-import ast
+import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,18 +36,31 @@ class PoError(ValueError):
     """A .po file that cannot be parsed; the message names the file and line."""
 
 
+_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+_ESCAPE = re.compile(r"\\(?:([ntr\"\\abfv])|([0-7]{1,3})|x([0-9a-fA-F]{1,2})|(.?))", re.DOTALL)
+
+
 def _unquote(token: str, where: str) -> str:
     token = token.strip()
     if len(token) < 2 or token[0] != '"' or token[-1] != '"':
         raise PoError(f"{where}: expected a quoted string, got {token!r}")
-    # A .po string uses C escapes, which a Python string literal understands too.
-    try:
-        value = ast.literal_eval(token)
-    except (ValueError, SyntaxError) as exc:
-        raise PoError(f"{where}: bad string {token!r}") from exc
-    if not isinstance(value, str):
-        raise PoError(f"{where}: bad string {token!r}")
-    return value
+    body = token[1:-1]
+    if "\\" not in body:
+        if '"' in body:
+            raise PoError(f"{where}: unescaped quote in {token!r}")
+        return body
+
+    def replace(match: re.Match[str]) -> str:
+        simple, octal, hexa, bad = match.groups()
+        if simple:
+            return _SIMPLE[simple]
+        if octal:
+            return chr(int(octal, 8))
+        if hexa:
+            return chr(int(hexa, 16))
+        raise PoError(f"{where}: unknown escape \\{bad} in {token!r}")
+
+    return _ESCAPE.sub(replace, body)
 
 
 def parse_po(text: str, name: str = "<po>") -> list[Entry]:
