@@ -74,6 +74,31 @@ def usable_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def host_sample() -> dict[str, Any]:
+    """Load average and CPU jiffies (total, steal) where the OS exposes them: other users and VM steal
+    were the dominant noise in the methodology's measurements, so every run records them."""
+    sample: dict[str, Any] = {"loadavg": None, "jiffies": None, "steal": None}
+    try:
+        sample["loadavg"] = list(os.getloadavg())
+    except (AttributeError, OSError):
+        pass
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+        sample["jiffies"] = sum(fields[:8])
+        sample["steal"] = fields[7] if len(fields) > 7 else 0
+    except (OSError, ValueError, IndexError):
+        pass
+    return sample
+
+
+def host_context(start: dict[str, Any], end: dict[str, Any]) -> dict[str, Any]:
+    steal = None
+    if start["jiffies"] is not None and end["jiffies"] is not None and end["jiffies"] > start["jiffies"]:
+        steal = (end["steal"] - start["steal"]) / (end["jiffies"] - start["jiffies"])
+    return {"cpus": usable_cpus(), "loadavg_start": start["loadavg"], "loadavg_end": end["loadavg"], "steal_fraction": steal}
+
+
 def error_text(exc: BaseException) -> str:
     """The verbatim error: type and message (the last traceback line, as Python prints it)."""
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -323,6 +348,7 @@ def skip_reason(pipeline: str, device: str, config: dict[str, Any]) -> str | Non
 
 def run_all(fw: Any, framework: str, config: dict[str, Any]) -> int:
     """The whole run for one framework object (see bench_torch.Torch / bench_tf.TF for the interface)."""
+    host_start = host_sample()
     devices = fw.devices()
     names = {d: fw.device_name(d) for d in devices}
     emit("hello", framework=framework, versions=fw.versions(), threads=fw.threads, cpus=usable_cpus(),
@@ -431,6 +457,8 @@ def run_all(fw: Any, framework: str, config: dict[str, Any]) -> int:
                 done += 1
 
     progress("done")
-    finish({"framework": framework, "ok": True, "versions": fw.versions(), "threads": fw.threads, "limits": limits,
+    host = host_context(host_start, host_sample())
+    emit("host", framework=framework, host=host)
+    finish({"host": host, "framework": framework, "ok": True, "versions": fw.versions(), "threads": fw.threads, "limits": limits,
             "rows": rows, "correctness": checks, "sweeps": sweeps, "trainings": trainings})
     return 0

@@ -133,6 +133,22 @@ def verdict(framework: str, run_info: Mapping[str, Any], rows: Sequence[Mapping[
             "noisy": noisy, "text": text, "notes": notes}
 
 
+def busy_note(host: Mapping[str, Any] | None) -> str | None:
+    """Say so when other work competed for the CPUs (load above the core count, or VM steal above 5 %)."""
+    from nktenv.i18n import _
+
+    if not host:
+        return None
+    loads = [v[0] for v in (host.get("loadavg_start"), host.get("loadavg_end")) if v]
+    load = max(loads) if loads else None
+    steal = host.get("steal_fraction")
+    cpus = host.get("cpus") or 1
+    if (load is not None and load > cpus) or (steal is not None and steal > 0.05):
+        return _("The machine was busy during the run (load average {load}, {cpus} CPUs, VM steal {steal}): CPU timings are less reliable.").format(
+            load="-" if load is None else f"{load:.1f}", cpus=cpus, steal="-" if steal is None else f"{100 * steal:.0f}%")
+    return None
+
+
 def fingerprint(facts: Mapping[str, Any] | None, devices: Sequence[Mapping[str, Any]]) -> str:
     """sha256 of stable hardware facts: CPU model, GPU names and UUIDs, memory size."""
     facts = facts or {}
@@ -175,6 +191,7 @@ def build_document(runs: Sequence[Any], settings: Mapping[str, Any], *, machine:
         correctness.extend(run.correctness)
         sweeps.extend(run.sweeps)
         trainings.extend(run.trainings)
+    hosts = [{"framework": run.framework, **run.host} for run in runs if getattr(run, "host", None)]
     limit_threshold = threshold if threshold is not None else default_threshold(threads)
     ratios = speedups(rows)
     verdicts = [
@@ -182,6 +199,11 @@ def build_document(runs: Sequence[Any], settings: Mapping[str, Any], *, machine:
                 rows, ratios, correctness, limit_threshold)
         for run in runs
     ]
+    for v in verdicts:
+        host = next((h for h in hosts if h["framework"] == v["framework"]), None)
+        note = busy_note(host)
+        if note:
+            v["notes"].append(note)
     return {
         "schema": SCHEMA,
         "id": run_id or str(uuid.uuid4()),
@@ -191,6 +213,7 @@ def build_document(runs: Sequence[Any], settings: Mapping[str, Any], *, machine:
         "software": software,
         "settings": {**settings, "cpu_threads": threads, "threshold": limit_threshold},
         "devices": devices,
+        "host": hosts,
         "limits": all_limits,
         "rows": rows,
         "speedups": ratios,

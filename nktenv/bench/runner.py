@@ -79,6 +79,7 @@ class FrameworkRun:
     correctness: list[dict[str, Any]] = field(default_factory=list)
     sweeps: list[dict[str, Any]] = field(default_factory=list)
     trainings: list[dict[str, Any]] = field(default_factory=list)
+    host: dict[str, Any] | None = None
     fatal: str | None = None
     returncode: int | None = None
     timed_out: bool = False
@@ -146,6 +147,8 @@ def run_framework(
             result.sweeps.append(event["sweep"])
         elif kind == "training":
             result.trainings.append(event["result"])
+        elif kind == "host":
+            result.host = event.get("host")
         elif kind == "fatal":
             result.fatal = event.get("error")
         elif kind == "block" and sampler is not None:

@@ -130,9 +130,13 @@ def test_missing_framework_is_reported_verbatim_and_is_not_a_failed_verdict(tmp_
 
 def test_no_gpu_verdict_keeps_the_cpu_numbers(tmp_path: Path) -> None:
     events = [hello("torch", ["cpu"]), {"event": "plan", "framework": "torch", "rows": PLAN[:1]},
-              {"event": "row", "row": row("torch", "cnn", "resident", "cpu", CPU_BLOCKS)}]
+              {"event": "row", "row": row("torch", "cnn", "resident", "cpu", CPU_BLOCKS)},
+              {"event": "host", "framework": "torch", "host": {"cpus": 2, "loadavg_start": [6.3, 5.5, 3.3],
+                                                                "loadavg_end": [4.0, 5.0, 3.5], "steal_fraction": 0.0}}]
     result = run(_request(fake_interpreter(tmp_path, events)), machine=MACHINE, nvml_loader=lambda: None)
     (v,) = result.document["verdicts"]
+    assert result.document["host"][0]["loadavg_start"][0] == 6.3
+    assert "The machine was busy during the run (load average 6.3, 2 CPUs, VM steal 0%)" in v["notes"][-1]
     assert v["passed"] is None
     assert v["text"].startswith("No GPU") and "1000 samples/s on 2 threads" in v["text"]
     assert result.document["speedups"] == []
