@@ -203,7 +203,7 @@ def clean_stale(venv: Path) -> list[Path]:
     parent = venv.parent
     if not parent.is_dir():
         return removed
-    for tag in (_TMP_TAG,):
+    for tag in (_TMP_TAG, _OLD_TAG):
         for p in parent.glob(f".{venv.name}{tag}*"):
             m = re.search(re.escape(tag) + r"(\d+)-", p.name)
             if m and not _pid_alive(int(m.group(1))):
