@@ -15,6 +15,7 @@ import re
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -22,6 +23,7 @@ from typing import Any, Iterator, Sequence
 from nktenv.compare.model import SCHEMA_PREFIX, BadResult, Result
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+READ_THREADS = 8
 SQLITE_MAGIC = b"SQLite format 3\x00"
 JSON_SUFFIXES = (".json",)
 SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
@@ -97,20 +99,30 @@ def _unwrap(doc: Any) -> Any:
     return doc
 
 
+def _read_raw(path: Path) -> bytes | BadResult:
+    """The file's bytes, or why they cannot be had (returned, not raised: this runs in worker threads)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return BadResult("too-large", f"{size} bytes")
+        return path.read_bytes()
+    except OSError as exc:
+        return BadResult("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}")
+
+
+def _parse_file(path: Path, raw: bytes | BadResult) -> Result:
+    if isinstance(raw, BadResult):
+        raise raw
+    return Result.from_dict(_unwrap(parse_json_bytes(raw)), str(path), _content_id(raw))
+
+
 def read_json_file(path: Path) -> Result:
     """Read one result file.
 
     Raises:
         BadResult: the file is unreadable or not a usable `nktenv.bench/1` result.
     """
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise BadResult("too-large", f"{size} bytes")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise BadResult("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}") from None
-    return Result.from_dict(_unwrap(parse_json_bytes(raw)), str(path), _content_id(raw))
+    return _parse_file(path, _read_raw(path))
 
 
 def _is_sqlite(path: Path) -> bool:
@@ -218,7 +230,6 @@ def load_results(paths: Sequence[Path | str] = (), stores: Sequence[Path | str] 
     results: list[Result] = []
     notes: list[Note] = []
     seen: dict[str, str] = {}
-    files_seen = 0
 
     def take(result: Result) -> None:
         first = seen.get(result.id)
@@ -242,31 +253,30 @@ def load_results(paths: Sequence[Path | str] = (), stores: Sequence[Path | str] 
         except BadResult as exc:
             notes.append(Note(str(path), exc.code, exc.detail))
 
-    def from_file(path: Path, named: bool) -> None:
-        kind = _classify(path, named)
-        if kind == "in-progress":
-            notes.append(Note(str(path), "in-progress"))
-        elif kind == "unrelated":
-            notes.append(Note(str(path), "unrelated"))
+    for given in [Path(p) for p in paths] + [Path(s) for s in stores]:
+        if not given.exists():
+            raise InputMissing(given)
+    files: list[tuple[Path, str]] = []
+    for given in (Path(p) for p in paths):
+        if given.is_dir():
+            files.extend((file, _classify(file, named=False)) for file in _walk(given))
+        else:
+            files.append((given, _classify(given, named=True)))
+    files_seen = len(files)
+    # On a network share each file costs a round trip; fetch the bytes in parallel, parse in order.
+    wanted = [path for path, kind in files if kind == "json"]
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        raw = iter(list(pool.map(_read_raw, wanted)))  # same order as the "json" entries of files
+    for path, kind in files:
+        if kind in ("in-progress", "unrelated"):
+            notes.append(Note(str(path), kind))
         elif kind == "sqlite":
             from_store(path)
         else:
             try:
-                take(read_json_file(path))
+                take(_parse_file(path, next(raw)))
             except BadResult as exc:
                 notes.append(Note(str(path), exc.code, exc.detail))
-
-    for given in [Path(p) for p in paths] + [Path(s) for s in stores]:
-        if not given.exists():
-            raise InputMissing(given)
-    for given in (Path(p) for p in paths):
-        if given.is_dir():
-            for file in _walk(given):
-                files_seen += 1
-                from_file(file, named=False)
-        else:
-            files_seen += 1
-            from_file(given, named=True)
     for store in (Path(s) for s in stores):
         files_seen += 1
         if store.is_dir():

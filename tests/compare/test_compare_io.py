@@ -71,6 +71,13 @@ def test_named_file_with_other_extension_is_tried_and_missing_path_raises(tmp_pa
         load_results([tmp_path / "nope"])
 
 
+def test_a_file_named_twice_is_one_result(tmp_path: Path) -> None:
+    p = tmp_path / "pc.json"
+    p.write_text(json.dumps(make_result("pc")))
+    loaded = load_results([p, tmp_path, p])
+    assert len(loaded.results) == 1 and [n.code for n in loaded.notes] == ["duplicate", "duplicate"]
+
+
 def test_in_progress_temp_files_are_noted_not_read(tmp_path: Path) -> None:
     (tmp_path / ".nktenv-abc123.tmp").write_text('{"schema": "nktenv.bench/1", "id"')
     (tmp_path / ".nktenv-k2j4.json").write_text(json.dumps(make_result("pc")))  # bench --out before its rename
