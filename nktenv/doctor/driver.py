@@ -78,14 +78,19 @@ def nvidia_smi_userspace_stale(ctx: Ctx) -> Iterable[Finding]:
     smi = ctx.driver_extra("nvidia_smi")
     ev: list[str] = []
     stale = None
+    def differs(tool: str, driver: str) -> bool:
+        # WSL's nvidia-smi carries the Linux build number of the Windows driver (555.52.01 vs 555.99): same branch is fine.
+        a, b = vtuple(tool) or (), vtuple(driver) or ()
+        return a[:1] != b[:1] if ctx.wsl else a != b
+
     for line in ctx.grep(SMI_HEADER):
         m = re.search(SMI_HEADER, line, re.IGNORECASE)
-        if m and vtuple(m.group(1)) != vtuple(m.group(2)):
+        if m and differs(m.group(1), m.group(2)):
             ev.append(line)
             stale = m.group(1)
     smi_version = smi.get("version") if isinstance(smi.get("version"), str) else None
     running = smi.get("driver_version") or ctx.driver_version
-    if smi_version and running and vtuple(smi_version) != vtuple(running) and not ev:
+    if smi_version and running and differs(smi_version, running) and not ev:
         ev.append(_("{path}: NVIDIA-SMI {smi}, Driver Version {driver}").format(
             path=smi.get("path") or "nvidia-smi", smi=smi_version, driver=running))
         stale = smi_version

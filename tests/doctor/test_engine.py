@@ -174,3 +174,14 @@ def test_container_without_gpu_is_only_a_warning_without_signs_of_gpu_use() -> N
     loud = {x.code: x for x in run(_doc("linux", merge(base, {"env": {"NVIDIA_VISIBLE_DEVICES": "all"}})))}
     assert loud["container_without_gpu"].severity == "error"
     assert "NVIDIA_VISIBLE_DEVICES=all" in loud["container_without_gpu"].evidence
+
+
+def test_wsl_nvidia_smi_build_number_is_not_stale() -> None:
+    header = "| NVIDIA-SMI 555.52.01              Driver Version: 555.99         CUDA Version: 12.5     |"
+    doc = _doc("linux", {"os": {"wsl": True}, "driver": {"version": "555.99", "cuda_version": "12.5", "kernel_module": None,
+                                                       "userspace_version": None},
+                         "logs": [{"text": header, "source": "nvidia-smi.txt"}]})
+    assert "nvidia_smi_userspace_stale" not in {f.code for f in run(doc)}
+    stale = merge(doc, {"logs": [{"text": header.replace("555.52.01", "535.183.01"), "source": "nvidia-smi.txt"}]})
+    f = {x.code: x for x in run(stale)}["nvidia_smi_userspace_stale"]
+    assert "nvidia-utils" in (f.fix or "") and "/usr/lib/wsl/lib/nvidia-smi" in (f.fix or "")
