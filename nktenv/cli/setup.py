@@ -86,7 +86,7 @@ def _list(out: Console, json_mode: bool) -> None:
     out.print(table)
 
 
-def _plan_spec(out: Console, interpreter: Any, *, torch: str, tensorflow: str, variant: str, json_mode: bool) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+def _plan_spec(interpreter: Any, *, torch: str, tensorflow: str, variant: str) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """Probe and plan; returns (spec, facts dict, plan dict). Raises when the plan cannot be met."""
     from nktenv.i18n import _
 
@@ -215,7 +215,6 @@ def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, ten
     from nktenv.setup import interpreters
     from nktenv.setup.apply import SetupRequest, VerificationFailed, apply, check_target, load_lock_file, new_log_path, planned_commands
     from nktenv.setup.backends import find_uv, resolve_backend
-    from nktenv.setup.process import format_command
     from nktenv.setup.spec import absolute_links, check_sources
 
     err = _err()
@@ -233,8 +232,7 @@ def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, ten
         origin = "lock"
     else:
         interpreter = interpreters.find(python, uv=find_uv())
-        spec, facts_doc, plan_doc = _plan_spec(out, interpreter, torch=torch, tensorflow=tensorflow, variant=variant,
-                                               json_mode=json_mode)
+        spec, facts_doc, plan_doc = _plan_spec(interpreter, torch=torch, tensorflow=tensorflow, variant=variant)
         origin = "plan"
     spec = spec.with_sources(index_url=index_url, extra_index_urls=extra_index_url, find_links=absolute_links(find_links))
     check_sources(spec, allow_insecure=allow_insecure_index)

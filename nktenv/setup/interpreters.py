@@ -35,8 +35,10 @@ def _default_runner(argv: Sequence[str]) -> ProcResult:
     return capture(argv, timeout=30)
 
 
-def _ask(path: str, run: Runner) -> Interpreter | None:
-    res = run([path, "-c", _ASK])
+def _ask(prefix: str | list[str], run: Runner) -> Interpreter | None:
+    """Ask an interpreter (a path, or a launcher argv such as ['py', '-3.10']) where and what it is."""
+    argv = [prefix] if isinstance(prefix, str) else list(prefix)
+    res = run([*argv, "-c", _ASK])
     if not res.ok:
         return None
     for line in reversed(res.stdout.strip().splitlines()):
@@ -54,7 +56,7 @@ def current() -> Interpreter:
     return Interpreter(base, "%d.%d.%d" % sys.version_info[:3])
 
 
-def candidates(minor: str, *, windows: bool | None = None, uv: str | None = None) -> list[list[str]]:
+def candidates(minor: str, *, windows: bool | None = None) -> list[list[str]]:
     """The argv prefixes tried, in order, to find Python X.Y (each is asked for sys.executable)."""
     is_windows = sys.platform == "win32" if windows is None else windows
     out: list[list[str]] = []
@@ -99,7 +101,7 @@ def find(spec: str | None, *, run: Runner | None = None, uv: str | None = None) 
     if here.minor == minor:
         return here
     for prefix in candidates(minor):
-        found = _ask(prefix[0], run) if len(prefix) == 1 else _ask_launcher(prefix, run)
+        found = _ask(prefix, run)
         if found and found.minor == minor:
             return found
     if uv:
@@ -114,17 +116,6 @@ def find(spec: str | None, *, run: Runner | None = None, uv: str | None = None) 
         hint=_windows_hint(minor) if sys.platform == "win32" else _("Install Python {version} (for example with uv python install {version}) or pass --python PATH.").format(version=minor),
         exit_code=ExitCode.NO_ENVIRONMENT,
     )
-
-
-def _ask_launcher(prefix: list[str], run: Runner) -> Interpreter | None:
-    res = run([*prefix, "-c", _ASK])
-    if not res.ok:
-        return None
-    try:
-        exe, version = json.loads(res.stdout.strip().splitlines()[-1])
-        return Interpreter(str(exe), str(version))
-    except (ValueError, TypeError, IndexError):
-        return None
 
 
 def _windows_hint(minor: str) -> str:

@@ -38,7 +38,7 @@ def make_wheel(
         # incompressible-ish payload so installs do real I/O, like a framework wheel does
         files[f"{module}/payload.bin"] = hashlib.sha256(name.encode()).digest() * (payload_bytes // 32)
     info = f"{dist}-{version}.dist-info"
-    meta = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"] + [f"Requires-Dist: {r}" for r in requires]
+    meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"] + [f"Requires-Dist: {r}" for r in requires]
     files[f"{info}/METADATA"] = ("\n".join(meta) + "\n").encode()
     files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: nktenv-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     record = [_record_line(n, d) for n, d in files.items()] + [f"{info}/RECORD,,"]
