@@ -150,7 +150,7 @@ svg.chart{display:block;margin:8px 0 20px;font-size:11px}.muted{color:#666}
 """
 
 
-def _cell_row(c: Cell, baseline: str | None, mixed: bool) -> str:
+def _cell_row(c: Cell, baseline: str | None) -> str:
     classes = ["cell"] + (["outlier"] if c.outlier else []) + (["baseline"] if baseline and c.machine == baseline else [])
     iqr = "" if c.q1 is None or c.q3 is None else f" ({fmt(c.q1)}–{fmt(c.q3)})"
     versions = " / ".join(f"{v}" for v in (c.versions.get("framework"), c.versions.get("driver"), c.versions.get("cuda")) if v)
@@ -244,7 +244,7 @@ def _workload_section(cmp: Comparison, w: Workload) -> str:
                  _("% of limit"), _("Relative"), _("Versions (framework / driver / CUDA)")):
         out.append(f"<th>{escape(head)}</th>")
     out.append("</tr></thead><tbody>")
-    out.extend(_cell_row(c, cmp.baseline, bool(mixed)) for c in cells)
+    out.extend(_cell_row(c, cmp.baseline) for c in cells)
     out.append("</tbody></table>")
     bars = [(c.machine, c.samples_per_s, _SLOW if c.outlier else (_BASE if c.machine == cmp.baseline else _OK))
             for c in cells if c.samples_per_s is not None]

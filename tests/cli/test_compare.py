@@ -127,3 +127,20 @@ def test_bad_input_is_one_line_and_an_exit_code(runner, app, fleet: Path, tmp_pa
     err = json.loads(result.stdout)
     assert err["schema"] == "nktenv.error/1" and err["exit_code"] == code
     assert sorted(p.name for p in fleet.iterdir()) == before
+
+
+def test_html_report_follows_the_language(runner, app, fleet: Path, tmp_path: Path) -> None:
+    from nktenv.i18n import _, set_language
+
+    html = tmp_path / "ja.html"
+    result = invoke(runner, app, ["--lang", "ja", "compare", str(fleet), "--html", str(html)])
+    assert result.exit_code == 0
+    set_language("ja")
+    try:
+        heading, cause = _("Outliers"), _("older NVIDIA driver {version} (peers: {peer_version})")
+    finally:
+        set_language("en")
+    assert heading != "Outliers"  # the catalog translates it
+    page = html.read_text(encoding="utf-8")
+    assert '<html lang="ja">' in page and heading in page
+    assert cause.format(version="535.104.05", peer_version="550.54.15") in page
