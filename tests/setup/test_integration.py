@@ -186,3 +186,16 @@ def test_ctrl_c_during_install_keeps_the_old_environment(tmp_path: Path, index_r
     assert (target / ".nktenv" / "record.json").read_bytes() == before
     assert _run_in(target, "import nkt_app; print(nkt_app.__version__)") == "2.0"
     assert _siblings(target) == []
+
+
+def test_disk_full_while_finishing_leaves_nothing(tmp_path: Path, index_url: str) -> None:
+    import errno
+
+    def full(py: Path, spec: InstallSpec):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    target = tmp_path / "env"
+    with pytest.raises(NktenvError) as exc:
+        A.apply(_request(target, InstallSpec(("nkt-app==2.0",), index_url=index_url), BACKENDS[-1]), verifier=full)
+    assert exc.value.code == "disk-full"
+    assert not target.exists() and _siblings(target) == []
