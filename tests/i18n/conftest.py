@@ -36,8 +36,12 @@ class JapaneseCli:
     def invoke(self, args: Sequence[str], **kwargs: Any) -> Any:
         return self.runner.invoke(self.app, ["--lang", "ja", *args], **kwargs)
 
-    def assert_translated(self, text: str, min_length: int = 12) -> None:
-        """No message the ja catalog translates may appear in English in `text`."""
+    def assert_translated(self, text: str, min_length: int = 20) -> None:
+        """No message the ja catalog translates may appear in English in `text`.
+
+        Short messages (labels such as "NVIDIA driver") are skipped: they also occur inside
+        verbatim tool output, which stays as the tool printed it.
+        """
         from nktenv import i18n
 
         flat = squash(text)
