@@ -16,7 +16,7 @@ from nktenv.facts import from_dict
 from nktenv.findings import SEVERITIES
 from nktenv.manifest import load
 from tests.doctor.builders import healthy_linux, healthy_windows, merge, run
-from tests.doctor.test_codes import CASES, _doc
+from tests.doctor.test_doctor_codes import CASES, _doc
 
 TF_NOISE = """\
 2024-11-02 10:00:00.000000: E external/local_xla/xla/stream_executor/cuda/cuda_fft.cc:485] Unable to register cuFFT factory: Attempting to register factory for plugin cuFFT when one has already been registered

@@ -12,7 +12,7 @@ from nktenv.doctor import CODES, diagnose, summary
 from nktenv.facts import from_dict
 from nktenv.manifest import load
 from tests.doctor.builders import healthy_linux, healthy_windows, merge
-from tests.doctor.test_codes import CASES
+from tests.doctor.test_doctor_codes import CASES
 
 MANIFESTS = load()
 
