@@ -199,3 +199,25 @@ def test_disk_full_while_finishing_leaves_nothing(tmp_path: Path, index_url: str
         A.apply(_request(target, InstallSpec(("nkt-app==2.0",), index_url=index_url), BACKENDS[-1]), verifier=full)
     assert exc.value.code == "disk-full"
     assert not target.exists() and _siblings(target) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the [and-cuda] library hook is Linux-only")
+def test_and_cuda_hook_in_a_real_venv(tmp_path: Path) -> None:
+    from wheels import make_wheel
+
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "tensorflow", "2.99.0")
+    make_wheel(wheels, "nvidia-cudnn-cu12", "9.3.0", module="nvidia_cudnn_stub",
+               extra_files={"nvidia/cudnn/lib/libcudnn.so.9": b"\x7fELF stub"})
+    spec = InstallSpec(("tensorflow==2.99.0", "nvidia-cudnn-cu12==9.3.0"), no_index=True, find_links=(str(wheels),),
+                       and_cuda=True)
+    target = tmp_path / "tf env"
+    result = A.apply(_request(target, spec, BACKENDS[-1]))
+    assert result.cuda_libs["tensorflow_links"] == 1 and result.cuda_libs["activate_patched"]
+    (site,) = target.glob("lib/python*/site-packages")
+    link = site / "tensorflow" / "libcudnn.so.9"
+    assert link.is_symlink() and link.resolve() == (site / "nvidia" / "cudnn" / "lib" / "libcudnn.so.9").resolve()
+    assert link.resolve().is_relative_to(target)  # points into the final folder, not the staging one
+    out = subprocess.run(["bash", "-c", f'LD_LIBRARY_PATH=/usr/local/cuda/lib64; source "{target}/bin/activate"; '
+                                        'echo "$LD_LIBRARY_PATH"'], capture_output=True, text=True, timeout=30)
+    assert out.stdout.strip() == str(site / "nvidia" / "cudnn" / "lib")

@@ -26,6 +26,7 @@ def make_wheel(
     module_source: str | None = None,
     module: str | None = None,
     payload_bytes: int = 0,
+    extra_files: dict[str, bytes] | None = None,
 ) -> Path:
     """Write a pure-Python wheel `name-version-py3-none-any.whl` that installs module `module`."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -37,6 +38,7 @@ def make_wheel(
     if payload_bytes:
         # incompressible-ish payload so installs do real I/O, like a framework wheel does
         files[f"{module}/payload.bin"] = hashlib.sha256(name.encode()).digest() * (payload_bytes // 32)
+    files.update(extra_files or {})
     info = f"{dist}-{version}.dist-info"
     meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"] + [f"Requires-Dist: {r}" for r in requires]
     files[f"{info}/METADATA"] = ("\n".join(meta) + "\n").encode()
