@@ -15,9 +15,11 @@ import sys
 import time
 
 
-def run_once(python: str, framework: str) -> tuple[dict, float]:
+def run_once(python: str, framework: str, threads: int | None = None) -> tuple[dict, float]:
     argv = [sys.executable, "-m", "nktenv", "bench", "--quick", "--json", "--no-store", "--model", "cnn",
             "--device", "cpu", "--framework", framework, "--python", python]
+    if threads:
+        argv += ["--threads", str(threads)]
     env = dict(os.environ, PYTHONIOENCODING="utf-8", NKTENV_LANG="en")
     t0 = time.perf_counter()
     out = subprocess.run(argv, capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=900, env=env)
@@ -33,17 +35,20 @@ def main() -> int:
     parser.add_argument("--framework", default="all", choices=("torch", "tensorflow", "all"))
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--tolerance", type=float, default=0.10)
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: every core)")
     args = parser.parse_args()
     frameworks = ("torch", "tensorflow") if args.framework == "all" else (args.framework,)
     results: dict[str, list[tuple[dict, float]]] = {fw: [] for fw in frameworks}
     for i in range(args.runs):
         for fw in frameworks:
-            results[fw].append(run_once(args.python, fw))
+            results[fw].append(run_once(args.python, fw, args.threads))
     try:
         load = os.getloadavg()
         print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs")
     except (AttributeError, OSError):
         pass
+    threads = {doc["settings"].get("cpu_threads") for runs in results.values() for doc, _ in runs}
+    print(f"CPU threads: {', '.join(str(t) for t in sorted(threads, key=str))}")
     header = f"{'framework':<11} {'pipeline':<9} " + " ".join(f"{'run ' + str(i + 1) + ' (IQR)':>24}" for i in range(args.runs))
     print(header + f" {'spread':>8} {'wall s':>14}  ok")
     worst_ok = True

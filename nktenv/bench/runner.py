@@ -43,6 +43,7 @@ class BenchRequest:
     epochs: int | None = None
     threshold: float | None = None
     timeout_s: float | None = None
+    threads: int | None = None  # CPU threads for the CPU arms; None = every core this process may use
     config: Mapping[str, Any] = field(default_factory=dict)
 
     def check_config(self) -> dict[str, Any]:
@@ -57,6 +58,8 @@ class BenchRequest:
             "epochs": self.epochs,
             "sweep": not self.quick,
         }
+        if self.threads:
+            config["threads"] = self.threads
         config.update(self.config)
         return config
 

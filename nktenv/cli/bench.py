@@ -37,6 +37,7 @@ def register(app: typer.Typer) -> None:
         download: Annotated[bool, typer.Option("--download", help="Download the real data sets into --data-dir when missing.")] = False,
         epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="Also train N epochs with the manual's pipeline; report accuracy and time.")] = None,
         threshold: Annotated[Optional[float], typer.Option("--threshold", min=1.0, help="CNN GPU/CPU speedup the CI lower bound must clear (default: 10x for a 2-core CPU, scaled by cores, at least 3x).")] = None,
+        threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads for the CPU runs (default: every core; the count is recorded).")] = None,
         timeout: Annotated[Optional[float], typer.Option("--timeout", min=1.0, help="Seconds allowed per framework before its run is stopped.")] = None,
         store: Annotated[Optional[Path], typer.Option("--store", help="SQLite results store (default: bench.sqlite3 in nktenv's data folder).")] = None,
         no_store: Annotated[bool, typer.Option("--no-store", help="Do not write the result to the store.")] = False,
@@ -73,6 +74,7 @@ def register(app: typer.Typer) -> None:
             epochs=epochs,
             threshold=threshold,
             timeout_s=timeout,
+            threads=threads,
         )
         from nktenv.output import emit_json, err_console, human_console
 

@@ -60,8 +60,9 @@ def test_tensorflow_tiny_cpu_benchmark() -> None:
 def test_torch_sweep_and_training_epochs() -> None:
     config = {**TINY, "sweep": True, "sweep_sizes": [32, 256], "limits": False, "correctness": False}
     request = BenchRequest(python=sys.executable, frameworks=("torch",), models=("mlp",), pipelines=("resident",),
-                           devices=("cpu",), quick=True, epochs=1, config=config)
+                           devices=("cpu",), quick=True, epochs=1, threads=1, config=config)
     doc = run(request, machine=MACHINE, nvml_loader=lambda: None).document
+    assert doc["rows"][0]["threads"] == 1 and doc["settings"]["cpu_threads"] == 1
     (sweep,) = doc["sweeps"]
     assert [p["batch_size"] for p in sweep["points"]] == [32, 256]
     assert all(p["samples_per_s"] > 0 for p in sweep["points"])
