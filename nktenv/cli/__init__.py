@@ -35,7 +35,11 @@ def _root(
     ] = None,
     lang: Annotated[
         Optional[str],
-        typer.Option("--lang", help="Language of human output: en or ja (default: NKTENV_LANG, then the system locale)."),
+        typer.Option(
+            "--lang",
+            metavar="<en|ja>",
+            help="Language of human output: en or ja (default: NKTENV_LANG, then the system locale).",
+        ),
     ] = None,
 ) -> None:
     from nktenv.i18n import SUPPORTED, _, normalize, set_language

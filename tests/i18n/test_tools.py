@@ -85,6 +85,11 @@ def test_update_keeps_translations_and_retires_removed_ones(tmp_path: Path) -> N
     before = po_file.read_text(encoding="utf-8")
     catalog.update(locale, ["ja"], root, tmp_path)
     assert po_file.read_text(encoding="utf-8") == before
+    # --prune drops the retired translation and keeps the live ones.
+    catalog.update(locale, ["ja"], root, tmp_path, keep_obsolete=False)
+    by_id = {e.msgid: e for e in _po.read_po(po_file)}
+    assert "A message that was removed" not in by_id
+    assert by_id["All good."].msgstr == "問題ありません。"
 
 
 def test_check_reports_missing_and_mismatched(tmp_path: Path) -> None:

@@ -12,9 +12,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.i18n", description="nktenv translation catalogs")
     parser.add_argument("action", choices=("extract", "check", "compile"))
     parser.add_argument("-v", "--verbose", action="store_true", help="extract: list the new message ids")
+    parser.add_argument("--prune", action="store_true", help="extract: drop obsolete (#~) translations")
     args = parser.parse_args(argv)
     if args.action == "extract":
-        added = catalog.update()
+        added = catalog.update(keep_obsolete=not args.prune)
         total = len(catalog.extract().messages)
         print(f"{total} messages in {catalog.POT.relative_to(catalog.REPO)}")
         for lang, ids in added.items():

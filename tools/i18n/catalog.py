@@ -148,7 +148,7 @@ def build_pot(extraction: Extraction) -> list:
     return entries
 
 
-def merge(pot_entries: list, existing: list, lang: str) -> tuple[list, list[str]]:
+def merge(pot_entries: list, existing: list, lang: str, keep_obsolete: bool = True) -> tuple[list, list[str]]:
     """The .po for `lang`: the .pot's messages in order, translations kept, removed ones made obsolete."""
     old = {e.msgid: e for e in existing}
     header = old.get("") or po.Entry(msgid="", msgstr=POT_HEADER + f"Language: {lang}\n")
@@ -169,14 +169,18 @@ def merge(pot_entries: list, existing: list, lang: str) -> tuple[list, list[str]
             new_ids.append(entry.msgid)
         result.append(merged)
     current = {e.msgid for e in pot_entries}
-    for entry in existing:
+    for entry in existing if keep_obsolete else ():
         if entry.msgid and entry.msgid not in current and entry.msgstr:
             result.append(po.Entry(msgid=entry.msgid, msgstr=entry.msgstr, comments=entry.comments, obsolete=True))
     return result, new_ids
 
 
 def update(
-    locale: Path = LOCALE, languages: Iterable[str] = LANGUAGES, root: Path = SOURCE, repo: Path = REPO
+    locale: Path = LOCALE,
+    languages: Iterable[str] = LANGUAGES,
+    root: Path = SOURCE,
+    repo: Path = REPO,
+    keep_obsolete: bool = True,
 ) -> dict[str, list[str]]:
     """Rewrite the .pot and every .po from the source; returns the new msgids per language."""
     extraction = extract(root, repo)
@@ -186,7 +190,7 @@ def update(
     for lang in languages:
         path = po_path(lang, locale)
         existing = po.read_po(path) if path.is_file() else []
-        merged, new_ids = merge(pot_entries, existing, lang)
+        merged, new_ids = merge(pot_entries, existing, lang, keep_obsolete)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(po.format_po(merged), encoding="utf-8")
         added[lang] = new_ids
