@@ -65,9 +65,15 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
     target = python or plat.get("executable")
     # The slow parts are child processes (NVML, the interpreter, each framework): they run in the
     # background while the files are read.
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         nvml_future = pool.submit(_nvml, seam)
         info_future = pool.submit(fw_probe.interpreter_info, ctx, target) if target else None
+        fw_future = None
+        if frameworks and target:
+            # Started at once, not after the interpreter query: a framework that is not installed
+            # answers null in a blink, and the import of one that is (seconds) starts early.
+            timeout = framework_timeout or fw_probe.FRAMEWORK_TIMEOUT_S
+            fw_future = pool.submit(fw_probe.probe_frameworks, ctx, target, None, timeout)
         os_facts = ctx.guard("os", lambda: system.probe_os(ctx), None)
         if os_facts is None:
             from nktenv.facts import OsFacts
@@ -78,11 +84,6 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
         if info_future is not None:
             info, info_error = ctx.guard("python", info_future.result, (None, None))
         packages = dict((info or {}).get("packages") or {}) if info and "packages" in info else None
-        fw_future = None
-        if frameworks and target:
-            # Only installed frameworks are started (packages None = unknown: try both).
-            timeout = framework_timeout or fw_probe.FRAMEWORK_TIMEOUT_S
-            fw_future = pool.submit(fw_probe.probe_frameworks, ctx, target, packages, timeout)
 
         if info is None and python is None and plat.get("executable"):
             # Our own interpreter is still described by the seam's platform facts.

@@ -66,6 +66,9 @@ def interpreter_info(ctx: Ctx, python: str) -> tuple[dict[str, Any] | None, str 
 
 def _framework(ctx: Ctx, python: str, name: str, timeout: float) -> Framework | None:
     res = ctx.seam.run([python, _script(ctx), name], timeout=timeout, python=True)
+    if res.not_found:
+        # No interpreter to ask (python.error says why) or, in a replay, a check that was not run.
+        return None
     doc, error = _decode(res)
     log = (res.stderr or "")[-LOG_LIMIT:] if (res.stderr or "").strip() else None
     if doc is None:
@@ -90,7 +93,8 @@ def _framework(ctx: Ctx, python: str, name: str, timeout: float) -> Framework | 
 
 def probe_frameworks(ctx: Ctx, python: str, packages: dict[str, str] | None,
                      timeout: float = FRAMEWORK_TIMEOUT_S) -> Frameworks:
-    """Each framework in its own child, in parallel; one that is not installed is not started."""
+    """Each framework in its own child, in parallel. With `packages` known, one that is not installed
+    is not started; with None both are asked (the child answers null for a missing one)."""
     wanted = [n for n in FRAMEWORKS if packages is None or _has(n, packages)]
     results: dict[str, Framework | None] = {n: None for n in FRAMEWORKS}
     if wanted:
