@@ -21,16 +21,18 @@ MAX_LOG_BYTES = 2_000_000
 
 LogOpt = Annotated[
     Optional[List[Path]],
-    typer.Option("--log", help="Add a text you hit (pip output, a traceback) to the evidence. Repeatable.", show_default=False),
+    typer.Option("--log", help="Add a text you hit (pip output, a traceback) to the evidence. Repeatable.",
+                 metavar="<file>", show_default=False),
 ]
 ReplayOpt = Annotated[
     Optional[Path],
     typer.Option("--replay", help="Diagnose a recording made with `nktenv detect --record DIR` instead of this machine.",
-                 show_default=False),
+                 metavar="<dir>", show_default=False),
 ]
 TimeoutOpt = Annotated[
     float,
-    typer.Option("--timeout", help="Seconds the framework check may take before it is stopped and reported.", min=5.0),
+    typer.Option("--timeout", help="Seconds the framework check may take before it is stopped and reported.", min=5.0,
+                 metavar="<seconds>"),
 ]
 
 
