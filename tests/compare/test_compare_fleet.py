@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -50,12 +51,45 @@ def test_playbook_syntax_and_example_inventory(tmp_path: Path) -> None:
 def test_windows_tasks_use_only_windows_capable_modules() -> None:
     # Linux modules (command, file, find) would fail on a PowerShell host; catch that without a Windows host.
     tasks = yaml.safe_load((ANSIBLE / "roles" / "nktenv_host" / "tasks" / "windows.yml").read_text(encoding="utf-8"))
-    allowed = {"ansible.builtin.debug", "ansible.builtin.fetch", "ansible.builtin.copy"}
+    allowed = {"ansible.builtin.debug", "ansible.builtin.fetch", "ansible.builtin.copy", "ansible.builtin.include_tasks"}
     for task in tasks:
         module = next(k for k in task if "." in k)
         assert module.startswith("ansible.windows.") or module in allowed, task["name"]
         if module == "ansible.builtin.copy":
             assert task.get("delegate_to") == "localhost", task["name"]  # runs on the controller
+
+
+@needs_ansible
+@pytest.mark.parametrize(("home", "expected_home"), [
+    (None, "C:\\ProgramData\\nktenv-fleet"),
+    ("C:\\Users\\藤澤\\nktenv fleet", "C:\\Users\\藤澤\\nktenv fleet"),
+])
+def test_windows_paths_keep_their_backslashes(tmp_path: Path, home: str | None, expected_home: str) -> None:
+    # "\v" and "\n" in C:\...\venv and C:\...\nktenv are escapes inside a Jinja string; render the real role.
+    play = [{"hosts": "lab", "gather_facts": False, "tasks": [
+        {"ansible.builtin.include_role": {"name": "nktenv_host", "tasks_from": "windows_paths", "public": True}},
+        {"ansible.builtin.copy": {"dest": str(tmp_path / "paths.json"), "content": "{{ {"
+                                  "'python': nktenv_python, 'home': nktenv_home, 'exe': nktenv_win_nktenv_exe,"
+                                  "'py': nktenv_win_python_exe, 'out': nktenv_win_out} | to_json }}"},
+         "delegate_to": "localhost"},
+    ]}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play), encoding="utf-8")
+    # PowerShell over SSH, as in the example inventory; set_fact and copy run on the controller.
+    (tmp_path / "inv.yml").write_text(yaml.safe_dump({"lab": {"hosts": {"winbox": {
+        "ansible_connection": "local", "ansible_shell_type": "powershell",
+        "ansible_python_interpreter": sys.executable}}}}), encoding="utf-8")
+    extra = {} if home is None else {"nktenv_home_windows": home}
+    (tmp_path / "vars.json").write_text(json.dumps(extra), encoding="utf-8")
+    env = _env(tmp_path)
+    env["ANSIBLE_ROLES_PATH"] = str(ANSIBLE / "roles")
+    out = subprocess.run([PLAYBOOK, "-i", str(tmp_path / "inv.yml"), str(tmp_path / "play.yml"),
+                          "-e", f"@{tmp_path / 'vars.json'}"], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    paths = json.loads((tmp_path / "paths.json").read_text(encoding="utf-8"))
+    assert paths["python"] == "py -3.10" and paths["home"] == expected_home
+    assert paths["exe"] == expected_home + "\\venv\\Scripts\\nktenv.exe"
+    assert paths["py"] == expected_home + "\\venv\\Scripts\\python.exe"
+    assert re.fullmatch(re.escape(expected_home + "\\results\\winbox-") + r"\d{8}T\d{6}Z\.json", paths["out"])
 
 
 def _checkout_copy(dest: Path) -> Path:
