@@ -302,7 +302,11 @@ def _localized_context_class(base: type) -> type:
 _WIDE = ("W", "F")
 # Characters that must not start a line in Japanese (kinsoku), plus ASCII closing punctuation.
 _NO_LINE_START = set("、。,.)]}」』】〕>:;!?ー々ぁぃぅぇぉっゃゅょァィゥェォッャュョ\uff09\uff0c\uff0e\uff1a\uff1b\uff01\uff1f\uff3d\uff5d")
-_TOKEN = re.compile(r"\s+|[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]|[^\s\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]+")
+# Whitespace, a katakana word (kept whole, like an ASCII word), one other CJK character, or an ASCII run.
+_TOKEN = re.compile(
+    r"\s+|[\u30a1-\u30fa\u30fc]+|[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]"
+    r"|[^\s\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]+"
+)
 
 
 def display_width(text: str) -> int:
@@ -312,8 +316,8 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in _WIDE else 1 for ch in text)
 
 
-def _single_wide(token: str) -> bool:
-    return len(token) == 1 and display_width(token) == 2
+def _wide(token: str) -> bool:
+    return display_width(token) == 2 * len(token)
 
 
 def wrap_display(text: str, width: int) -> list[str]:
@@ -338,7 +342,7 @@ def wrap_display(text: str, width: int) -> list[str]:
             i = len(current) - 1
             while i > 0 and len(current[i]) == 1 and current[i] in _NO_LINE_START:
                 i -= 1
-            if i > 0 and _single_wide(current[i]) and current[i][0] not in _NO_LINE_START:
+            if i > 0 and _wide(current[i]) and current[i][0] not in _NO_LINE_START:
                 lines.append("".join(current[:i]).rstrip())
                 current = current[i:] + piece
             else:
