@@ -103,8 +103,6 @@ class Torch:
 
     def load_data(self, model: str, config: dict[str, Any]) -> dict[str, Any]:
         """numpy arrays: {"x", "y"} for the benchmark pool (CNN x is uint8 NHWC), plus the split for training."""
-        import numpy as np
-
         seed = config["seed"]
         if config["dataset"] == "real":
             import data_real
@@ -304,14 +302,12 @@ class Torch:
                 out["matmul_flops_tf32"] = 2.0 * n**3 * reps / dt
             finally:
                 torch.backends.cuda.matmul.allow_tf32 = old
-        del a, b
 
         size = (256 if cuda else 64) * 2**20
         src = torch.empty(size // 4, device=device)
         dst = torch.empty_like(src)
         reps, dt = self._rate(lambda: dst.copy_(src), sync, min_s)
         out["d2d_bytes_per_s"] = 2.0 * size * reps / dt  # read + write, as bandwidthTest counts D2D
-        del src, dst
 
         out["h2d_bytes_per_s"] = None
         out["h2d_pageable_bytes_per_s"] = None
@@ -324,7 +320,6 @@ class Torch:
             out["h2d_bytes_per_s"] = size * reps / dt
             reps, dt = self._rate(lambda: dst.copy_(pageable), sync, min_s)
             out["h2d_pageable_bytes_per_s"] = size * reps / dt
-            del pinned, pageable, dst
 
         x = torch.zeros(1, device=device)
 

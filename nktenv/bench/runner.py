@@ -233,17 +233,20 @@ def _fill_missing(result: FrameworkRun, config: Mapping[str, Any], timeout: floa
     """Rows planned but never reported become failed rows with the reason, verbatim where there is one."""
     plan = result.plan or _fallback_plan(result.framework, config)
     have = {_row_key(result.framework, r) for r in result.rows}
+    from nktenv.i18n import _
+
     if result.fatal:
         reason = result.fatal
     elif result.interrupted:
-        reason = "interrupted (Ctrl-C) before this row finished"
+        reason = _("interrupted (Ctrl-C) before this row finished")
     elif result.timed_out:
-        reason = f"timed out after {timeout:.0f} s"
+        reason = _("timed out after {seconds:.0f} s").format(seconds=timeout or 0)
     elif result.returncode not in (0, None):
         last = [line for line in result.stderr_tail if line.strip()][-5:]
-        reason = f"the benchmark process exited with code {result.returncode}: " + " | ".join(last)
+        reason = _("the benchmark process exited with code {code}: {stderr}").format(
+            code=result.returncode, stderr=" | ".join(last))
     else:
-        reason = "the benchmark process did not report this row"
+        reason = _("the benchmark process did not report this row")
     for key in plan:
         if _row_key(result.framework, key) in have:
             continue
