@@ -51,13 +51,17 @@ def _safe_extract(archive: Path, dest: Path) -> None:
 def _download(url: str, dest: Path, timeout: float) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".part")
-    with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
-        while True:
-            chunk = response.read(1 << 20)
-            if not chunk:
-                break
-            out.write(chunk)
-    os.replace(partial, dest)  # nothing half-written is left under the final name
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
+            while True:
+                chunk = response.read(1 << 20)
+                if not chunk:
+                    break
+                out.write(chunk)
+        os.replace(partial, dest)  # nothing half-written is left under the final name
+    finally:
+        if partial.exists():
+            partial.unlink()
 
 
 def _load_batch(path: Path) -> tuple[Any, Any]:

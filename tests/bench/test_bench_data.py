@@ -147,3 +147,33 @@ def test_synthetic_data_has_real_shapes_and_a_learnable_teacher() -> None:
     hx, hy = bc.synthetic_housing(1000, seed=1)
     assert hx.shape == (1000, 8) and hy.shape == (1000, 1) and hx.dtype == np.float32
     assert float(np.var(hy)) > 10 * 0.05**2  # the teacher's signal dwarfs its noise
+
+
+def test_download_from_a_local_server_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import functools
+    import http.server
+    import threading
+
+    served = tmp_path / "served"
+    src = tmp_path / "src"
+    _write_cifar(src)
+    served.mkdir()
+    with tarfile.open(served / "cifar.tgz", "w:gz") as tar:
+        tar.add(src / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(data_real, "CIFAR_URL", f"http://127.0.0.1:{server.server_port}/cifar.tgz")
+        monkeypatch.setenv("KERAS_HOME", str(tmp_path / "k"))
+        monkeypatch.setenv("HOME", str(tmp_path / "h"))
+        target = tmp_path / "data"
+        data = data_real.load_cifar10(str(target), download=True, timeout=30)
+        assert data["train"][0].shape == (35, 32, 32, 3)
+        assert not list(target.glob("*.part"))
+        monkeypatch.setattr(data_real, "HOUSING_URL", f"http://127.0.0.1:{server.server_port}/missing.tgz")
+        with pytest.raises(OSError):  # HTTP 404 is an URLError/HTTPError, both OSError
+            data_real.load_california_housing(str(tmp_path / "h2"), download=True, timeout=30)
+        assert not list((tmp_path / "h2").glob("*"))  # nothing half-written left behind
+    finally:
+        server.shutdown()
