@@ -72,7 +72,7 @@ CODES: tuple[str, ...] = (
     "container_without_gpu", "nouveau_loaded", "secure_boot_module_rejected", "blackwell_needs_open_kernel_module",
     "nvidia_uvm_stale", "gpu_init_failed_bios", "wsl_libcuda_not_found", "windows_store_python",
     "windows_long_paths_disabled", "windows_dll_search_path", "zlibwapi_missing", "vc_redist_missing",
-    "python_version_unsupported", "probe_timeout", "driver_not_installed", "tf_log_noise",
+    "python_version_unsupported", "probe_timeout", "driver_not_installed", "gpu_check_failed", "tf_log_noise",
 )
 
 
@@ -95,8 +95,37 @@ def diagnose(facts: Facts, manifests: Manifests | None = None, *, rules: Iterabl
             if key not in seen:
                 seen.add(key)
                 out.append(f)
+    if not any(f.severity == "error" for f in out):
+        out.extend(unexplained_gpu_failure(ctx))
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     return sorted(out, key=lambda f: rank[f.severity])
+
+
+def unexplained_gpu_failure(ctx: Ctx) -> Iterable[Finding]:
+    """A CUDA build that could not use the GPU when no rule explains why: say so, quoting its own words."""
+    from nktenv.doctor.context import finding
+    from nktenv.i18n import _
+
+    if not ctx.has_nvidia:
+        return
+    for name, fw in (("torch", ctx.torch), ("tensorflow", ctx.tf)):
+        if fw is None or fw.is_cuda_build is False or not fw.cuda:
+            continue
+        if fw.cuda_available is not False and fw.kernel_ok is not False:
+            continue
+        own = [line.text for line in ctx.lines if line.source.startswith(name + ".")][-4:]
+        what = (_("{framework} lists no GPU").format(framework=name) if fw.cuda_available is False
+                else _("{framework}'s GPU matmul/convolution check failed").format(framework=name))
+        yield finding(
+            "gpu_check_failed",
+            "error",
+            _("{framework} {version} cannot use the GPU, and no known cause matches").format(framework=name, version=fw.version),
+            evidence=[what] + own,
+            fix=_("Rerun with the full error text as evidence (nktenv doctor --log error.txt), and keep a recording for "
+                  "others to reproduce it: nktenv detect --record <new folder>."),
+            why=_("The framework is a CUDA build and the driver answers, so the failure is specific to this setup."),
+            framework=name,
+        )
 
 
 def ok(findings: Iterable[Finding]) -> bool:

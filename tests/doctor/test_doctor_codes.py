@@ -375,6 +375,12 @@ CASES: list[tuple[str, str, dict[str, Any], str, str, str, str]] = [
      {"driver": {"errors": ["nvidia-smi did not answer within 10 s (timed out)"]},
       "frameworks": {"torch": {"cuda_available": None, "kernel_ok": None, "timed_out": True}}},
      "probe_timeout", "error", "reboot", "nvidia-smi did not answer within 10 s (timed out)"),
+    ("gpu_check_failed", "linux",
+     {"frameworks": {"torch": {"kernel_ok": False,
+                               "error": "RuntimeError: CUDA error: unspecified launch failure\nCUDA kernel errors might be "
+                                        "asynchronously reported at some other API call, so the stacktrace below might be "
+                                        "incorrect.\nFor debugging consider passing CUDA_LAUNCH_BLOCKING=1."}}},
+     "gpu_check_failed", "error", "nktenv doctor --log error.txt", "RuntimeError: CUDA error: unspecified launch failure"),
     ("driver_not_installed", "linux",
      {"driver": {"version": None, "cuda_version": None, "source": None, "kernel_module": {"loaded": False, "version": None},
                  "errors": ["NVML Shared Library Not Found"]},
