@@ -37,6 +37,12 @@ def _rate(value: float | None) -> str:
     return f"{value:.0f}"
 
 
+def _percent(fraction: float | None) -> str:
+    if fraction is None:
+        return "-"
+    return "<1%" if fraction < 0.01 else f"{100 * fraction:.0f}%"
+
+
 def render(document: Mapping[str, Any], console: Any) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -63,7 +69,7 @@ def render(document: Mapping[str, Any], console: Any) -> None:
             _rate(sps.get("median")),
             f"{_rate(sps.get('q1'))}-{_rate(sps.get('q3'))}" if sps else "-",
             f"{row['epoch_s']:.2f}" if row.get("epoch_s") else "-",
-            f"{100 * row['fraction_of_limit']:.0f}%" if row.get("fraction_of_limit") else "-",
+            _percent(row.get("fraction_of_limit")),
             f"{sp['ratio']:.1f}x ({sp['ci_low']:.1f}-{sp['ci_high']:.1f})" if sp else "-",
             status,
         )
