@@ -113,6 +113,7 @@ def test_no_path_reads_this_machines_bench_store(runner, app) -> None:
         (["{fleet}", "--html", "{fleet}/report.html"], 2, "compare never writes into them"),
         (["{fleet}/lab-pc-01.json", "--csv", "{fleet}/lab-pc-01.json"], 2, "compare never writes into them"),
         (["{empty}"], 5, "No usable benchmark results among 1 file(s)"),
+        (["{fleet}", "--csv", "{tmp}/no such folder/r.csv"], 5, "Cannot write"),
     ],
 )
 def test_bad_input_is_one_line_and_an_exit_code(runner, app, fleet: Path, tmp_path: Path, args, code, message) -> None:
