@@ -268,8 +268,17 @@ def compare(results: Sequence[Result], *, baseline: str | None = None, margin: f
     for r in ordered:
         for row in r.rows:
             key = (labels[r.id], row.device, Workload(*row.workload))
+            if row.status == "skipped":
+                # "not measured this time" (e.g. --quick) must not hide an earlier measurement
+                picked.setdefault(key, (r, row))
+                continue
+            if key in picked and picked[key][1].status == "skipped":
+                del picked[key]
             picked[key] = (r, row)
             runs[key] += 1
+    # A workload nobody measured (skipped everywhere) is not a comparison.
+    measured = {w for (_m, _d, w), (_r, row) in picked.items() if row.status != "skipped"}
+    picked = {k: v for k, v in picked.items() if k[2] in measured}
 
     # A device column only when a machine measured one workload on several devices of its kind.
     multi = Counter((m, w) for (m, _d, w) in picked)

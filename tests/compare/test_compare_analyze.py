@@ -155,6 +155,21 @@ def test_newest_run_of_a_machine_wins_and_runs_are_counted() -> None:
     assert cmp.machines[0].runs == 2
 
 
+def test_a_skipped_row_never_hides_a_measurement() -> None:
+    full = make_result("m", run="1", created_at="2026-11-01T00:00:00Z")
+    quick = make_result("m", run="2", created_at="2026-11-02T00:00:00Z")
+    for row in quick["rows"]:
+        if row["pipeline"] == "compiled":
+            row["status"], row["samples_per_s"] = "skipped", None
+    only_skipped = make_result("n", run="3")
+    only_skipped["rows"].append(dict(only_skipped["rows"][0], pipeline="compiled", status="skipped", samples_per_s=None))
+    cmp = compare(results({"full": full, "quick": quick, "n": only_skipped}))
+    cell = next(c for c in cmp.cells_of(CNN_COMP_GPU) if c.machine == "m")
+    assert cell.status == "ok" and cell.result_id == full["id"] and cell.runs == 1
+    # torch/mlp/compiled/cpu was only ever skipped: no such workload
+    assert not any(w.pipeline == "compiled" and w.device_kind == "cpu" for w in cmp.workloads)
+
+
 def test_two_machines_sharing_a_host_name_are_told_apart() -> None:
     a = make_result("pc")
     b = make_result("pc", run="2")
