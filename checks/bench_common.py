@@ -167,6 +167,9 @@ class Arm:
         self.steps_per_block = 1
         self.blocks: list[float] = []
         self.block_wall_s: list[float] = []
+        # Seconds the host spent producing batches (manual pipeline), summed by the step; read per block.
+        self.loader_s = 0.0
+        self.block_loader_s: list[float] = []
         self.warmup_s = 0.0
         self.loss_first: float | None = None
         self.loss_last: float | None = None
@@ -236,7 +239,9 @@ def run_interleaved(arms: list[Arm], config: dict[str, Any], framework: str) -> 
                 continue
             try:
                 emit("block", phase="start", framework=framework, index=i, **arm.key)
+                arm.loader_s = 0.0
                 dt = arm.run_steps(arm.steps_per_block)
+                arm.block_loader_s.append(arm.loader_s)
                 emit("block", phase="end", framework=framework, index=i, **arm.key)
             except Exception as exc:
                 arm.error = error_text(exc)
@@ -263,6 +268,9 @@ def arm_row(arm: Arm, framework: str, device_name: str | None, threads: int, ext
         "error": arm.error,
         "blocks": arm.blocks,
         "block_s": arm.block_wall_s,
+        # Share of the timed blocks the host spent fetching, transforming and copying batches (manual only).
+        "loader_fraction": (sum(arm.block_loader_s) / sum(arm.block_wall_s)
+                            if arm.key["pipeline"] == "manual" and arm.block_wall_s and sum(arm.block_wall_s) > 0 else None),
         "steps_per_block": arm.steps_per_block,
         "warmup_s": round(arm.warmup_s, 4),
         "threads": threads,

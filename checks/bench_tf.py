@@ -163,7 +163,9 @@ class TF:
             it = iter(ds.batch(batch_size).repeat())
 
             def step() -> Any:
+                t0 = time.perf_counter()
                 xb, yb = next(it)
+                arm.loader_s += time.perf_counter() - t0
                 with tf.device(dev):
                     holder["last"] = train(xb, yb)
                 return holder["last"]

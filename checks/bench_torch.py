@@ -197,8 +197,10 @@ class Torch:
             it = forever()
 
             def step() -> Any:
+                t0 = time.perf_counter()
                 xb, yb = next(it)
                 xb, yb = xb.to(device), yb.to(device)  # moved inside the loop, as the manual does
+                arm.loader_s += time.perf_counter() - t0
                 opt.zero_grad(set_to_none=True)
                 loss = loss_fn(net(xb), yb)
                 loss.backward()

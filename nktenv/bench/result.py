@@ -96,6 +96,11 @@ def verdict(framework: str, run_info: Mapping[str, Any], rows: Sequence[Mapping[
         step_ms = 1000.0 * r["batch_size"] / r["samples_per_s"]["median"]
         notes.append(_("MLP (overhead probe): {ms:.2f} ms per step on {device}; above 1 ms means a slow or busy host").format(
             ms=step_ms, device=r["device"]))
+    for r in rows:
+        if (r["framework"], r["model"], r["pipeline"]) == (framework, "cnn", "manual") and r["device"] != "cpu" \
+                and (r.get("loader_fraction") or 0) > 0.5:
+            notes.append(_("The per-image data loader takes {pct}% of each CNN step on {device}: it, not the GPU, sets the speed of the lab's pipeline").format(
+                pct=round(100 * r["loader_fraction"]), device=r["device"]))
     if not gpus and not run_info.get("gpu_devices"):
         if cpu and cpu.get("samples_per_s"):
             text = _("No GPU: nothing to accelerate. The CPU numbers stand (CNN {rate:.0f} samples/s on {threads} threads).").format(

@@ -70,6 +70,14 @@ def _started(nvml):
     return nvml
 
 
+def test_a_loader_bound_manual_pipeline_is_named(tmp_path: Path) -> None:
+    events = _gpu_events()
+    events.insert(7, {"event": "row", "row": row("torch", "cnn", "manual", "cuda:0", [5000.0] * 10, loader_fraction=0.93)})
+    result = run(_request(fake_interpreter(tmp_path, events)), machine=MACHINE, nvml_loader=lambda: None)
+    (v,) = result.document["verdicts"]
+    assert any(n.startswith("The per-image data loader takes 93% of each CNN step on cuda:0") for n in v["notes"])
+
+
 def test_speedup_below_threshold_fails_the_verdict(tmp_path: Path) -> None:
     slow_gpu = [b / 25 for b in GPU_BLOCKS]  # 2x only
     python = fake_interpreter(tmp_path, _gpu_events(slow_gpu))
