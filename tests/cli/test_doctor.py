@@ -130,3 +130,12 @@ def test_probe_path_defaults_to_last_setup_environment(runner, app, monkeypatch:
     result = invoke(runner, app, ["--json", "--timeout", "30"])
     assert result.exit_code == 0, result.stderr
     assert seen == {"python": "/home/lab/.nktenv/envs/torch/bin/python", "frameworks": True, "timeout": 30.0}
+
+
+def test_bad_replay_folder_and_log_folder_are_one_line_errors(runner, app, tmp_path: Path) -> None:
+    result = invoke(runner, app, ["--replay", str(tmp_path / "no-recording")])
+    assert result.exit_code == 5
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    result = invoke(runner, app, ["--facts", str(write(tmp_path, healthy_linux())), "--log", str(tmp_path)])
+    assert result.exit_code == 5
+    assert result.stderr.startswith(f"error: cannot read log file {tmp_path}")
