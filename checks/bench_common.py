@@ -363,7 +363,7 @@ def run_all(fw: Any, framework: str, config: dict[str, Any]) -> int:
     devices = fw.devices()
     names = {d: fw.device_name(d) for d in devices}
     emit("hello", framework=framework, versions=fw.versions(), threads=fw.threads, cpus=usable_cpus(),
-         devices=[{"device": d, "name": names[d]} for d in devices])
+         devices=[{"device": d, "name": names[d], "uuid": getattr(fw, "device_uuid", lambda _d: None)(d)} for d in devices])
     models, pipelines = config["models"], config["pipelines"]
     plan = [{"model": m, "pipeline": p, "device": d} for m in models for p in pipelines for d in devices]
     emit("plan", framework=framework, rows=plan)

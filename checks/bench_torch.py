@@ -76,6 +76,15 @@ class Torch:
         except Exception:
             return None
 
+    def device_uuid(self, device: str) -> str | None:
+        """The GPU's UUID, so telemetry samples the same board whatever CUDA_VISIBLE_DEVICES says."""
+        if device == "cpu":
+            return None
+        try:
+            return str(self.torch.cuda.get_device_properties(self.torch.device(device)).uuid)
+        except Exception:
+            return None
+
     def versions(self) -> dict[str, Any]:
         torch = self.torch
         cudnn = None

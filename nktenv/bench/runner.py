@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from importlib.resources import as_file, files
 from typing import Any, Callable, Mapping, Sequence
 
-from nktenv.bench.telemetry import Sampler
+from nktenv.bench.telemetry import Sampler, nvml_indices
 
 EVENT_PREFIX = "@nktenv "
 SCRIPTS = {"torch": "bench_torch.py", "tensorflow": "bench_tf.py"}
@@ -126,6 +126,7 @@ def run_framework(
     result = FrameworkRun(framework)
     tail: deque[str] = deque(maxlen=40)
     sampler: Sampler | None = None
+    indices: dict[str, int] = {}
     lock = threading.Lock()
 
     def handle(event: dict[str, Any]) -> None:
@@ -137,6 +138,7 @@ def run_framework(
             if gpus and nvml_loader is not None and sampler is None:
                 nvml = nvml_loader()
                 if nvml is not None:
+                    indices.update(nvml_indices(nvml, gpus))
                     sampler = Sampler(nvml).start()
         elif kind == "plan":
             result.plan = event.get("rows", [])
@@ -157,7 +159,7 @@ def run_framework(
         elif kind == "block" and sampler is not None:
             device = str(event.get("device", "cpu"))
             if event.get("phase") == "start" and device.startswith("cuda"):
-                index = int(device.split(":", 1)[1]) if ":" in device else 0
+                index = indices.get(device, int(device.split(":", 1)[1]) if ":" in device else 0)
                 sampler.set_active(_row_key(framework, event), index)
             else:
                 sampler.set_active(None)

@@ -67,6 +67,31 @@ def read_sample(nvml: Any, handle: Any) -> dict[str, Any]:
     }
 
 
+def _norm_uuid(value: Any) -> str:
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    return text.lower().removeprefix("gpu-")
+
+
+def nvml_indices(nvml: Any, devices: list[Mapping[str, Any]]) -> dict[str, int]:
+    """Map "cuda:N" to NVML's index by GPU UUID (CUDA and NVML may number boards differently);
+    devices without a known UUID keep N."""
+    count = _query(nvml.nvmlDeviceGetCount) or 0
+    by_uuid: dict[str, int] = {}
+    for i in range(count):
+        uuid = _query(lambda: nvml.nvmlDeviceGetUUID(nvml.nvmlDeviceGetHandleByIndex(i)))
+        if uuid:
+            by_uuid[_norm_uuid(uuid)] = i
+    out: dict[str, int] = {}
+    for d in devices:
+        device = str(d.get("device"))
+        if not device.startswith("cuda"):
+            continue
+        fallback = int(device.split(":", 1)[1]) if ":" in device else 0
+        uuid = d.get("uuid")
+        out[device] = by_uuid.get(_norm_uuid(uuid), fallback) if uuid else fallback
+    return out
+
+
 class Sampler:
     """Samples the GPU of the active row every `interval` seconds on a background thread.
 

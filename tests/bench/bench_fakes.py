@@ -32,6 +32,14 @@ class FakeNVML:
             raise NVMLError(f"{name}: Not Supported")
         return self._now()[name]
 
+    uuids: tuple[str, ...] = ("GPU-aaaa-0000", "GPU-bbbb-1111")
+
+    def nvmlDeviceGetCount(self) -> int:
+        return len(self.uuids)
+
+    def nvmlDeviceGetUUID(self, handle: str) -> str:
+        return self.uuids[int(handle.rsplit("-", 1)[1])]
+
     def nvmlDeviceGetHandleByIndex(self, index: int) -> str:
         return f"handle-{index}"
 

@@ -4,7 +4,7 @@ import time
 
 from bench_fakes import FakeNVML, reading
 
-from nktenv.bench.telemetry import Sampler, explain, summarize
+from nktenv.bench.telemetry import Sampler, explain, nvml_indices, summarize
 
 THERMAL = 0x20
 POWER_CAP = 0x4
@@ -94,3 +94,10 @@ def test_background_thread_samples_at_the_interval() -> None:
 def test_no_samples_no_summary() -> None:
     assert summarize([]) is None
     assert explain(None) == []
+
+
+def test_cuda_devices_map_to_nvml_boards_by_uuid() -> None:
+    # CUDA_VISIBLE_DEVICES=1: CUDA's cuda:0 is NVML's board 1.
+    devices = [{"device": "cpu"}, {"device": "cuda:0", "uuid": "bbbb-1111"}, {"device": "cuda:1", "uuid": None}]
+    assert nvml_indices(FakeNVML([reading()]), devices) == {"cuda:0": 1, "cuda:1": 1}
+    assert nvml_indices(FakeNVML([reading()]), [{"device": "cuda:0", "uuid": "GPU-AAAA-0000"}]) == {"cuda:0": 0}
