@@ -180,6 +180,10 @@ def run_framework(
             elif line.strip():
                 tail.append(line)
 
+    if framework not in SCRIPTS:
+        result.fatal = f"unknown framework {framework!r} (known: {', '.join(SCRIPTS)})"
+        _fill_missing(result, config)
+        return result
     resource = files("nktenv.checks") / SCRIPTS[framework]
     with as_file(resource) as script:
         argv = [request.python, str(script), "--config", json.dumps(config)]
