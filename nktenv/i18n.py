@@ -380,3 +380,62 @@ def help_headings() -> tuple[str, ...]:
         N_("[required]"),
         N_("[default: {value}]"),
     )
+
+
+# --- Click's usage errors -------------------------------------------------------------------
+
+# Click and Typer build their error texts without gettext; match the English and re-word it.
+_CLICK_MESSAGES: tuple[tuple[str, str], ...] = (
+    (r"No such option: (?P<name>\S+) \(Possible options: (?P<options>.+)\)",
+     N_("No such option: {name} (similar options: {options})")),
+    (r"No such option: (?P<name>\S+)", N_("No such option: {name}")),
+    (r"No such command '(?P<name>.*)'\. Did you mean (?P<suggestions>.+)\?",
+     N_("No such command: {name}. Did you mean {suggestions}?")),
+    (r"No such command '(?P<name>.*)'\.", N_("No such command: {name}")),
+    (r"Option '(?P<name>[^']+)' requires an argument\.", N_("Option {name} needs a value.")),
+    (r"Option '(?P<name>[^']+)' requires (?P<count>\d+) arguments\.", N_("Option {name} needs {count} values.")),
+    (r"Got unexpected extra argument\(s\) \((?P<args>.*)\)", N_("Unexpected extra argument(s): {args}")),
+    (r"Missing option (?P<param>.+?)\.", N_("Missing option {param}.")),
+    (r"Missing argument (?P<param>.+?)\.", N_("Missing argument {param}.")),
+    (r"Missing command\.", N_("Missing command.")),
+    (r"Invalid value for (?P<param>.+?): Input should be a valid integer.*",
+     N_("Invalid value for {param}: give a whole number.")),
+    (r"Invalid value for (?P<param>.+?): Input should be a valid number.*",
+     N_("Invalid value for {param}: give a number.")),
+    (r"Invalid value for (?P<param>.+?): (?P<message>.*)", N_("Invalid value for {param}: {message}")),
+)
+
+
+def localize_click_message(message: str) -> str:
+    """Click's English error text in the current language (unchanged when no pattern matches)."""
+    if current_language() == DEFAULT:
+        return message
+    for pattern, msgid in _CLICK_MESSAGES:
+        match = re.fullmatch(pattern, message, flags=re.DOTALL)
+        if match:
+            return _lookup(msgid).format(**match.groupdict())
+    return message
+
+
+def localize_usage_error(exc: BaseException) -> None:
+    """Make a Click usage error print in the current language (usage line, hint and message)."""
+    if current_language() == DEFAULT:
+        return
+    if not any(cls.__name__ == "UsageError" for cls in type(exc).__mro__) or not hasattr(exc, "format_message"):
+        return
+    import types
+
+    exc.show = types.MethodType(_show_usage_error, exc)  # type: ignore[attr-defined]
+
+
+def _show_usage_error(self: Any, file: Any = None) -> None:
+    stream = file if file is not None else sys.stderr
+    ctx = getattr(self, "ctx", None)
+    if ctx is not None:
+        hint = ""
+        if ctx.command.get_help_option(ctx) is not None:
+            command = f"'{ctx.command_path} {ctx.help_option_names[0]}'"
+            hint = _("Try {command} for help.").format(command=command) + "\n"
+        stream.write(f"{ctx.get_usage()}\n{hint}\n")
+    stream.write(_("Error: {message}").format(message=localize_click_message(self.format_message())) + "\n")
+    stream.flush()

@@ -42,6 +42,15 @@ class NktenvGroup(TyperGroup):
         plain_coercion(self)
         return super().main(args, *pargs, **kwargs)
 
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except Exception as exc:  # re-raised as it is; a usage error only learns to print translated
+            from nktenv.i18n import localize_usage_error
+
+            localize_usage_error(exc)
+            raise
+
     def invoke(self, ctx: click.Context) -> Any:
         global _json_requested
         _json_requested = False
@@ -55,6 +64,11 @@ class NktenvGroup(TyperGroup):
 
             sys.stderr.write("\n" + _("interrupted") + "\n")
             ctx.exit(int(ExitCode.INTERRUPTED))
+        except Exception as exc:  # re-raised as it is; a usage error only learns to print translated
+            from nktenv.i18n import localize_usage_error
+
+            localize_usage_error(exc)
+            raise
         return None
 
 

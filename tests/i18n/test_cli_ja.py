@@ -158,3 +158,27 @@ def test_english_help_is_left_to_click(runner, app) -> None:
     result = runner.invoke(app, ["--lang", "en", "bench", "--help"])
     assert result.exit_code == 0
     assert "  [default: all]" in result.stdout  # Click's own layout, two spaces before the marker
+
+
+@pytest.mark.parametrize(
+    ("args", "japanese", "english"),
+    [
+        (["detect", "--jsn"], "エラー: --jsn というオプションはありません(似たオプション: --json)",
+         "Error: No such option: --jsn (Possible options: --json)"),
+        (["detct"], "エラー: detct というコマンドはありません。'detect' のことですか?",
+         "Error: No such command 'detct'. Did you mean 'detect'?"),
+        (["detect", "extra"], "エラー: 余分な引数があります: extra", "Error: Got unexpected extra argument(s) (extra)"),
+        (["detect", "--python"], "エラー: オプション --python には値が必要です。",
+         "Error: Option '--python' requires an argument."),
+        (["--lang", "fr", "detect"], "エラー: --lang の値が正しくありません: 不明な言語 fr です。",
+         "Error: Invalid value for --lang: Unknown language fr; choose one of: en, ja."),
+    ],
+)
+def test_usage_errors_in_japanese(runner, app, args, japanese, english) -> None:
+    ja_args = args if args[0] == "--lang" else ["--lang", "ja", *args]
+    with_ja = runner.invoke(app, ja_args, env={"NKTENV_LANG": "ja"})
+    with_en = runner.invoke(app, ["--lang", "en", *args] if args[0] != "--lang" else args)
+    assert with_ja.exit_code == with_en.exit_code == 2
+    assert japanese in with_ja.stderr, with_ja.stderr
+    assert english in with_en.stderr, with_en.stderr  # English stays exactly Click's text
+    assert "Traceback" not in with_ja.output
