@@ -60,3 +60,21 @@ def test_doctor_in_japanese(runner, app, ja, machine: str) -> None:
     assert human.exit_code == english.exit_code
     assert "Traceback" not in human.output
     ja.assert_translated(human.stdout + human.stderr)
+
+
+@pytest.mark.skipif(not MACHINES, reason="no recorded machines")
+@pytest.mark.parametrize("machine", MACHINES)
+def test_plan_in_japanese(runner, app, ja, machine: str, tmp_path: Path) -> None:
+    facts = runner.invoke(app, ["detect", "--replay", _replay(machine), "--json"])
+    snapshot = tmp_path / "facts.json"
+    snapshot.write_text(facts.stdout, encoding="utf-8")
+    args = ["plan", "--facts", str(snapshot), "--tensorflow", "latest"]
+    english = runner.invoke(app, ["--lang", "en", *args, "--json"])
+    japanese = runner.invoke(app, ["--lang", "ja", *args, "--json"])
+    assert english.exit_code == japanese.exit_code, japanese.output
+    assert _neutral(json.loads(english.stdout)) == _neutral(json.loads(japanese.stdout))
+
+    human = ja.invoke(args)
+    assert human.exit_code == english.exit_code
+    assert "Traceback" not in human.output
+    ja.assert_translated(human.stdout + human.stderr)
