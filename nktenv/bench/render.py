@@ -9,6 +9,8 @@ from nktenv.i18n import _
 
 def progress_text(event: Mapping[str, Any]) -> str:
     fw, stage = event.get("framework"), event.get("stage")
+    if stage == "start":
+        return _("{framework}: starting").format(framework=fw)
     if stage == "data":
         return _("{framework}: preparing the {model} data").format(framework=fw, model=event.get("model"))
     if stage == "limits":

@@ -185,6 +185,8 @@ def run_framework(
         _fill_missing(result, config)
         return result
     resource = files("nktenv.checks") / SCRIPTS[framework]
+    if on_event is not None:  # the framework import alone can take seconds: show that something runs
+        on_event({"event": "progress", "framework": framework, "stage": "start", "done": 0, "total": None})
     with as_file(resource) as script:
         argv = [request.python, str(script), "--config", json.dumps(config)]
         try:
