@@ -78,3 +78,20 @@ def test_plan_in_japanese(runner, app, ja, machine: str, tmp_path: Path) -> None
     assert human.exit_code == english.exit_code
     assert "Traceback" not in human.output
     ja.assert_translated(human.stdout + human.stderr)
+
+
+def test_compare_in_japanese(runner, app, ja, tmp_path: Path) -> None:
+    fleet = pytest.importorskip("tests.compare.compare_fleet", reason="the compare test fleet is not there")
+    results = fleet.write_fleet(tmp_path / "shared" / "results")
+    english = runner.invoke(app, ["--lang", "en", "compare", str(results), "--json"])
+    japanese = runner.invoke(app, ["--lang", "ja", "compare", str(results), "--json"])
+    assert english.exit_code == japanese.exit_code == 0, japanese.output
+    assert _neutral(json.loads(english.stdout)) == _neutral(json.loads(japanese.stdout))
+
+    report = tmp_path / "report.html"
+    human = ja.invoke(["compare", str(results), "--html", str(report)])
+    assert human.exit_code == 0, human.output
+    ja.assert_translated(human.stdout + human.stderr)
+    html = report.read_text(encoding="utf-8")
+    assert '<html lang="ja">' in html
+    ja.assert_translated(html)
