@@ -10,6 +10,7 @@ waits for, interpreter start included). Prints one table; the best of --repeat r
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,22 @@ def best(fn, repeat: int) -> tuple[float, object]:
     return min(times), out
 
 
+def child_cpu(argv: list[str], repeat: int) -> float:
+    """Least user+system CPU seconds of the command as a child process (NaN where unmeasurable)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return float("nan")
+
+    times = []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(argv, capture_output=True, timeout=120, check=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        times.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return min(times)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=1000)
@@ -68,15 +85,19 @@ def main() -> None:
                     "--html", str(out / "r.html"), "--csv", str(out / "r.csv")]
             t_cli, proc = best(lambda: subprocess.run(argv, capture_output=True, timeout=120, check=False), args.repeat)
             ok = proc.returncode == 0  # type: ignore[attr-defined]
-            rows.append((args.files, machines, size / 1e6, t_load, t_cmp, t_csv, t_html, len(page) / 1e6, t_cli, ok))
+            cpu = child_cpu(argv, args.repeat)
+            rows.append((args.files, machines, size / 1e6, t_load, t_cmp, t_csv, t_html, len(page) / 1e6, t_cli, cpu, ok))
 
-    head = ("files", "machines", "MB", "read s", "compare s", "csv s", "html s", "html MB", "command s", "< 2 s")
+    head = ("files", "machines", "MB", "read s", "compare s", "csv s", "html s", "html MB", "command s", "cmd cpu s",
+            "< 2 s")
     print(" | ".join(f"{h:>9}" for h in head))
     print("-" * (12 * len(head)))
-    for f, m, mb, tl, tc, tcsv, th, hmb, tcli, ok in rows:
+    for f, m, mb, tl, tc, tcsv, th, hmb, tcli, cpu, ok in rows:
         verdict = "yes" if ok and tcli < TARGET_S else "NO"
         print(" | ".join(f"{v:>9}" for v in (f, m, f"{mb:.1f}", f"{tl:.3f}", f"{tc:.3f}", f"{tcsv:.3f}", f"{th:.3f}",
-                                              f"{hmb:.2f}", f"{tcli:.3f}", verdict)))
+                                              f"{hmb:.2f}", f"{tcli:.3f}", f"{cpu:.3f}", verdict)))
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall times grow with the load; "
+          "'cmd cpu s' is the command's own CPU time, what an idle machine would take)")
 
 
 if __name__ == "__main__":
