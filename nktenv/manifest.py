@@ -127,9 +127,16 @@ class TfRelease:
     and_cuda: str
     glibc_min: str | None
     source: str
+    and_cuda_python: str | None = None  # where `[and-cuda]` installs, when narrower than `python`
 
     def supports_python(self, version: str) -> bool:
         return python_in(version, self.python)
+
+    def and_cuda_for(self, python: str | None) -> str:
+        """The `[and-cuda]` state for a target Python (a pin may lack wheels for some Pythons)."""
+        if self.and_cuda == "ok" and python and self.and_cuda_python and not python_in(python, self.and_cuda_python):
+            return "broken"
+        return self.and_cuda
 
 
 @dataclass(frozen=True)
@@ -551,7 +558,7 @@ def _load_tf(doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]) -> tuple[T
     for i, raw in enumerate(_table_list(file, doc, "release")):
         label = f"release {raw.get('version', f'#{i}') if isinstance(raw, dict) else f'#{i}'}"
         e = _Entry(file, label, raw, ("version", "python", "cuda", "cudnn", "gpu_platforms", "min_cc",
-                                      "and_cuda", "glibc_min", "source"))
+                                      "and_cuda", "and_cuda_python", "glibc_min", "source"))
         version = e.text("version", check=_is_release, what="release version")
         assert version is not None
         if version in seen:
@@ -575,6 +582,8 @@ def _load_tf(doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]) -> tuple[T
             and_cuda=and_cuda or "absent",
             glibc_min=e.text("glibc_min", required=False, check=_is_version, what="version"),
             source=e.text("source") or "",
+            and_cuda_python=e.text("and_cuda_python", required=False, check=_is_spec,
+                                   what="Python specifier (comparisons such as >=3.9,<3.11)"),
         ))
     return tuple(sorted(out, key=lambda r: version_tuple(r.version), reverse=True))
 

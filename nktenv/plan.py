@@ -630,11 +630,15 @@ def _tf_gpu_problem(rel: TfRelease, m: Machine, manifests: Manifests) -> Finding
             )
         return _fail("no_compatible_variant",
                      _("TensorFlow {version} has no GPU build for {route}.").format(version=rel.version, route=route))
-    if rel.and_cuda == "broken" and route != "windows-native":
+    if rel.and_cuda_for(m.python) == "broken" and route != "windows-native":
+        if rel.and_cuda == "broken":
+            fix = _("Use the .post1 release of the same version.")
+        else:
+            fix = _("Use Python {spec} for this release, or a newer TensorFlow.").format(spec=rel.and_cuda_python)
         return _fail("no_compatible_variant",
                      _("tensorflow[and-cuda]=={version} cannot be installed (a pinned dependency is not on PyPI).").format(
                          version=rel.version),
-                     _("Use the .post1 release of the same version."))
+                     fix)
     floor = driver_floor(rel.cuda, m.driver_os, manifests=manifests) if rel.cuda else None
     if floor and not (m.driver and driver_satisfies(m.driver, floor)):
         return _fail(
@@ -681,7 +685,7 @@ def _tf_plan(rel: TfRelease, m: Machine, gpu: bool, reasons: list[str]) -> Frame
         reasons.append(_("macOS: plain {package} from PyPI; no CUDA on macOS (tensorflow-metal adds the Apple GPU).").format(
             package=package))
         return FrameworkPlan(rel.version, None, None, (f"{package}=={rel.version}",), tuple(reasons), False)
-    if gpu and route in ("linux", "wsl") and rel.and_cuda == "ok":
+    if gpu and route in ("linux", "wsl") and rel.and_cuda_for(m.python) == "ok":
         reasons.append(_("tensorflow[and-cuda] brings CUDA {cuda} and cuDNN {cudnn} as pip packages.").format(
             cuda=rel.cuda, cudnn=rel.cudnn))
         return FrameworkPlan(rel.version, "and-cuda", None, (f"tensorflow[and-cuda]=={rel.version}",), tuple(reasons),

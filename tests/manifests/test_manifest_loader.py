@@ -94,6 +94,8 @@ def test_tensorflow_and_gpu_facts(m) -> None:
     assert "windows-native" not in m.tf_release("2.11").gpu_platforms
     assert m.tf_release("2.15.0").and_cuda == "broken" and m.tf_release("2.15.0.post1").and_cuda == "ok"
     assert m.tf_release("2.13").and_cuda == "absent"
+    assert m.tf_release("2.14").and_cuda_for("3.10") == "ok" and m.tf_release("2.14").and_cuda_for("3.11") == "broken"
+    assert m.tf_release("2.21").and_cuda_for("3.12") == "ok"
     assert (m.tf_release("2.10").cuda, m.tf_release("2.10").cudnn) == ("11.2", "8.1")
     assert m.tf_release("2.21").glibc_min == "2.27"
     kepler = m.gpu_arch((3, 7))

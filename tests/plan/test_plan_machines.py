@@ -248,7 +248,9 @@ TF_CASES = [
     ("wsl", ("RTX3090",), {"wsl": True, "driver": "560.94"}, "latest", "2.21.0", ["tensorflow[and-cuda]==2.21.0"], True),
     ("post1-for-and-cuda", ("RTX3090",), {"python": "3.11.9"}, "2.15.0", "2.15.0.post1",
      ["tensorflow[and-cuda]==2.15.0.post1"], True),
-    ("line-request", ("RTX3090",), {"python": "3.11.9"}, "2.14", "2.14.0", ["tensorflow[and-cuda]==2.14.0"], True),
+    ("line-request", ("RTX3090",), {"python": "3.10.13"}, "2.14", "2.14.0", ["tensorflow[and-cuda]==2.14.0"], True),
+    # 2.14's [and-cuda] pins tensorrt 8.5.3.1, which has no Python 3.11 wheel.
+    ("and-cuda-not-for-py311", ("RTX3090",), {"python": "3.11.9"}, "2.14", "2.14.0", ["tensorflow==2.14.0"], False),
     ("pre-and-cuda", ("RTX3090",), {"python": "3.10.13"}, "2.12.0", "2.12.0", ["tensorflow==2.12.0"], True),
     ("windows-py310", ("RTX3090",), {"system": "windows", "driver": "560.94", "python": "3.10.11"}, "latest",
      "2.10.0", ["tensorflow==2.10.0"], True),

@@ -156,7 +156,7 @@ def check_constraints(facts, req) -> None:
             assert visible
             if route == "windows-native":
                 assert tf.requirements == (f"tensorflow=={tf.version}",)
-            elif rel.and_cuda == "ok":
+            elif rel.and_cuda_for(python) == "ok":
                 assert tf.requirements == (f"tensorflow[and-cuda]=={tf.version}",)
         if result.torch is not None and result.torch.gpu and tf.gpu:
             assert result.separate_venvs
