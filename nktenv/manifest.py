@@ -21,11 +21,6 @@ from typing import Any, Callable, Iterable, Mapping
 
 from nktenv.errors import ExitCode, NktenvError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 ENV_DIR = "NKTENV_MANIFESTS_DIR"
 FILES = ("cuda.toml", "torch.toml", "tensorflow.toml", "gpus.toml")
 PLATFORMS = ("linux-x86_64", "linux-aarch64", "windows-x86_64", "macos-arm64", "macos-x86_64")
@@ -321,7 +316,16 @@ def _bad(file: str, entry: str, problem: str) -> NktenvError:
     )
 
 
+def _toml() -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    return tomllib
+
+
 def _read(folder: Path, name: str) -> dict[str, Any]:
+    tomllib = _toml()
     path = folder / name
     try:
         text = path.read_text(encoding="utf-8")
