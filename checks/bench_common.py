@@ -196,7 +196,7 @@ class Arm:
 
 
 def warm_up(arm: Arm, config: dict[str, Any]) -> None:
-    """Warm-up until stable (benchmark.md §4.3): >= min steps and >= warmup_s, then blocks until two agree within 5 %."""
+    """Warm-up until stable: >= min steps and >= warmup_s, then blocks until two agree within 5 %."""
     if arm.loss_first is None and arm.probe is not None:
         arm.loss_first = arm.probe()
     t_start = time.perf_counter()

@@ -1,4 +1,4 @@
-"""The lab's reference models in TensorFlow/Keras, exactly as its manual specifies (reference-models.md)."""
+"""The lab's reference models in TensorFlow/Keras, exactly as its manual specifies."""
 
 from __future__ import annotations
 

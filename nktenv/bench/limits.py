@@ -1,4 +1,4 @@
-"""The arithmetic of limits (benchmark.md §3): per-step floors from measured device ceilings.
+"""The arithmetic of limits (docs/benchmarks.md, "Limits"): per-step floors from measured device ceilings.
 
 A row's limit is the fastest this device could run that pipeline at that batch size:
 - compiled (CUDA graph / XLA): the physics floor, max(FLOP / matmul rate, bytes / device-copy rate);

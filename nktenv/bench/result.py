@@ -20,7 +20,7 @@ VERDICT_MODEL, VERDICT_PIPELINE = "cnn", "resident"
 
 
 def default_threshold(cpu_threads: int | None) -> float:
-    """CNN GPU/CPU threshold: 10x over a 2-core CPU, scaled down for bigger CPUs, never below 3x (benchmark.md §4.3)."""
+    """CNN GPU/CPU threshold: 10x over a 2-core CPU, scaled down for bigger CPUs, never below 3x (docs/benchmarks.md)."""
     threads = max(1, cpu_threads or 2)
     return max(3.0, round(10.0 * 2 / threads, 1))
 

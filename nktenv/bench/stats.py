@@ -101,5 +101,5 @@ def bootstrap_ratio(
 
 
 def blocks_needed(cv: float, half_width: float, z: float = 1.96) -> int:
-    """Blocks for a CI of relative half-width `half_width` on a median, given the block CV (benchmark.md §4.2)."""
+    """Blocks for a CI of relative half-width `half_width` on a median, given the block CV (n = (1.96 * sqrt(pi/2) * CV / h)^2)."""
     return max(1, math.ceil((z * math.sqrt(math.pi / 2) * cv / half_width) ** 2))

@@ -21,7 +21,7 @@ def test_model_arithmetic_matches_the_hand_count() -> None:
 
 def test_cnn_compiled_is_memory_bound_on_an_h100() -> None:
     floor = step_floor_s("cnn", "compiled", "gpu", 100, H100)
-    assert floor == pytest.approx(155e6 / 3.35e12, rel=0.01)  # 46 us, benchmark.md §3.5
+    assert floor == pytest.approx(155e6 / 3.35e12, rel=0.01)  # 46 us: the CNN is memory-bound on an H100
     assert limit_samples_per_s("cnn", "compiled", "gpu", 100, H100) == pytest.approx(2.16e6, rel=0.02)
 
 
