@@ -48,8 +48,13 @@ def _child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _wall(argv: list[str], runs: int, check_json: bool = True, cpu: list[float] | None = None) -> list[float]:
+def _wall(argv: list[str], runs: int, check_json: bool = True, cpu: list[float] | None = None,
+          pycache: str | None = None) -> list[float]:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONUTF8": "1"}
+    if pycache:
+        # Measure an installed nktenv: bytecode cached (pip writes it at install time), kept out of the tree.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = pycache
     times = []
     for _ in range(runs):
         before = _child_cpu()
@@ -90,11 +95,12 @@ def main() -> int:
         facts = Path(tmp) / "facts.json"
         facts.write_text(json.dumps(FACTS), encoding="utf-8")
         argv = _command(facts)
-        _wall(argv, 2)  # warm the OS file cache and bytecode
+        pycache = str(Path(tmp) / "pycache")
+        _wall(argv, 2, pycache=pycache)  # warm the OS file cache and write the bytecode
         cpu: list[float] = []
-        wall = _wall(argv, args.runs, cpu=cpu)
-        baseline = _wall([sys.executable, "-c", "pass"], args.runs, check_json=False)
-        shell = _wall([*argv[: argv.index("plan")], "--version"], args.runs, check_json=False)
+        wall = _wall(argv, args.runs, cpu=cpu, pycache=pycache)
+        baseline = _wall([sys.executable, "-c", "pass"], args.runs, check_json=False, pycache=pycache)
+        shell = _wall([*argv[: argv.index("plan")], "--version"], args.runs, check_json=False, pycache=pycache)
     load_s, plan_s = _in_process(200)
     median = statistics.median(wall)
     rows = [
