@@ -68,3 +68,15 @@ def test_torch_sweep_and_training_epochs() -> None:
     assert all(p["samples_per_s"] > 0 for p in sweep["points"])
     (training,) = doc["trainings"]
     assert training["epochs"] == 1 and training["train_s"] > 0 and training["test"]["loss"] > 0
+
+
+@_needs("tensorflow")
+def test_tensorflow_xla_compiled_pipeline_on_cpu() -> None:
+    config = {**TINY, "limits": False, "correctness": False}
+    request = BenchRequest(python=sys.executable, frameworks=("tensorflow",), models=("mlp",), pipelines=("compiled",),
+                           devices=("cpu",), quick=False, config=config)
+    doc = run(request, machine=MACHINE, nvml_loader=lambda: None).document
+    (r,) = doc["rows"]
+    assert r["status"] == "ok", r["error"]
+    assert r["samples_per_s"]["median"] > 0 and r["loss_last"] < r["loss_first"]
+    assert doc["sweeps"] == []  # TINY turns the sweep off
