@@ -547,11 +547,13 @@ def _explicit_variant(usable: Sequence[TorchRelease], m: Machine, manifests: Man
     name = req.variant.strip().lower()
     published = [r for r in usable if (v := r.variant(name)) is not None and m.platform in v.platforms]
     if not published:
-        where = usable[0].version if req.torch != "latest" else _("any release in the manifest")
         return None, [_fail(
             "variant_not_published",
-            _("Variant {variant} was never published for torch {version} on {platform}.").format(
-                variant=name, version=where, platform=m.platform),
+            _("Variant {variant} was never published for any torch release on {platform}.").format(
+                variant=name, platform=m.platform)
+            if req.torch.strip().lower() == "latest"
+            else _("Variant {variant} was never published for torch {version} on {platform}.").format(
+                variant=name, version=usable[0].version, platform=m.platform),
             _("Published here: {variants}.").format(
                 variants=", ".join(v.name for v in usable[0].variants_for(m.platform)) or "-"),
         )]

@@ -365,3 +365,11 @@ def test_mixed_within_one_release(manifests) -> None:
         "No single torch 2.8.0 build covers all visible GPUs: NVIDIA GeForce GTX 1080 Ti (sm_61), "
         "NVIDIA GeForce RTX 5090 (sm_120).",
     )]
+
+
+def test_unpublished_variant_wording(manifests) -> None:
+    latest = plan(manifests, ("RTX3090",), PlanRequest(variant="cu134"))
+    assert latest.findings[-1].title == "Variant cu134 was never published for any torch release on linux-x86_64."
+    pinned = plan(manifests, ("RTX3090",), PlanRequest(torch="2.8.0", variant="cu121"))
+    assert pinned.findings[-1].title == "Variant cu121 was never published for torch 2.8.0 on linux-x86_64."
+    assert "cu126" in pinned.findings[-1].fix
