@@ -186,9 +186,14 @@ def scan(index_url: str, timeout: float = 30.0, project: str = "torch") -> list[
 
 
 def compare(wheels: Iterable[Wheel], manifests: Manifests, index_url: str) -> Report:
+    """What the index lists that the manifest lacks. Releases older than the manifest's oldest are
+    outside its scope (the index keeps everything back to 1.0)."""
+    oldest = min((version_tuple(r.version) for r in manifests.torch), default=())
     seen: dict[tuple[str, str], set[str]] = {}
     pythons: dict[str, set[str]] = {}
     for w in wheels:
+        if version_tuple(w.version) < oldest:
+            continue
         seen.setdefault((w.version, w.variant), set()).add(w.platform)
         if w.python:
             pythons.setdefault(w.version, set()).add(w.python)
