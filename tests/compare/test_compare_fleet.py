@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -29,8 +31,6 @@ needs_ansible = pytest.mark.skipif(PLAYBOOK is None, reason="ansible-core is not
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    import os
-
     env = dict(os.environ)
     env.update({"ANSIBLE_CONFIG": str(ANSIBLE / "ansible.cfg"), "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
                 "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"), "ANSIBLE_NOCOLOR": "1"})
@@ -118,8 +118,8 @@ def test_playbook_on_localhost_fetches_and_compares(tmp_path: Path) -> None:
         "nktenv_home": str(home),
         "nktenv_python": sys.executable,
         "nktenv_package": str(_checkout_copy(tmp_path / "src")),
-        # offline: reuse this interpreter's packages and pip, install only nktenv itself
-        "nktenv_venv_args": ["--system-site-packages", "--without-pip"],
+        # offline: the venv borrows this interpreter's pip and packages (PYTHONPATH below), installs only nktenv
+        "nktenv_venv_args": ["--without-pip"],
         "nktenv_pip_args": ["--no-deps", "--no-build-isolation", "--no-index"],
         "nktenv_run_setup": False,
         "nktenv_run_bench": False,
@@ -127,13 +127,18 @@ def test_playbook_on_localhost_fetches_and_compares(tmp_path: Path) -> None:
         "nktenv_controller_command": [sys.executable, "-m", "nktenv"],
     }
     (tmp_path / "vars.json").write_text(json.dumps(extra), encoding="utf-8")
+    env = _env(tmp_path)
+    # This interpreter may itself be a venv (CI): its packages are not the "system" ones of a venv made
+    # from it, so hand them over explicitly. Only paths: .pth files (an editable nktenv) are not read.
+    env["PYTHONPATH"] = os.pathsep.join(site.getsitepackages())
     out = subprocess.run([PLAYBOOK, "-i", str(inventory), str(ANSIBLE / "fleet.yml"), "-e", f"@{tmp_path / 'vars.json'}"],
-                         capture_output=True, text=True, timeout=900, env=_env(tmp_path), cwd=tmp_path)
+                         capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
     log = out.stdout[-6000:] + out.stderr[-3000:]
     assert out.returncode == 0, log
 
     # nktenv was installed into its own venv on the host, and doctor ran there (exit 1 = findings is fine)
     assert (home / "venv" / "bin" / "nktenv").is_file()
+    assert list((home / "venv" / "lib").glob("python3*/site-packages/nktenv/compare/analyze.py"))
     doctor = json.loads((controller / "doctor" / "localhost.json").read_text(encoding="utf-8"))
     assert str(doctor.get("schema", "")).startswith("nktenv.")
     assert "nktenv doctor exited" in out.stdout
