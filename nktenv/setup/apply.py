@@ -98,6 +98,7 @@ class SetupResult:
     log_path: str | None = None
     record_path: str | None = None
     cuda_libs: dict[str, Any] | None = None
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step
     duration_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,6 +114,7 @@ class SetupResult:
             "log": self.log_path,
             "record": self.record_path,
             "cuda_libs": self.cuda_libs,
+            "steps": {k: round(v, 3) for k, v in self.steps.items()},
             "duration_s": round(self.duration_s, 3),
         }
 
@@ -463,6 +465,7 @@ def apply(
     py_stage = registry.venv_python(staging)
     env = child_env()
     commands: list[list[str]] = []
+    timings: dict[str, float] = {}
     old: Path | None = None
     try:
         with open(log_path, "w", encoding="utf-8") as log:
@@ -478,7 +481,9 @@ def apply(
                 if name == "install" and not req.spec.requirements:
                     continue
                 rep.step(name, text)
+                t0 = time.monotonic()
                 result = run_process(argv, timeout=timeout, env=env, log=log, on_line=rep.line)
+                timings[name] = time.monotonic() - t0
                 commands.append([a.replace(str(staging), str(target)) for a in argv])
                 if not result.ok:
                     raise classify_failure(name, result, log_path)
@@ -488,8 +493,10 @@ def apply(
                 if site is not None:
                     cuda_libs = __import__("nktenv.setup.cudalibs", fromlist=["apply"]).apply(staging, site)
             rep.step("verify", _("Verifying the new environment"))
+            t0 = time.monotonic()
             distributions = scan_distributions(staging) or {}
             verification = (verifier or verify)(py_stage, req.spec)
+            timings["verify"] = time.monotonic() - t0
             log.write(json.dumps({"verification": verification.to_dict()}, ensure_ascii=False) + "\n")
             if not verification.ok:
                 raise VerificationFailed(verification, log_path)
@@ -515,6 +522,7 @@ def apply(
                 "facts": dict(req.facts) if req.facts else None,
                 "plan": dict(req.plan) if req.plan else None,
                 "log": str(log_path),
+                "steps": {k: round(v, 3) for k, v in timings.items()},
             }
             _write_json(staging / RECORD_DIR / RECORD_FILE, record)
             _write_json(staging / RECORD_DIR / LOCK_FILE, record["lock"])
@@ -558,7 +566,7 @@ def apply(
     return SetupResult(
         status=status, venv=str(target), python=str(py_final), installer=req.backend.name, fingerprint=fp,
         commands=commands, distributions=distributions, verification=verification, log_path=str(log_path),
-        record_path=str(target / RECORD_DIR / RECORD_FILE), cuda_libs=cuda_libs,
+        record_path=str(target / RECORD_DIR / RECORD_FILE), cuda_libs=cuda_libs, steps=timings,
         duration_s=time.monotonic() - started,
     )
 

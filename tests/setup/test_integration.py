@@ -75,6 +75,7 @@ def test_build_verify_record_noop_force(tmp_path: Path, index_url: str, backend:
     lock = json.loads((target / ".nktenv" / "lock.json").read_text(encoding="utf-8"))
     assert "nkt-dep==1.0" in lock["requirements"] and "pip==" not in " ".join(lock["requirements"])
     assert Path(first.log_path).read_text(encoding="utf-8").count("$ ") == 2
+    assert set(first.steps) == {"venv", "install", "verify"}
     assert registry.last_python() == str(registry.venv_python(target))
     assert _siblings(target) == []
     if backend == "pip":  # console scripts still run after the move into place
