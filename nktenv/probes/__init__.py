@@ -137,28 +137,40 @@ def _nvml(seam: Seam) -> dict[str, Any]:
 
 def open_seam(record: Path | None = None, replay: Path | None = None) -> Seam:
     """The real machine, the real machine while recording into `record`, or the recording `replay`."""
-    from nktenv.probes.seam import RealSeam, RecordingSeam, ReplayError, ReplaySeam
+    from nktenv.i18n import _
+    from nktenv.probes.seam import RECORDING_FORMAT, RealSeam, RecordingSeam, ReplayError, ReplaySeam
 
     if record is not None and replay is not None:
-        raise NktenvError("usage", "--record and --replay cannot be used together", exit_code=ExitCode.USAGE)
+        raise NktenvError("usage", _("--record and --replay cannot be used together."), exit_code=ExitCode.USAGE)
     if replay is not None:
         try:
             return ReplaySeam(Path(replay))
         except ReplayError as exc:
-            raise NktenvError("recording-unreadable", str(exc), exit_code=ExitCode.BAD_DATA) from None
+            if exc.kind == "missing":
+                message = _("{path} not found: not a recording made by `nktenv detect --record`.")
+            elif exc.kind == "unreadable":
+                message = _("Cannot read {path}: {error}")
+            else:
+                message = _("{path} is not a {format} recording.")
+            raise NktenvError(
+                "recording-unreadable",
+                message.format(path=str(exc.path), error=exc.detail, format=RECORDING_FORMAT),
+                exit_code=ExitCode.BAD_DATA,
+            ) from None
     if record is not None:
         record = Path(record)
         if record.exists() and (not record.is_dir() or any(record.iterdir())):
             raise NktenvError(
                 "record-dir-not-empty",
-                f"{record} already exists and is not an empty folder",
-                hint="choose a new folder for the recording",
+                _("{path} already exists and is not an empty folder.").format(path=str(record)),
+                hint=_("Choose a new folder for the recording."),
                 exit_code=ExitCode.USAGE,
             )
         try:
             return RecordingSeam(RealSeam(), record)
         except OSError as exc:
-            raise NktenvError("record-dir-unwritable", f"cannot write the recording to {record}: {exc}",
+            raise NktenvError("record-dir-unwritable",
+                              _("Cannot write the recording to {path}: {error}").format(path=str(record), error=exc),
                               exit_code=ExitCode.BAD_DATA) from None
     return RealSeam()
 
@@ -169,11 +181,14 @@ def resolve_interpreter(python: Path | None, venv: Path | None) -> str | None:
     Raises:
         NktenvError: "interpreter-not-found" (exit 3) when the file or the venv's python is missing.
     """
+    from nktenv.i18n import _
+
     if python is not None and venv is not None:
-        raise NktenvError("usage", "--python and --venv cannot be used together", exit_code=ExitCode.USAGE)
+        raise NktenvError("usage", _("--python and --venv cannot be used together."), exit_code=ExitCode.USAGE)
     if python is not None:
         if not Path(python).is_file():
-            raise NktenvError("interpreter-not-found", f"Python interpreter not found: {python}",
+            raise NktenvError("interpreter-not-found",
+                              _("Python interpreter not found: {path}").format(path=str(python)),
                               exit_code=ExitCode.NO_ENVIRONMENT)
         return str(python)
     if venv is not None:
@@ -183,8 +198,8 @@ def resolve_interpreter(python: Path | None, venv: Path | None) -> str | None:
                 return str(candidate)
         raise NktenvError(
             "interpreter-not-found",
-            f"no Python interpreter in {venv} (looked for Scripts\\python.exe and bin/python)",
-            hint="create it with `python -m venv DIR` or pass --python",
+            _("No Python interpreter in {path} (looked for Scripts\\python.exe and bin/python).").format(path=str(venv)),
+            hint=_("Create it with `python -m venv DIR`, or pass --python."),
             exit_code=ExitCode.NO_ENVIRONMENT,
         )
     return None

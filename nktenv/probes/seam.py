@@ -438,7 +438,13 @@ def _match(name: str, pattern: str) -> bool:
 
 
 class ReplayError(Exception):
-    """The folder is not a readable recording."""
+    """The folder is not a readable recording. `kind`: missing | unreadable | format."""
+
+    def __init__(self, kind: str, path: Path, detail: str = "") -> None:
+        super().__init__(f"{path}: {kind} {detail}".strip())
+        self.kind = kind
+        self.path = path
+        self.detail = detail
 
 
 class ReplaySeam:
@@ -450,11 +456,11 @@ class ReplaySeam:
         try:
             self._index = json.loads(index_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ReplayError(f"{index_path} not found: not a recording made by `nktenv detect --record`") from None
+            raise ReplayError("missing", index_path) from None
         except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise ReplayError(f"cannot read {index_path}: {exc}") from None
+            raise ReplayError("unreadable", index_path, str(exc)) from None
         if not isinstance(self._index, dict) or self._index.get("format") != RECORDING_FORMAT:
-            raise ReplayError(f"{index_path} is not a {RECORDING_FORMAT} recording")
+            raise ReplayError("format", index_path)
         self._commands: dict[tuple[str, ...], list[CmdResult]] = {}  # keyed by normalised argv
         self._used: dict[tuple[str, ...], int] = {}
         for entry in self._index.get("commands") or []:
@@ -469,7 +475,7 @@ class ReplaySeam:
         try:
             return json.loads((self.dir / rel).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ReplayError(f"cannot read {self.dir / rel}: {exc}") from None
+            raise ReplayError("unreadable", self.dir / rel, str(exc)) from None
 
     @property
     def created_at(self) -> str | None:

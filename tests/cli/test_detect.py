@@ -105,6 +105,13 @@ def test_replay_of_a_missing_folder_is_one_line_and_exit_5(runner, app, tmp_path
     assert json.loads(result.stdout)["error"]["code"] == "recording-unreadable"
 
 
+def test_replay_of_a_broken_recording_names_the_problem(runner, app, tmp_path: Path) -> None:
+    (tmp_path / "machine.json").write_text('{"format": "other/9"}', encoding="utf-8")
+    result = runner.invoke(app, ["detect", "--replay", str(tmp_path)])
+    assert result.exit_code == 5
+    assert result.stderr.strip() == f"error: {tmp_path / 'machine.json'} is not a nktenv.recording/1 recording."
+
+
 def test_record_and_replay_together_is_a_usage_error(runner, app, tmp_path: Path) -> None:
     result = runner.invoke(app, ["detect", "--record", str(tmp_path / "a"), "--replay", str(tmp_path / "b")])
     assert result.exit_code == 2 and "cannot be used together" in result.stderr
@@ -114,7 +121,7 @@ def test_record_and_replay_together_is_a_usage_error(runner, app, tmp_path: Path
 def test_missing_venv_is_exit_3(runner, app, tmp_path: Path) -> None:
     result = runner.invoke(app, ["detect", "--venv", str(tmp_path / "no-venv")])
     assert result.exit_code == 3
-    assert "no Python interpreter in" in result.stderr and "Traceback" not in result.stderr
+    assert "No Python interpreter in" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_missing_python_is_exit_3(runner, app, tmp_path: Path) -> None:

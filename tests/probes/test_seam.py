@@ -176,14 +176,17 @@ def test_replay_of_an_unrecorded_command_is_not_found(tmp_path: Path) -> None:
 
 
 def test_replay_rejects_what_is_not_a_recording(tmp_path: Path) -> None:
-    with pytest.raises(ReplayError, match="not found"):
+    with pytest.raises(ReplayError) as info:
         ReplaySeam(tmp_path)
+    assert info.value.kind == "missing" and info.value.path == tmp_path / "machine.json"
     (tmp_path / "machine.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(ReplayError, match="cannot read"):
+    with pytest.raises(ReplayError) as info:
         ReplaySeam(tmp_path)
+    assert info.value.kind == "unreadable" and "Expecting property name" in info.value.detail
     (tmp_path / "machine.json").write_text('{"format": "something/2"}', encoding="utf-8")
-    with pytest.raises(ReplayError, match="not a nktenv.recording/1"):
+    with pytest.raises(ReplayError) as info:
         ReplaySeam(tmp_path)
+    assert info.value.kind == "format"
 
 
 def test_checks_scripts_match_by_name_wherever_nktenv_lives() -> None:
