@@ -373,3 +373,34 @@ def test_unpublished_variant_wording(manifests) -> None:
     pinned = plan(manifests, ("RTX3090",), PlanRequest(torch="2.8.0", variant="cu121"))
     assert pinned.findings[-1].title == "Variant cu121 was never published for torch 2.8.0 on linux-x86_64."
     assert "cu126" in pinned.findings[-1].fix
+
+
+# An RTX 3090 (sm_86) with Python 3.12 across the driver floors: the build changes exactly at each floor.
+FLOORS = [
+    ("linux", False, "450.80.01", None),
+    ("linux", False, "450.80.02", ("2.7.1", "cu118")),
+    ("linux", False, "525.60.12", ("2.7.1", "cu118")),
+    ("linux", False, "525.60.13", ("2.14.1", "cu126")),
+    ("linux", False, "580.65.05", ("2.14.1", "cu126")),
+    ("linux", False, "580.65.06", ("2.15.0", "cu132")),
+    ("windows", False, "452.38", None),
+    ("windows", False, "452.39", ("2.7.1", "cu118")),
+    ("windows", False, "528.32", ("2.7.1", "cu118")),
+    ("windows", False, "528.33", ("2.14.1", "cu126")),
+    ("windows", False, "579.99", ("2.14.1", "cu126")),
+    ("windows", False, "580.88", ("2.15.0", "cu132")),
+    ("linux", True, "452.38", None),
+    ("linux", True, "528.32", ("2.7.1", "cu118")),
+    ("linux", True, "528.33", ("2.14.1", "cu126")),
+    ("linux", True, "580.88", ("2.15.0", "cu132")),
+]
+
+
+@pytest.mark.parametrize("system,wsl,driver,expected", FLOORS,
+                         ids=[f"{'wsl' if w else s}-{d}" for s, w, d, _ in FLOORS])
+def test_driver_floors_move_the_choice(manifests, system, wsl, driver, expected) -> None:
+    result = plan(manifests, ("RTX3090",), system=system, wsl=wsl, driver=driver)
+    if expected is None:
+        assert result.torch.variant == "cpu" and "cpu_fallback" in codes(result)
+    else:
+        assert (result.torch.version, result.torch.variant) == expected
