@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from nktenv.errors import ExitCode, NktenvError
+from nktenv.i18n import _
 
 ENV_DIR = "NKTENV_MANIFESTS_DIR"
 FILES = ("cuda.toml", "torch.toml", "tensorflow.toml", "gpus.toml")
@@ -308,12 +309,14 @@ def clear_cache() -> None:
 
 
 def _bad(file: str, entry: str, problem: str) -> NktenvError:
+    """`problem` is already a translated sentence."""
     return NktenvError(
         "invalid-manifest",
-        f"{file}: {entry}: {problem}",
-        hint="fix the entry or run `nktenv manifests check` for the full list",
+        _("{file}: {entry}: {problem}").format(file=file, entry=entry, problem=problem),
+        hint=_("Fix that entry; `nktenv manifests check` validates the whole folder."),
         exit_code=ExitCode.BAD_DATA,
     )
+
 
 
 def _toml() -> Any:
@@ -331,14 +334,15 @@ def _read(folder: Path, name: str) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise NktenvError(
-            "manifest-not-found", f"manifest file not found: {path}", exit_code=ExitCode.BAD_DATA
+            "manifest-not-found", _("Manifest file not found: {path}").format(path=path), exit_code=ExitCode.BAD_DATA
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise NktenvError("invalid-manifest", f"{path}: cannot read: {exc}", exit_code=ExitCode.BAD_DATA) from None
+        raise NktenvError("invalid-manifest", _("Cannot read {path}: {error}").format(path=path, error=exc),
+                          exit_code=ExitCode.BAD_DATA) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise _bad(name, "file", f"not valid TOML: {exc}") from None
+        raise _bad(name, _("(whole file)"), _("not valid TOML: {error}").format(error=exc)) from None
 
 
 class _Entry:
@@ -347,46 +351,48 @@ class _Entry:
     def __init__(self, file: str, label: str, data: Any, allowed: Iterable[str]) -> None:
         self.file, self.label = file, label
         if not isinstance(data, dict):
-            raise _bad(file, label, "must be a table")
+            raise _bad(file, label, _("must be a table"))
         unknown = sorted(set(data) - set(allowed))
         if unknown:
-            raise _bad(file, label, f"unknown key {unknown[0]!r}")
+            raise _bad(file, label, _("unknown key '{key}'").format(key=unknown[0]))
         self.data = data
 
     def bad(self, problem: str) -> NktenvError:
         return _bad(self.file, self.label, problem)
 
     def text(self, key: str, *, required: bool = True, check: Callable[[str], bool] | None = None,
-             what: str = "value") -> str | None:
+             example: str = "") -> str | None:
         value = self.data.get(key)
         if value is None:
             if required:
-                raise self.bad(f"missing key {key!r}")
+                raise self.bad(_("missing key '{key}'").format(key=key))
             return None
         if not isinstance(value, str) or not value.strip():
-            raise self.bad(f"{key} must be a non-empty string")
+            raise self.bad(_("{key} must be a non-empty string").format(key=key))
         if check is not None and not check(value):
-            raise self.bad(f"{key} = {value!r} is not a valid {what}")
+            raise self.bad(_("{key} = '{value}' is not valid (expected: {example})").format(key=key, value=value,
+                              example=example))
         return value
 
     def texts(self, key: str, *, required: bool = True, check: Callable[[str], bool] | None = None,
-              what: str = "value") -> tuple[str, ...] | None:
+              example: str = "") -> tuple[str, ...] | None:
         value = self.data.get(key)
         if value is None:
             if required:
-                raise self.bad(f"missing key {key!r}")
+                raise self.bad(_("missing key '{key}'").format(key=key))
             return None
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.bad(f"{key} must be a list of strings")
+            raise self.bad(_("{key} must be a list of strings").format(key=key))
         for item in value:
             if check is not None and not check(item):
-                raise self.bad(f"{key} has {item!r}, not a valid {what}")
+                raise self.bad(_("{key} has '{value}', which is not valid (expected: {example})").format(key=key,
+                                  value=item, example=example))
         return tuple(value)
 
     def flag(self, key: str, default: bool) -> bool:
         value = self.data.get(key, default)
         if not isinstance(value, bool):
-            raise self.bad(f"{key} must be true or false")
+            raise self.bad(_("{key} must be true or false").format(key=key))
         return value
 
 
@@ -413,14 +419,14 @@ def _is_platform(v: str) -> bool:
 def _table_list(file: str, doc: dict[str, Any], key: str) -> list[Any]:
     items = doc.get(key, [])
     if not isinstance(items, list):
-        raise _bad(file, key, "must be an array of tables ([[" + key + "]])")
+        raise _bad(file, key, _("must be an array of tables ([[{key}]])").format(key=key))
     return items
 
 
 def _top(file: str, doc: dict[str, Any], allowed: Iterable[str]) -> None:
     unknown = sorted(set(doc) - set(allowed))
     if unknown:
-        raise _bad(file, "top level", f"unknown key {unknown[0]!r}")
+        raise _bad(file, _("(top level)"), _("unknown key '{key}'").format(key=unknown[0]))
 
 
 def load_dir(folder: Path) -> Manifests:
@@ -445,19 +451,19 @@ def _load_cuda(doc: dict[str, Any]) -> tuple[CudaRelease, ...]:
         label = f"cuda[{i}] {raw.get('version', '?') if isinstance(raw, dict) else '?'}"
         e = _Entry(file, label, raw, ("version", "driver_min_linux", "driver_min_windows",
                                       "mvc_min_linux", "mvc_min_windows", "source"))
-        version = e.text("version", check=lambda v: bool(re.match(r"^\d+\.\d+$", v)), what="CUDA major.minor")
+        version = e.text("version", check=lambda v: bool(re.match(r"^\d+\.\d+$", v)), example="12.6")
         assert version is not None
         if version in seen:
-            raise e.bad(f"duplicate CUDA version {version}")
+            raise e.bad(_("duplicate CUDA version {version}").format(version=version))
         seen.add(version)
-        mvc_linux = e.text("mvc_min_linux", required=False, check=_is_version, what="driver version")
-        mvc_windows = e.text("mvc_min_windows", required=False, check=_is_version, what="driver version")
+        mvc_linux = e.text("mvc_min_linux", required=False, check=_is_version, example="550.54.15")
+        mvc_windows = e.text("mvc_min_windows", required=False, check=_is_version, example="550.54.15")
         if not mvc_linux or not mvc_windows:
-            raise e.bad("a CUDA version needs both driver floors (mvc_min_linux and mvc_min_windows)")
+            raise e.bad(_("a CUDA version needs both driver floors (mvc_min_linux and mvc_min_windows)"))
         out.append(CudaRelease(
             version=version,
-            driver_min_linux=e.text("driver_min_linux", required=False, check=_is_version, what="driver version"),
-            driver_min_windows=e.text("driver_min_windows", required=False, check=_is_version, what="driver version"),
+            driver_min_linux=e.text("driver_min_linux", required=False, check=_is_version, example="550.54.15"),
+            driver_min_windows=e.text("driver_min_windows", required=False, check=_is_version, example="550.54.15"),
             mvc_min_linux=mvc_linux,
             mvc_min_windows=mvc_windows,
             source=e.text("source") or "",
@@ -475,26 +481,26 @@ def _load_torch(doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]) -> tupl
     _top(file, doc, ("index_url", "release", "variant"))
     pattern = doc.get("index_url", DEFAULT_INDEX_PATTERN)
     if not isinstance(pattern, str) or "{variant}" not in pattern:
-        raise _bad(file, "index_url", "must be a string containing {variant}")
+        raise _bad(file, "index_url", _("must be a string containing {placeholder}").format(placeholder="{variant}"))
 
     releases: dict[str, dict[str, Any]] = {}
     order: list[str] = []
     for i, raw in enumerate(_table_list(file, doc, "release")):
         label = f"release {raw.get('version', f'#{i}') if isinstance(raw, dict) else f'#{i}'}"
         e = _Entry(file, label, raw, _RELEASE_KEYS)
-        version = e.text("version", check=_is_release, what="release version")
+        version = e.text("version", check=_is_release, example="2.5.1")
         assert version is not None
         if version in releases:
-            raise e.bad(f"duplicate release {version}")
+            raise e.bad(_("duplicate release {version}").format(version=version))
         releases[version] = {
             "version": version,
             "date": e.text("date", required=False, check=lambda v: bool(re.match(r"^\d{4}-\d{2}(-\d{2})?$", v)),
-                           what="date (YYYY-MM[-DD])"),
-            "python": e.text("python", check=_is_spec, what="Python specifier (comparisons such as >=3.9,<3.13)"),
-            "torchvision": e.text("torchvision", required=False, check=_is_release, what="version"),
-            "torchaudio": e.text("torchaudio", required=False, check=_is_release, what="version"),
+                           example="2024-10-29"),
+            "python": e.text("python", check=_is_spec, example=">=3.9,<3.13"),
+            "torchvision": e.text("torchvision", required=False, check=_is_release, example="1.2.3"),
+            "torchaudio": e.text("torchaudio", required=False, check=_is_release, example="1.2.3"),
             "pypi_default": e.text("pypi_default", required=False, check=lambda v: bool(_VARIANT.match(v)),
-                                   what="variant name"),
+                                   example="cpu, cu126, rocm6.2, xpu"),
             "source": e.text("source"),
             "variants": [],
         }
@@ -503,45 +509,45 @@ def _load_torch(doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]) -> tupl
     for i, raw in enumerate(_table_list(file, doc, "variant")):
         name_hint = raw.get("name", f"#{i}") if isinstance(raw, dict) else f"#{i}"
         e = _Entry(file, f"variant {name_hint}", raw, _VARIANT_KEYS)
-        name = e.text("name", check=lambda v: bool(_VARIANT.match(v)), what="variant name (cpu, cuXYZ, rocmX.Y, xpu)")
+        name = e.text("name", check=lambda v: bool(_VARIANT.match(v)), example="cpu, cu126, rocm6.2, xpu")
         assert name is not None
         cuda = variant_cuda(name)
         if cuda is not None and cuda not in by_cuda:
-            raise e.bad(f"variant {name} has no driver floor: CUDA {cuda} is not in cuda.toml")
-        targets = e.texts("releases", check=_is_release, what="release version") or ()
+            raise e.bad(_("variant {name} has no driver floor: CUDA {cuda} is not in cuda.toml").format(name=name, cuda=cuda))
+        targets = e.texts("releases", check=_is_release, example="2.5.1") or ()
         if not targets:
-            raise e.bad("releases must list at least one release")
+            raise e.bad(_("releases must list at least one release"))
         e.label = f"variant {name} ({targets[0]}{'…' + targets[-1] if len(targets) > 1 else ''})"
-        platforms = e.texts("platforms", check=_is_platform, what="platform (" + ", ".join(PLATFORMS) + ")") or ()
+        platforms = e.texts("platforms", check=_is_platform, example=", ".join(PLATFORMS)) or ()
         if not platforms:
-            raise e.bad("platforms must list at least one platform")
+            raise e.bad(_("platforms must list at least one platform"))
         archs_known = e.flag("archs_known", True)
-        sass = e.texts("sass", required=cuda is not None and archs_known, check=_is_cc, what="compute capability") or ()
-        ptx = e.texts("ptx", required=False, check=_is_cc, what="compute capability") or ()
+        sass = e.texts("sass", required=cuda is not None and archs_known, check=_is_cc, example="8.6") or ()
+        ptx = e.texts("ptx", required=False, check=_is_cc, example="8.6") or ()
         if cuda is None and (sass or ptx):
-            raise e.bad("only CUDA variants carry sass/ptx lists")
+            raise e.bad(_("only CUDA variants carry sass/ptx lists"))
         url = e.text("index_url", required=False) or pattern.format(variant=name)
         variant = TorchVariant(
             name=name, cuda=cuda, platforms=platforms, sass=sass, ptx=ptx,
-            sass_windows=e.texts("sass_windows", required=False, check=_is_cc, what="compute capability"),
-            ptx_windows=e.texts("ptx_windows", required=False, check=_is_cc, what="compute capability"),
-            sass_aarch64=e.texts("sass_aarch64", required=False, check=_is_cc, what="compute capability"),
-            ptx_aarch64=e.texts("ptx_aarch64", required=False, check=_is_cc, what="compute capability"),
+            sass_windows=e.texts("sass_windows", required=False, check=_is_cc, example="8.6"),
+            ptx_windows=e.texts("ptx_windows", required=False, check=_is_cc, example="8.6"),
+            sass_aarch64=e.texts("sass_aarch64", required=False, check=_is_cc, example="8.6"),
+            ptx_aarch64=e.texts("ptx_aarch64", required=False, check=_is_cc, example="8.6"),
             archs_known=archs_known, index_url=url, source=e.text("source") or "",
         )
         for version in targets:
             rel = releases.get(version)
             if rel is None:
-                raise e.bad(f"release {version} has no [[release]] entry")
+                raise e.bad(_("release {version} has no [[release]] entry").format(version=version))
             if any(v.name == name for v in rel["variants"]):
-                raise e.bad(f"release {version} lists variant {name} twice")
+                raise e.bad(_("release {version} lists variant {name} twice").format(version=version, name=name))
             rel["variants"].append(variant)
 
     out: list[TorchRelease] = []
     for version in order:
         rel = releases[version]
         if not rel["variants"]:
-            raise _bad(file, f"release {version}", "no [[variant]] lists this release")
+            raise _bad(file, f"release {version}", _("no [[variant]] lists this release"))
         rel["variants"] = tuple(sorted(rel["variants"], key=_variant_rank, reverse=True))
         out.append(TorchRelease(**rel))
     return pattern, tuple(sorted(out, key=lambda r: version_tuple(r.version), reverse=True))
@@ -563,31 +569,31 @@ def _load_tf(doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]) -> tuple[T
         label = f"release {raw.get('version', f'#{i}') if isinstance(raw, dict) else f'#{i}'}"
         e = _Entry(file, label, raw, ("version", "python", "cuda", "cudnn", "gpu_platforms", "min_cc",
                                       "and_cuda", "and_cuda_python", "glibc_min", "source"))
-        version = e.text("version", check=_is_release, what="release version")
+        version = e.text("version", check=_is_release, example="2.5.1")
         assert version is not None
         if version in seen:
-            raise e.bad(f"duplicate release {version}")
+            raise e.bad(_("duplicate release {version}").format(version=version))
         seen.add(version)
-        cuda = e.text("cuda", required=False, check=lambda v: bool(re.match(r"^\d+\.\d+$", v)), what="CUDA major.minor")
+        cuda = e.text("cuda", required=False, check=lambda v: bool(re.match(r"^\d+\.\d+$", v)), example="12.6")
         if cuda is not None and cuda not in by_cuda:
-            raise e.bad(f"CUDA {cuda} has no driver floor in cuda.toml")
+            raise e.bad(_("CUDA {cuda} has no driver floor in cuda.toml").format(cuda=cuda))
         gpu_platforms = e.texts("gpu_platforms", check=lambda v: v in TF_GPU_PLATFORMS,
-                                what="GPU platform (" + ", ".join(TF_GPU_PLATFORMS) + ")") or ()
+                                example=", ".join(TF_GPU_PLATFORMS)) or ()
         if gpu_platforms and cuda is None:
-            raise e.bad("a release with GPU platforms needs its CUDA version")
-        and_cuda = e.text("and_cuda", check=lambda v: v in AND_CUDA_STATES, what="state (absent, broken, ok)")
+            raise e.bad(_("a release with GPU platforms needs its CUDA version"))
+        and_cuda = e.text("and_cuda", check=lambda v: v in AND_CUDA_STATES, example=", ".join(AND_CUDA_STATES))
         out.append(TfRelease(
             version=version,
-            python=e.text("python", check=_is_spec, what="Python specifier") or "",
+            python=e.text("python", check=_is_spec, example=">=3.9,<3.13") or "",
             cuda=cuda,
-            cudnn=e.text("cudnn", required=False, check=_is_version, what="version"),
+            cudnn=e.text("cudnn", required=False, check=_is_version, example="1.2.3"),
             gpu_platforms=gpu_platforms,
-            min_cc=e.text("min_cc", required=False, check=_is_cc, what="compute capability"),
+            min_cc=e.text("min_cc", required=False, check=_is_cc, example="8.6"),
             and_cuda=and_cuda or "absent",
-            glibc_min=e.text("glibc_min", required=False, check=_is_version, what="version"),
+            glibc_min=e.text("glibc_min", required=False, check=_is_version, example="1.2.3"),
             source=e.text("source") or "",
             and_cuda_python=e.text("and_cuda_python", required=False, check=_is_spec,
-                                   what="Python specifier (comparisons such as >=3.9,<3.11)"),
+                                   example=">=3.9,<3.11"),
         ))
     return tuple(sorted(out, key=lambda r: version_tuple(r.version), reverse=True))
 
@@ -600,25 +606,25 @@ def _load_gpus(doc: dict[str, Any]) -> tuple[GpuArch, ...]:
         label = f"arch {raw.get('name', f'#{i}') if isinstance(raw, dict) else f'#{i}'}"
         e = _Entry(file, label, raw, ("name", "cc_min", "cc_max", "last_driver_branch", "last_cuda",
                                       "open_module", "products", "source"))
-        cc_min = e.text("cc_min", check=_is_cc, what="compute capability") or "0.0"
-        cc_max = e.text("cc_max", check=_is_cc, what="compute capability") or "0.0"
+        cc_min = e.text("cc_min", check=_is_cc, example="8.6") or "0.0"
+        cc_max = e.text("cc_max", check=_is_cc, example="8.6") or "0.0"
         if _cc_tuple(cc_min) > _cc_tuple(cc_max):
-            raise e.bad(f"cc_min {cc_min} is above cc_max {cc_max}")
+            raise e.bad(_("cc_min {low} is above cc_max {high}").format(low=cc_min, high=cc_max))
         arch = GpuArch(
             name=e.text("name") or "",
             cc_min=cc_min,
             cc_max=cc_max,
             last_driver_branch=e.text("last_driver_branch", required=False, check=lambda v: v.isdigit(),
-                                      what="driver branch (e.g. 470)"),
+                                      example="470"),
             last_cuda=e.text("last_cuda", required=False, check=lambda v: bool(re.match(r"^\d+\.\d+$", v)),
-                             what="CUDA major.minor"),
+                             example="12.6"),
             open_module=e.text("open_module", check=lambda v: v in OPEN_MODULE_STATES,
-                               what="state (required, supported, unsupported)") or "",
+                               example=", ".join(OPEN_MODULE_STATES)) or "",
             products=e.text("products", required=False),
             source=e.text("source") or "",
         )
         for other in out:
             if _cc_tuple(arch.cc_min) <= _cc_tuple(other.cc_max) and _cc_tuple(other.cc_min) <= _cc_tuple(arch.cc_max):
-                raise e.bad(f"compute capability range overlaps {other.name}")
+                raise e.bad(_("compute capability range overlaps {other}").format(other=other.name))
         out.append(arch)
     return tuple(sorted(out, key=lambda a: _cc_tuple(a.cc_min)))

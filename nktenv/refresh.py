@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from nktenv.errors import ExitCode, NktenvError
+from nktenv.i18n import _
 from nktenv.manifest import FILES, Manifests, load_dir, variant_cuda, version_tuple
 
 DEFAULT_INDEX = "https://download.pytorch.org/whl"
@@ -98,6 +99,7 @@ class _Links(HTMLParser):
                 self.hrefs.append(href)
 
 
+
 def filenames(body: str, content_type: str) -> list[str]:
     """File names on a simple-index project page, HTML (PEP 503) or JSON (PEP 691)."""
     if "json" in content_type:
@@ -105,7 +107,7 @@ def filenames(body: str, content_type: str) -> list[str]:
             doc = json.loads(body)
             return [str(f["filename"]) for f in doc.get("files", []) if isinstance(f, dict) and "filename" in f]
         except (ValueError, AttributeError, KeyError, TypeError) as exc:
-            raise NktenvError("bad-index", f"the index page is not PEP 691 JSON: {exc}",
+            raise NktenvError("bad-index", _("The index page is not PEP 691 JSON: {error}").format(error=exc),
                               exit_code=ExitCode.BAD_DATA) from None
     parser = _Links()
     parser.feed(body)
@@ -165,13 +167,14 @@ def fetch(url: str, timeout: float = 30.0) -> tuple[str, str]:
             ctype = response.headers.get("Content-Type", "text/html")
             charset = response.headers.get_content_charset() or "utf-8"
     except urllib.error.HTTPError as exc:
-        raise NktenvError("index-unreachable", f"{url}: HTTP {exc.code} {exc.reason}",
-                          hint="check --index-url (it must be a simple index root such as https://download.pytorch.org/whl)",
+        raise NktenvError("index-unreachable", _("{url}: HTTP {code} {reason}").format(url=url, code=exc.code, reason=exc.reason),
+                          hint=_("Check --index-url: it must be a simple index root such as {example}.").format(
+                                  example=DEFAULT_INDEX),
                           exit_code=ExitCode.BAD_DATA) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise NktenvError("index-unreachable", f"cannot read {url}: {reason}",
-                          hint="check the network or the proxy settings, or pass --index-url for a lab mirror",
+        raise NktenvError("index-unreachable", _("Cannot read {url}: {reason}").format(url=url, reason=reason),
+                          hint=_("Check the network or the proxy settings, or pass --index-url for a lab mirror."),
                           exit_code=ExitCode.BAD_DATA) from None
     return data.decode(charset, errors="replace"), ctype
 
@@ -291,8 +294,8 @@ def write_missing(report: Report, folder: Path, today: str) -> Report:
             fd, partial = tempfile.mkstemp(prefix=".torch.toml.", dir=str(folder))
         except OSError as exc:
             raise NktenvError(
-                "manifest-not-writable", f"cannot write to {folder}: {exc.strerror or exc}",
-                hint="copy the manifests folder somewhere writable and point NKTENV_MANIFESTS_DIR at it",
+                "manifest-not-writable", _("Cannot write to {folder}: {error}").format(folder=folder, error=exc.strerror or exc),
+                hint=_("Copy the manifests folder somewhere writable and point NKTENV_MANIFESTS_DIR at it."),
                 exit_code=ExitCode.BAD_DATA,
             ) from None
         os.close(fd)

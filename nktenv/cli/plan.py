@@ -48,6 +48,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Pick the PyTorch and TensorFlow builds for this machine's driver and GPUs, and say why."""
+        from nktenv.i18n import _
         from nktenv.manifest import load as load_manifests
         from nktenv.output import emit_json
         from nktenv.plan import PlanRequest, make_plan
@@ -55,14 +56,15 @@ def register(app: typer.Typer) -> None:
         if python is not None and not re.fullmatch(r"\d+\.\d+(\.\d+)?", python.strip()):
             raise NktenvError(
                 "bad-python-version",
-                f"--python takes a version such as 3.10, not {python!r}",
-                hint="to plan for an interpreter, run `nktenv detect --python PATH --json > facts.json` and pass --facts",
+                _("--python takes a version such as 3.10, not '{value}'.").format(value=python),
+                hint=_("To plan for an interpreter, run `nktenv detect --python PATH --json > facts.json` and pass --facts facts.json."),
                 exit_code=ExitCode.USAGE,
             )
         for name, value, allowed in (("--torch", torch, ("latest", "none")), ("--tensorflow", tensorflow, ("latest", "none"))):
             if value.strip().lower() not in allowed and not re.fullmatch(r"\d+(\.\d+){0,2}([.]post\d+)?(\+[\w.]+)?", value.strip()):
                 raise NktenvError(
-                    "bad-version", f"{name} takes latest, none or a version such as 2.5.1, not {value!r}",
+                    "bad-version",
+                    _("{option} takes latest, none or a version such as 2.5.1, not '{value}'.").format(option=name, value=value),
                     exit_code=ExitCode.USAGE,
                 )
         facts = _facts(facts_file)

@@ -161,7 +161,7 @@ def test_unreachable_index_is_one_clear_line(runner, app) -> None:
     result = runner.invoke(app, ["manifests", "refresh", "--index-url", f"http://127.0.0.1:{port}/whl", "--timeout", "5"])
     assert result.exit_code == 5
     assert "Traceback" not in result.output
-    assert result.stderr.strip().splitlines()[0].startswith("error: cannot read http://127.0.0.1")
+    assert result.stderr.strip().splitlines()[0].startswith("error: Cannot read http://127.0.0.1")
 
 
 def test_http_error_names_status(server) -> None:
