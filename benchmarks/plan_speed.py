@@ -48,8 +48,13 @@ def _child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _wall(argv: list[str], runs: int, check_json: bool = True, cpu: list[float] | None = None,
-          pycache: str | None = None) -> list[float]:
+def _wall(
+    argv: list[str],
+    runs: int,
+    check_json: bool = True,
+    cpu: list[float] | None = None,
+    pycache: str | None = None,
+) -> list[float]:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PYTHONUTF8": "1"}
     if pycache:
         # Measure an installed nktenv: bytecode cached (pip writes it at install time), kept out of the tree.
@@ -101,11 +106,19 @@ def main() -> int:
         wall = _wall(argv, args.runs, cpu=cpu, pycache=pycache)
         base_cpu: list[float] = []
         shell_cpu: list[float] = []
-        baseline = _wall([sys.executable, "-c", "pass"], args.runs, check_json=False, cpu=base_cpu, pycache=pycache)
-        shell = _wall([*argv[: argv.index("plan")], "--version"], args.runs, check_json=False, cpu=shell_cpu,
-                      pycache=pycache)
+        baseline = _wall(
+            [sys.executable, "-c", "pass"], args.runs, check_json=False, cpu=base_cpu, pycache=pycache
+        )
+        shell = _wall(
+            [*argv[: argv.index("plan")], "--version"],
+            args.runs,
+            check_json=False,
+            cpu=shell_cpu,
+            pycache=pycache,
+        )
     load_s, plan_s = _in_process(200)
     median = statistics.median(wall)
+
     def ms(values: list[float]) -> str:
         return f"{statistics.median(values) * 1000:.0f} ms"
 

@@ -130,7 +130,12 @@ class TfRelease:
 
     def and_cuda_for(self, python: str | None) -> str:
         """The `[and-cuda]` state for a target Python (a pin may lack wheels for some Pythons)."""
-        if self.and_cuda == "ok" and python and self.and_cuda_python and not python_in(python, self.and_cuda_python):
+        if (
+            self.and_cuda == "ok"
+            and python
+            and self.and_cuda_python
+            and not python_in(python, self.and_cuda_python)
+        ):
             return "broken"
         return self.and_cuda
 
@@ -228,8 +233,12 @@ def build_covers(cc: tuple[int, int], sass: Iterable[str], ptx: Iterable[str]) -
 
 _CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|<|>)\s*(\d+(?:\.\d+)*)\s*$")
 _OPS = {
-    ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b, "<": lambda a, b: a < b, ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    ">": lambda a, b: a > b,
 }
 
 
@@ -262,7 +271,9 @@ def python_in(version: str, spec: str) -> bool:
     return True
 
 
-def driver_floor(cuda_version: str, os: str, mvc: bool = True, manifests: Manifests | None = None) -> str | None:
+def driver_floor(
+    cuda_version: str, os: str, mvc: bool = True, manifests: Manifests | None = None
+) -> str | None:
     """The minimum driver for a CUDA version on "linux" or "windows" (WSL uses "windows").
 
     `mvc=True` gives the minor-version-compatibility floor that pip wheels need; False gives the
@@ -318,7 +329,6 @@ def _bad(file: str, entry: str, problem: str) -> NktenvError:
     )
 
 
-
 def _toml() -> Any:
     if sys.version_info >= (3, 11):
         import tomllib
@@ -334,11 +344,16 @@ def _read(folder: Path, name: str) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise NktenvError(
-            "manifest-not-found", _("Manifest file not found: {path}").format(path=path), exit_code=ExitCode.BAD_DATA
+            "manifest-not-found",
+            _("Manifest file not found: {path}").format(path=path),
+            exit_code=ExitCode.BAD_DATA,
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise NktenvError("invalid-manifest", _("Cannot read {path}: {error}").format(path=path, error=exc),
-                          exit_code=ExitCode.BAD_DATA) from None
+        raise NktenvError(
+            "invalid-manifest",
+            _("Cannot read {path}: {error}").format(path=path, error=exc),
+            exit_code=ExitCode.BAD_DATA,
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -360,8 +375,14 @@ class _Entry:
     def bad(self, problem: str) -> NktenvError:
         return _bad(self.file, self.label, problem)
 
-    def text(self, key: str, *, required: bool = True, check: Callable[[str], bool] | None = None,
-             example: str = "") -> str | None:
+    def text(
+        self,
+        key: str,
+        *,
+        required: bool = True,
+        check: Callable[[str], bool] | None = None,
+        example: str = "",
+    ) -> str | None:
         value = self.data.get(key)
         if value is None:
             if required:
@@ -370,12 +391,21 @@ class _Entry:
         if not isinstance(value, str) or not value.strip():
             raise self.bad(_("{key} must be a non-empty string").format(key=key))
         if check is not None and not check(value):
-            raise self.bad(_("{key} = '{value}' is not valid (expected: {example})").format(key=key, value=value,
-                              example=example))
+            raise self.bad(
+                _("{key} = '{value}' is not valid (expected: {example})").format(
+                    key=key, value=value, example=example
+                )
+            )
         return value
 
-    def texts(self, key: str, *, required: bool = True, check: Callable[[str], bool] | None = None,
-              example: str = "") -> tuple[str, ...] | None:
+    def texts(
+        self,
+        key: str,
+        *,
+        required: bool = True,
+        check: Callable[[str], bool] | None = None,
+        example: str = "",
+    ) -> tuple[str, ...] | None:
         value = self.data.get(key)
         if value is None:
             if required:
@@ -385,8 +415,11 @@ class _Entry:
             raise self.bad(_("{key} must be a list of strings").format(key=key))
         for item in value:
             if check is not None and not check(item):
-                raise self.bad(_("{key} has '{value}', which is not valid (expected: {example})").format(key=key,
-                                  value=item, example=example))
+                raise self.bad(
+                    _("{key} has '{value}', which is not valid (expected: {example})").format(
+                        key=key, value=item, example=example
+                    )
+                )
         return tuple(value)
 
     def flag(self, key: str, default: bool) -> bool:
@@ -437,8 +470,13 @@ def load_dir(folder: Path) -> Manifests:
     tensorflow = _load_tf(_read(folder, "tensorflow.toml"), by_cuda)
     archs = _load_gpus(_read(folder, "gpus.toml"))
     return Manifests(
-        cuda=cuda, torch=torch, tensorflow=tensorflow, gpu_archs=archs,
-        folder=str(folder), index_pattern=pattern, _by_cuda=by_cuda,
+        cuda=cuda,
+        torch=torch,
+        tensorflow=tensorflow,
+        gpu_archs=archs,
+        folder=str(folder),
+        index_pattern=pattern,
+        _by_cuda=by_cuda,
     )
 
 
@@ -449,8 +487,19 @@ def _load_cuda(doc: dict[str, Any]) -> tuple[CudaRelease, ...]:
     seen: set[str] = set()
     for i, raw in enumerate(_table_list(file, doc, "cuda")):
         label = f"cuda[{i}] {raw.get('version', '?') if isinstance(raw, dict) else '?'}"
-        e = _Entry(file, label, raw, ("version", "driver_min_linux", "driver_min_windows",
-                                      "mvc_min_linux", "mvc_min_windows", "source"))
+        e = _Entry(
+            file,
+            label,
+            raw,
+            (
+                "version",
+                "driver_min_linux",
+                "driver_min_windows",
+                "mvc_min_linux",
+                "mvc_min_windows",
+                "source",
+            ),
+        )
         version = e.text("version", check=lambda v: bool(re.match(r"^\d+\.\d+$", v)), example="12.6")
         assert version is not None
         if version in seen:
@@ -460,28 +509,50 @@ def _load_cuda(doc: dict[str, Any]) -> tuple[CudaRelease, ...]:
         mvc_windows = e.text("mvc_min_windows", required=False, check=_is_version, example="550.54.15")
         if not mvc_linux or not mvc_windows:
             raise e.bad(_("a CUDA version needs both driver floors (mvc_min_linux and mvc_min_windows)"))
-        out.append(CudaRelease(
-            version=version,
-            driver_min_linux=e.text("driver_min_linux", required=False, check=_is_version, example="550.54.15"),
-            driver_min_windows=e.text("driver_min_windows", required=False, check=_is_version, example="550.54.15"),
-            mvc_min_linux=mvc_linux,
-            mvc_min_windows=mvc_windows,
-            source=e.text("source") or "",
-        ))
+        out.append(
+            CudaRelease(
+                version=version,
+                driver_min_linux=e.text(
+                    "driver_min_linux", required=False, check=_is_version, example="550.54.15"
+                ),
+                driver_min_windows=e.text(
+                    "driver_min_windows", required=False, check=_is_version, example="550.54.15"
+                ),
+                mvc_min_linux=mvc_linux,
+                mvc_min_windows=mvc_windows,
+                source=e.text("source") or "",
+            )
+        )
     return tuple(sorted(out, key=lambda c: version_tuple(c.version), reverse=True))
 
 
-_VARIANT_KEYS = ("name", "releases", "platforms", "sass", "ptx", "sass_windows", "ptx_windows",
-                 "sass_aarch64", "ptx_aarch64", "archs_known", "index_url", "source")
+_VARIANT_KEYS = (
+    "name",
+    "releases",
+    "platforms",
+    "sass",
+    "ptx",
+    "sass_windows",
+    "ptx_windows",
+    "sass_aarch64",
+    "ptx_aarch64",
+    "archs_known",
+    "index_url",
+    "source",
+)
 _RELEASE_KEYS = ("version", "date", "python", "torchvision", "torchaudio", "pypi_default", "source")
 
 
-def _load_torch(doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]) -> tuple[str, tuple[TorchRelease, ...]]:
+def _load_torch(
+    doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]
+) -> tuple[str, tuple[TorchRelease, ...]]:
     file = "torch.toml"
     _top(file, doc, ("index_url", "release", "variant"))
     pattern = doc.get("index_url", DEFAULT_INDEX_PATTERN)
     if not isinstance(pattern, str) or "{variant}" not in pattern:
-        raise _bad(file, "index_url", _("must be a string containing {placeholder}").format(placeholder="{variant}"))
+        raise _bad(
+            file, "index_url", _("must be a string containing {placeholder}").format(placeholder="{variant}")
+        )
 
     releases: dict[str, dict[str, Any]] = {}
     order: list[str] = []
@@ -494,13 +565,21 @@ def _load_torch(doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]) -> tupl
             raise e.bad(_("duplicate release {version}").format(version=version))
         releases[version] = {
             "version": version,
-            "date": e.text("date", required=False, check=lambda v: bool(re.match(r"^\d{4}-\d{2}(-\d{2})?$", v)),
-                           example="2024-10-29"),
+            "date": e.text(
+                "date",
+                required=False,
+                check=lambda v: bool(re.match(r"^\d{4}-\d{2}(-\d{2})?$", v)),
+                example="2024-10-29",
+            ),
             "python": e.text("python", check=_is_spec, example=">=3.9,<3.13"),
             "torchvision": e.text("torchvision", required=False, check=_is_release, example="1.2.3"),
             "torchaudio": e.text("torchaudio", required=False, check=_is_release, example="1.2.3"),
-            "pypi_default": e.text("pypi_default", required=False, check=lambda v: bool(_VARIANT.match(v)),
-                                   example="cpu, cu126, rocm6.2, xpu"),
+            "pypi_default": e.text(
+                "pypi_default",
+                required=False,
+                check=lambda v: bool(_VARIANT.match(v)),
+                example="cpu, cu126, rocm6.2, xpu",
+            ),
             "source": e.text("source"),
             "variants": [],
         }
@@ -513,7 +592,11 @@ def _load_torch(doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]) -> tupl
         assert name is not None
         cuda = variant_cuda(name)
         if cuda is not None and cuda not in by_cuda:
-            raise e.bad(_("variant {name} has no driver floor: CUDA {cuda} is not in cuda.toml").format(name=name, cuda=cuda))
+            raise e.bad(
+                _("variant {name} has no driver floor: CUDA {cuda} is not in cuda.toml").format(
+                    name=name, cuda=cuda
+                )
+            )
         targets = e.texts("releases", check=_is_release, example="2.5.1") or ()
         if not targets:
             raise e.bad(_("releases must list at least one release"))
@@ -528,19 +611,27 @@ def _load_torch(doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]) -> tupl
             raise e.bad(_("only CUDA variants carry sass/ptx lists"))
         url = e.text("index_url", required=False) or pattern.format(variant=name)
         variant = TorchVariant(
-            name=name, cuda=cuda, platforms=platforms, sass=sass, ptx=ptx,
+            name=name,
+            cuda=cuda,
+            platforms=platforms,
+            sass=sass,
+            ptx=ptx,
             sass_windows=e.texts("sass_windows", required=False, check=_is_cc, example="8.6"),
             ptx_windows=e.texts("ptx_windows", required=False, check=_is_cc, example="8.6"),
             sass_aarch64=e.texts("sass_aarch64", required=False, check=_is_cc, example="8.6"),
             ptx_aarch64=e.texts("ptx_aarch64", required=False, check=_is_cc, example="8.6"),
-            archs_known=archs_known, index_url=url, source=e.text("source") or "",
+            archs_known=archs_known,
+            index_url=url,
+            source=e.text("source") or "",
         )
         for version in targets:
             rel = releases.get(version)
             if rel is None:
                 raise e.bad(_("release {version} has no [[release]] entry").format(version=version))
             if any(v.name == name for v in rel["variants"]):
-                raise e.bad(_("release {version} lists variant {name} twice").format(version=version, name=name))
+                raise e.bad(
+                    _("release {version} lists variant {name} twice").format(version=version, name=name)
+                )
             rel["variants"].append(variant)
 
     out: list[TorchRelease] = []
@@ -567,34 +658,60 @@ def _load_tf(doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]) -> tuple[T
     seen: set[str] = set()
     for i, raw in enumerate(_table_list(file, doc, "release")):
         label = f"release {raw.get('version', f'#{i}') if isinstance(raw, dict) else f'#{i}'}"
-        e = _Entry(file, label, raw, ("version", "python", "cuda", "cudnn", "gpu_platforms", "min_cc",
-                                      "and_cuda", "and_cuda_python", "glibc_min", "source"))
+        e = _Entry(
+            file,
+            label,
+            raw,
+            (
+                "version",
+                "python",
+                "cuda",
+                "cudnn",
+                "gpu_platforms",
+                "min_cc",
+                "and_cuda",
+                "and_cuda_python",
+                "glibc_min",
+                "source",
+            ),
+        )
         version = e.text("version", check=_is_release, example="2.5.1")
         assert version is not None
         if version in seen:
             raise e.bad(_("duplicate release {version}").format(version=version))
         seen.add(version)
-        cuda = e.text("cuda", required=False, check=lambda v: bool(re.match(r"^\d+\.\d+$", v)), example="12.6")
+        cuda = e.text(
+            "cuda", required=False, check=lambda v: bool(re.match(r"^\d+\.\d+$", v)), example="12.6"
+        )
         if cuda is not None and cuda not in by_cuda:
             raise e.bad(_("CUDA {cuda} has no driver floor in cuda.toml").format(cuda=cuda))
-        gpu_platforms = e.texts("gpu_platforms", check=lambda v: v in TF_GPU_PLATFORMS,
-                                example=", ".join(TF_GPU_PLATFORMS)) or ()
+        gpu_platforms = (
+            e.texts(
+                "gpu_platforms", check=lambda v: v in TF_GPU_PLATFORMS, example=", ".join(TF_GPU_PLATFORMS)
+            )
+            or ()
+        )
         if gpu_platforms and cuda is None:
             raise e.bad(_("a release with GPU platforms needs its CUDA version"))
-        and_cuda = e.text("and_cuda", check=lambda v: v in AND_CUDA_STATES, example=", ".join(AND_CUDA_STATES))
-        out.append(TfRelease(
-            version=version,
-            python=e.text("python", check=_is_spec, example=">=3.9,<3.13") or "",
-            cuda=cuda,
-            cudnn=e.text("cudnn", required=False, check=_is_version, example="1.2.3"),
-            gpu_platforms=gpu_platforms,
-            min_cc=e.text("min_cc", required=False, check=_is_cc, example="8.6"),
-            and_cuda=and_cuda or "absent",
-            glibc_min=e.text("glibc_min", required=False, check=_is_version, example="1.2.3"),
-            source=e.text("source") or "",
-            and_cuda_python=e.text("and_cuda_python", required=False, check=_is_spec,
-                                   example=">=3.9,<3.11"),
-        ))
+        and_cuda = e.text(
+            "and_cuda", check=lambda v: v in AND_CUDA_STATES, example=", ".join(AND_CUDA_STATES)
+        )
+        out.append(
+            TfRelease(
+                version=version,
+                python=e.text("python", check=_is_spec, example=">=3.9,<3.13") or "",
+                cuda=cuda,
+                cudnn=e.text("cudnn", required=False, check=_is_version, example="1.2.3"),
+                gpu_platforms=gpu_platforms,
+                min_cc=e.text("min_cc", required=False, check=_is_cc, example="8.6"),
+                and_cuda=and_cuda or "absent",
+                glibc_min=e.text("glibc_min", required=False, check=_is_version, example="1.2.3"),
+                source=e.text("source") or "",
+                and_cuda_python=e.text(
+                    "and_cuda_python", required=False, check=_is_spec, example=">=3.9,<3.11"
+                ),
+            )
+        )
     return tuple(sorted(out, key=lambda r: version_tuple(r.version), reverse=True))
 
 
@@ -604,8 +721,21 @@ def _load_gpus(doc: dict[str, Any]) -> tuple[GpuArch, ...]:
     out: list[GpuArch] = []
     for i, raw in enumerate(_table_list(file, doc, "arch")):
         label = f"arch {raw.get('name', f'#{i}') if isinstance(raw, dict) else f'#{i}'}"
-        e = _Entry(file, label, raw, ("name", "cc_min", "cc_max", "last_driver_branch", "last_cuda",
-                                      "open_module", "products", "source"))
+        e = _Entry(
+            file,
+            label,
+            raw,
+            (
+                "name",
+                "cc_min",
+                "cc_max",
+                "last_driver_branch",
+                "last_cuda",
+                "open_module",
+                "products",
+                "source",
+            ),
+        )
         cc_min = e.text("cc_min", check=_is_cc, example="8.6") or "0.0"
         cc_max = e.text("cc_max", check=_is_cc, example="8.6") or "0.0"
         if _cc_tuple(cc_min) > _cc_tuple(cc_max):
@@ -614,17 +744,23 @@ def _load_gpus(doc: dict[str, Any]) -> tuple[GpuArch, ...]:
             name=e.text("name") or "",
             cc_min=cc_min,
             cc_max=cc_max,
-            last_driver_branch=e.text("last_driver_branch", required=False, check=lambda v: v.isdigit(),
-                                      example="470"),
-            last_cuda=e.text("last_cuda", required=False, check=lambda v: bool(re.match(r"^\d+\.\d+$", v)),
-                             example="12.6"),
-            open_module=e.text("open_module", check=lambda v: v in OPEN_MODULE_STATES,
-                               example=", ".join(OPEN_MODULE_STATES)) or "",
+            last_driver_branch=e.text(
+                "last_driver_branch", required=False, check=lambda v: v.isdigit(), example="470"
+            ),
+            last_cuda=e.text(
+                "last_cuda", required=False, check=lambda v: bool(re.match(r"^\d+\.\d+$", v)), example="12.6"
+            ),
+            open_module=e.text(
+                "open_module", check=lambda v: v in OPEN_MODULE_STATES, example=", ".join(OPEN_MODULE_STATES)
+            )
+            or "",
             products=e.text("products", required=False),
             source=e.text("source") or "",
         )
         for other in out:
-            if _cc_tuple(arch.cc_min) <= _cc_tuple(other.cc_max) and _cc_tuple(other.cc_min) <= _cc_tuple(arch.cc_max):
+            if _cc_tuple(arch.cc_min) <= _cc_tuple(other.cc_max) and _cc_tuple(other.cc_min) <= _cc_tuple(
+                arch.cc_max
+            ):
                 raise e.bad(_("compute capability range overlaps {other}").format(other=other.name))
         out.append(arch)
     return tuple(sorted(out, key=lambda a: _cc_tuple(a.cc_min)))

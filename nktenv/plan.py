@@ -106,7 +106,8 @@ class Plan:
             "torch": self.torch.to_dict() if self.torch else None,
             "tensorflow": self.tensorflow.to_dict() if self.tensorflow else None,
             "findings": [
-                {"code": f.code, "severity": f.severity, "title": f.title, "fix": f.fix} for f in self.findings
+                {"code": f.code, "severity": f.severity, "title": f.title, "fix": f.fix}
+                for f in self.findings
             ],
         }
 
@@ -154,7 +155,10 @@ def visible_gpus(facts: Facts) -> tuple[tuple[Gpu, ...], tuple[Gpu, ...]]:
         match: Gpu | None = None
         if token.lstrip("-").isdigit():
             index = int(token)
-            match = next((g for pos, g in enumerate(nvidia) if (g.index if g.index is not None else pos) == index), None)
+            match = next(
+                (g for pos, g in enumerate(nvidia) if (g.index if g.index is not None else pos) == index),
+                None,
+            )
         elif token[:4].upper() == "GPU-":
             wanted = token.lower()
             hits = [g for g in nvidia if g.uuid and g.uuid.lower().startswith(wanted)]
@@ -191,30 +195,49 @@ def machine(facts: Facts, request: PlanRequest) -> Machine:
                 value=facts.getenv("CUDA_VISIBLE_DEVICES"), names=", ".join(_gpu_label(g) for g in hidden)
             )
         )
-        masked_by_index = any(t.strip().isdigit() for t in (facts.getenv("CUDA_VISIBLE_DEVICES") or "").split(","))
+        masked_by_index = any(
+            t.strip().isdigit() for t in (facts.getenv("CUDA_VISIBLE_DEVICES") or "").split(",")
+        )
         kinds = {g.compute_capability for g in (*visible, *hidden)}
         if masked_by_index and len(kinds) > 1 and facts.getenv("CUDA_DEVICE_ORDER") != "PCI_BUS_ID":
-            warnings.append(Finding(
-                "cuda_device_order",
-                "warning",
-                _("CUDA_VISIBLE_DEVICES uses indices but CUDA_DEVICE_ORDER is not PCI_BUS_ID: CUDA may number these different GPUs in another order than nvidia-smi."),
-                fix=_("Set CUDA_DEVICE_ORDER=PCI_BUS_ID, or mask GPUs by UUID."),
-            ))
+            warnings.append(
+                Finding(
+                    "cuda_device_order",
+                    "warning",
+                    _(
+                        "CUDA_VISIBLE_DEVICES uses indices but CUDA_DEVICE_ORDER is not PCI_BUS_ID: CUDA may number these different GPUs in another order than nvidia-smi."
+                    ),
+                    fix=_("Set CUDA_DEVICE_ORDER=PCI_BUS_ID, or mask GPUs by UUID."),
+                )
+            )
     unknown = [g for g in visible if g.cc is None]
     if unknown:
-        warnings.append(Finding(
-            "gpu_arch_unknown",
-            "warning",
-            _("The compute capability of {names} is unknown, so the build's GPU code cannot be checked for it.").format(
-                names=", ".join(_gpu_label(g) for g in unknown)
-            ),
-            fix=_("Run `nktenv detect` with a working driver (NVML or nvidia-smi) and plan from that snapshot."),
-        ))
+        warnings.append(
+            Finding(
+                "gpu_arch_unknown",
+                "warning",
+                _(
+                    "The compute capability of {names} is unknown, so the build's GPU code cannot be checked for it."
+                ).format(names=", ".join(_gpu_label(g) for g in unknown)),
+                fix=_(
+                    "Run `nktenv detect` with a working driver (NVML or nvidia-smi) and plan from that snapshot."
+                ),
+            )
+        )
     driver = facts.driver.version if facts.driver else None
     return Machine(
-        system=system, wsl=wsl, arch=arch, platform=platform, driver_os=driver_os, driver=driver,
-        python=python, gpus=visible, hidden=hidden, glibc=facts.os.glibc,
-        notes=tuple(notes), warnings=tuple(warnings),
+        system=system,
+        wsl=wsl,
+        arch=arch,
+        platform=platform,
+        driver_os=driver_os,
+        driver=driver,
+        python=python,
+        gpus=visible,
+        hidden=hidden,
+        glibc=facts.os.glibc,
+        notes=tuple(notes),
+        warnings=tuple(warnings),
     )
 
 
@@ -250,7 +273,9 @@ def _check(v: TorchVariant, m: Machine, manifests: Manifests) -> _Check:
     floor = driver_floor(v.cuda, m.driver_os, manifests=manifests) if v.cuda else None
     driver_ok = bool(m.driver and floor and driver_satisfies(m.driver, floor))
     sass, ptx = v.archs(m.driver_os if m.system == "windows" else "linux", m.arch)
-    uncovered = tuple(g for g in m.gpus if g.cc is not None and not (v.archs_known and build_covers(g.cc, sass, ptx)))
+    uncovered = tuple(
+        g for g in m.gpus if g.cc is not None and not (v.archs_known and build_covers(g.cc, sass, ptx))
+    )
     return _Check(v, floor, driver_ok, uncovered)
 
 
@@ -267,8 +292,13 @@ def _fail(code: str, title: str, fix: str | None = None, severity: str = "error"
     return Finding(code, severity, title, fix=fix)
 
 
-def _diagnose(rel: TorchRelease, m: Machine, manifests: Manifests, severity: str = "error",
-              scope: Sequence[TorchRelease] = ()) -> Finding:
+def _diagnose(
+    rel: TorchRelease,
+    m: Machine,
+    manifests: Manifests,
+    severity: str = "error",
+    scope: Sequence[TorchRelease] = (),
+) -> Finding:
     """Why no CUDA build of `rel` qualifies here: one finding with the fix.
 
     `scope` are the releases the request allowed (all of them for `latest`): GPUs that each have a
@@ -284,24 +314,27 @@ def _diagnose(rel: TorchRelease, m: Machine, manifests: Manifests, severity: str
             )
         return _fail(
             "no_compatible_variant",
-            _("No NVIDIA GPU is visible on this machine, so no CUDA build of torch {version} applies.").format(
-                version=rel.version
-            ),
+            _(
+                "No NVIDIA GPU is visible on this machine, so no CUDA build of torch {version} applies."
+            ).format(version=rel.version),
             _("If this machine has an NVIDIA GPU, check it with `nktenv doctor`."),
             severity,
         )
     if not checks:
         return _fail(
             "no_compatible_variant",
-            _("torch {version} publishes no CUDA build for {platform}.").format(version=rel.version, platform=m.platform),
+            _("torch {version} publishes no CUDA build for {platform}.").format(
+                version=rel.version, platform=m.platform
+            ),
             _("Use the CPU build or another release."),
             severity,
         )
     if all(not c.variant.archs_known for c in checks):
         return _fail(
             "no_compatible_variant",
-            _("The GPU code of torch {version}'s CUDA builds is not in the manifest yet, so none can be checked against this GPU.").format(
-                version=rel.version),
+            _(
+                "The GPU code of torch {version}'s CUDA builds is not in the manifest yet, so none can be checked against this GPU."
+            ).format(version=rel.version),
             _("Fill in their sass/ptx lists in torch.toml (docs/manifests.md), or use an older release."),
             severity,
         )
@@ -319,8 +352,13 @@ def _diagnose(rel: TorchRelease, m: Machine, manifests: Manifests, severity: str
             )
         return _fail(
             "driver_too_old",
-            _("Driver {driver} is too old for torch {version}: {variant} needs driver >= {floor} ({table} floor).").format(
-                driver=m.driver, version=rel.version, variant=best.variant.name, floor=best.floor,
+            _(
+                "Driver {driver} is too old for torch {version}: {variant} needs driver >= {floor} ({table} floor)."
+            ).format(
+                driver=m.driver,
+                version=rel.version,
+                variant=best.variant.name,
+                floor=best.floor,
                 table=_driver_table(m),
             ),
             _("Upgrade the NVIDIA driver to {floor} or newer.").format(floor=best.floor),
@@ -328,7 +366,9 @@ def _diagnose(rel: TorchRelease, m: Machine, manifests: Manifests, severity: str
         )
     # No variant covers every visible GPU. Mixed: each GPU is covered by some variant, just not one.
     known = [g for g in m.gpus if g.cc is not None]
-    scope_checks = [c for r in (scope or (rel,)) for c in _cuda_checks(r, m, manifests) if c.variant.archs_known]
+    scope_checks = [
+        c for r in (scope or (rel,)) for c in _cuda_checks(r, m, manifests) if c.variant.archs_known
+    ]
     each_covered = all(any(g not in c.uncovered for c in scope_checks) for g in known)
     if len({g.cc for g in known}) > 1 and each_covered:
         names = ", ".join(_gpu_label(g) for g in known)
@@ -346,9 +386,13 @@ def _diagnose(rel: TorchRelease, m: Machine, manifests: Manifests, severity: str
     gpu = stuck[0] if stuck else known[0]
     other = _release_covering(gpu, m, manifests, rel)
     if other is not None:
-        fix = _("torch {other} has a build with kernels for it; request it with --torch {other}.").format(other=other)
+        fix = _("torch {other} has a build with kernels for it; request it with --torch {other}.").format(
+            other=other
+        )
     else:
-        fix = _("No torch release in the manifest has kernels for this GPU on {platform}.").format(platform=m.platform)
+        fix = _("No torch release in the manifest has kernels for this GPU on {platform}.").format(
+            platform=m.platform
+        )
     arch = manifests.gpu_arch(gpu.cc) if gpu.cc else None
     return _fail(
         "gpu_arch_unsupported_by_requested_version",
@@ -393,68 +437,96 @@ def _torch(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[Framewor
     else:
         rel = manifests.torch_release(wanted)
         if rel is None:
-            return None, [_fail(
-                "no_wheel_for_platform",
-                _("torch {version} is not in the manifest (newest known: {newest}).").format(
-                    version=req.torch, newest=manifests.torch[0].version
-                ),
-                _("Check the version, or run `nktenv manifests refresh` if it is newer than the manifest."),
-            )]
+            return None, [
+                _fail(
+                    "no_wheel_for_platform",
+                    _("torch {version} is not in the manifest (newest known: {newest}).").format(
+                        version=req.torch, newest=manifests.torch[0].version
+                    ),
+                    _(
+                        "Check the version, or run `nktenv manifests refresh` if it is newer than the manifest."
+                    ),
+                )
+            ]
         releases = (rel,)
 
     on_platform = [r for r in releases if r.variants_for(m.platform)]
     if not on_platform:
-        return None, [_fail(
-            "no_wheel_for_platform",
-            _("No torch release in the manifest publishes a wheel for {platform}.").format(platform=m.platform)
-            if wanted == "latest"
-            else _("torch {version} publishes no wheel for {platform}.").format(
-                version=releases[0].version, platform=m.platform
-            ),
-            _("Use another release, or a supported platform (macOS x86_64 wheels end at 2.2.2)."),
-        )]
+        return None, [
+            _fail(
+                "no_wheel_for_platform",
+                _("No torch release in the manifest publishes a wheel for {platform}.").format(
+                    platform=m.platform
+                )
+                if wanted == "latest"
+                else _("torch {version} publishes no wheel for {platform}.").format(
+                    version=releases[0].version, platform=m.platform
+                ),
+                _("Use another release, or a supported platform (macOS x86_64 wheels end at 2.2.2)."),
+            )
+        ]
     if m.python:
         usable = [r for r in on_platform if r.supports_python(m.python)]
         if not usable:
             rel = on_platform[0]
-            return None, [_fail(
-                "python_version_unsupported",
-                _("Python {python} is not supported by torch {version} (it needs Python {spec}).").format(
-                    python=m.python, version=rel.version, spec=rel.python
-                ),
-                _("Use a Python in {spec} (nktenv setup --python X.Y), or another torch release.").format(spec=rel.python),
-            )]
+            return None, [
+                _fail(
+                    "python_version_unsupported",
+                    _("Python {python} is not supported by torch {version} (it needs Python {spec}).").format(
+                        python=m.python, version=rel.version, spec=rel.python
+                    ),
+                    _("Use a Python in {spec} (nktenv setup --python X.Y), or another torch release.").format(
+                        spec=rel.python
+                    ),
+                )
+            ]
         if wanted == "latest" and usable[0] is not on_platform[0]:
             newest = on_platform[0]
-            reasons.append(_("torch {version} is newer but needs Python {spec}; this plan targets Python {python}.").format(
-                version=newest.version, spec=newest.python, python=m.python))
+            reasons.append(
+                _(
+                    "torch {version} is newer but needs Python {spec}; this plan targets Python {python}."
+                ).format(version=newest.version, spec=newest.python, python=m.python)
+            )
     else:
         usable = on_platform
-        findings.append(Finding(
-            "python_unknown", "warning",
-            _("The target Python version is unknown, so the Python range of torch was not checked."),
-            fix=_("Pass --python X.Y."),
-        ))
+        findings.append(
+            Finding(
+                "python_unknown",
+                "warning",
+                _("The target Python version is unknown, so the Python range of torch was not checked."),
+                fix=_("Pass --python X.Y."),
+            )
+        )
 
     newest = usable[0]
     if m.system == "darwin":
         if req.variant not in ("auto", "cpu"):
-            return None, [_fail(
-                "variant_not_published",
-                _("Variant {variant} is not published for macOS; macOS wheels come from PyPI (CPU and Apple MPS).").format(
-                    variant=req.variant),
-                _("Use --variant auto."),
-            )]
-        reasons.append(_("macOS: torch {version} from the default index (PyPI); no CUDA on macOS, Apple GPUs use MPS.").format(
-            version=newest.version))
-        return FrameworkPlan(newest.version, "cpu", None, _requirements(newest), tuple(reasons), False), findings
+            return None, [
+                _fail(
+                    "variant_not_published",
+                    _(
+                        "Variant {variant} is not published for macOS; macOS wheels come from PyPI (CPU and Apple MPS)."
+                    ).format(variant=req.variant),
+                    _("Use --variant auto."),
+                )
+            ]
+        reasons.append(
+            _(
+                "macOS: torch {version} from the default index (PyPI); no CUDA on macOS, Apple GPUs use MPS."
+            ).format(version=newest.version)
+        )
+        return FrameworkPlan(
+            newest.version, "cpu", None, _requirements(newest), tuple(reasons), False
+        ), findings
 
     if req.variant != "auto":
         plan, more = _explicit_variant(usable, m, manifests, req, reasons)
         return plan, findings + more
 
     if m.gpus:
-        reasons.append(_("GPUs visible to CUDA: {names}.").format(names=", ".join(_gpu_label(g) for g in m.gpus)))
+        reasons.append(
+            _("GPUs visible to CUDA: {names}.").format(names=", ".join(_gpu_label(g) for g in m.gpus))
+        )
     chosen: tuple[TorchRelease, _Check, list[_Check]] | None = None
     if m.gpus:
         for rel in usable:
@@ -466,27 +538,43 @@ def _torch(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[Framewor
     if chosen is not None:
         rel, best, good = chosen
         v = best.variant
-        reasons.append(_("torch {version} + {variant}: driver {driver} meets its floor {floor} ({table}), and its GPU code covers every visible GPU.").format(
-            version=rel.version, variant=v.name, driver=m.driver, floor=best.floor, table=_driver_table(m)))
+        reasons.append(
+            _(
+                "torch {version} + {variant}: driver {driver} meets its floor {floor} ({table}), and its GPU code covers every visible GPU."
+            ).format(
+                version=rel.version, variant=v.name, driver=m.driver, floor=best.floor, table=_driver_table(m)
+            )
+        )
         if len(good) > 1:
-            reasons.append(_("Newest qualifying CUDA variant chosen; {others} also qualify.").format(
-                others=", ".join(c.variant.name for c in good[1:])))
+            reasons.append(
+                _("Newest qualifying CUDA variant chosen; {others} also qualify.").format(
+                    others=", ".join(c.variant.name for c in good[1:])
+                )
+            )
         if wanted == "latest" and rel is not newest:
             why = _diagnose(newest, m, manifests, severity="info")
-            reasons.append(_("torch {version} is the newest release with a usable GPU build here; {newest} is not: {why}").format(
-                version=rel.version, newest=newest.version, why=why.title))
+            reasons.append(
+                _(
+                    "torch {version} is the newest release with a usable GPU build here; {newest} is not: {why}"
+                ).format(version=rel.version, newest=newest.version, why=why.title)
+            )
             if why.code == "driver_too_old":
                 floor = _unlock_floor(newest, m, manifests)
                 if floor:
                     floor_v, variant = floor
-                    findings.append(Finding(
-                        "driver_upgrade_unlocks", "info",
-                        _("Driver >= {floor} unlocks torch {version} + {variant}.").format(
-                            floor=floor_v, version=newest.version, variant=variant),
-                        fix=_("Upgrade the NVIDIA driver to {floor} or newer.").format(floor=floor_v),
-                    ))
-        return FrameworkPlan(rel.version, v.name, v.index_url, _requirements(rel), tuple(reasons), True,
-                             cuda=v.cuda), findings
+                    findings.append(
+                        Finding(
+                            "driver_upgrade_unlocks",
+                            "info",
+                            _("Driver >= {floor} unlocks torch {version} + {variant}.").format(
+                                floor=floor_v, version=newest.version, variant=variant
+                            ),
+                            fix=_("Upgrade the NVIDIA driver to {floor} or newer.").format(floor=floor_v),
+                        )
+                    )
+        return FrameworkPlan(
+            rel.version, v.name, v.index_url, _requirements(rel), tuple(reasons), True, cuda=v.cuda
+        ), findings
 
     # No GPU build qualifies: CPU fallback, or a failure that says why.
     target = newest
@@ -495,33 +583,54 @@ def _torch(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[Framewor
         return None, findings + [why]
     cpu = _cpu_variant(target, m)
     if cpu is None:
-        return None, findings + [_fail(
-            "no_wheel_for_platform",
-            _("torch {version} publishes no CPU wheel for {platform}.").format(version=target.version, platform=m.platform),
-        )]
+        return None, findings + [
+            _fail(
+                "no_wheel_for_platform",
+                _("torch {version} publishes no CPU wheel for {platform}.").format(
+                    version=target.version, platform=m.platform
+                ),
+            )
+        ]
     if m.gpus or m.hidden:
         findings.append(why)
     cheapest = _cheapest_unlock(usable, m, manifests) if why.code == "driver_too_old" else None
     if cheapest is not None:
         floor_v, version, variant = cheapest
-        findings.append(Finding(
-            "driver_upgrade_unlocks", "info",
-            _("Driver >= {floor} unlocks torch {version} + {variant}.").format(
-                floor=floor_v, version=version, variant=variant),
-            fix=_("Upgrade the NVIDIA driver to {floor} or newer.").format(floor=floor_v),
-        ))
-    reasons.append(_("CPU build of torch {version} from the CPU index: {why}").format(version=target.version, why=why.title))
+        findings.append(
+            Finding(
+                "driver_upgrade_unlocks",
+                "info",
+                _("Driver >= {floor} unlocks torch {version} + {variant}.").format(
+                    floor=floor_v, version=version, variant=variant
+                ),
+                fix=_("Upgrade the NVIDIA driver to {floor} or newer.").format(floor=floor_v),
+            )
+        )
+    reasons.append(
+        _("CPU build of torch {version} from the CPU index: {why}").format(
+            version=target.version, why=why.title
+        )
+    )
     if m.system == "linux":
-        reasons.append(_("The CPU index keeps pip from downloading the multi-GB CUDA wheels PyPI serves on Linux."))
-    findings.append(Finding(
-        "cpu_fallback", "warning",
-        _("No GPU build of torch qualifies on this machine; planning the CPU build."),
-        fix=why.fix,
-    ))
-    return FrameworkPlan(target.version, "cpu", cpu.index_url, _requirements(target), tuple(reasons), False), findings
+        reasons.append(
+            _("The CPU index keeps pip from downloading the multi-GB CUDA wheels PyPI serves on Linux.")
+        )
+    findings.append(
+        Finding(
+            "cpu_fallback",
+            "warning",
+            _("No GPU build of torch qualifies on this machine; planning the CPU build."),
+            fix=why.fix,
+        )
+    )
+    return FrameworkPlan(
+        target.version, "cpu", cpu.index_url, _requirements(target), tuple(reasons), False
+    ), findings
 
 
-def _cheapest_unlock(releases: Sequence[TorchRelease], m: Machine, manifests: Manifests) -> tuple[str, str, str] | None:
+def _cheapest_unlock(
+    releases: Sequence[TorchRelease], m: Machine, manifests: Manifests
+) -> tuple[str, str, str] | None:
     """(floor, release, variant): the smallest driver upgrade that gives a GPU build, and the newest
     release it reaches."""
     best: tuple[str, str, str] | None = None
@@ -542,21 +651,27 @@ def _unlock_floor(rel: TorchRelease, m: Machine, manifests: Manifests) -> tuple[
     return None
 
 
-def _explicit_variant(usable: Sequence[TorchRelease], m: Machine, manifests: Manifests, req: PlanRequest,
-                      reasons: list[str]) -> tuple[FrameworkPlan | None, list[Finding]]:
+def _explicit_variant(
+    usable: Sequence[TorchRelease], m: Machine, manifests: Manifests, req: PlanRequest, reasons: list[str]
+) -> tuple[FrameworkPlan | None, list[Finding]]:
     name = req.variant.strip().lower()
     published = [r for r in usable if (v := r.variant(name)) is not None and m.platform in v.platforms]
     if not published:
-        return None, [_fail(
-            "variant_not_published",
-            _("Variant {variant} was never published for any torch release on {platform}.").format(
-                variant=name, platform=m.platform)
-            if req.torch.strip().lower() == "latest"
-            else _("Variant {variant} was never published for torch {version} on {platform}.").format(
-                variant=name, version=usable[0].version, platform=m.platform),
-            _("Published here: {variants}.").format(
-                variants=", ".join(v.name for v in usable[0].variants_for(m.platform)) or "-"),
-        )]
+        return None, [
+            _fail(
+                "variant_not_published",
+                _("Variant {variant} was never published for any torch release on {platform}.").format(
+                    variant=name, platform=m.platform
+                )
+                if req.torch.strip().lower() == "latest"
+                else _("Variant {variant} was never published for torch {version} on {platform}.").format(
+                    variant=name, version=usable[0].version, platform=m.platform
+                ),
+                _("Published here: {variants}.").format(
+                    variants=", ".join(v.name for v in usable[0].variants_for(m.platform)) or "-"
+                ),
+            )
+        ]
     first = published[0]
     v = first.variant(name)
     assert v is not None
@@ -564,45 +679,84 @@ def _explicit_variant(usable: Sequence[TorchRelease], m: Machine, manifests: Man
         if name == "cpu":
             reasons.append(_("CPU build of torch {version} requested.").format(version=first.version))
         else:
-            reasons.append(_("torch {version} + {variant} requested; nktenv does not check AMD or Intel GPUs against it.").format(
-                version=first.version, variant=name))
-        return FrameworkPlan(first.version, name, v.index_url, _requirements(first), tuple(reasons), name != "cpu"), []
+            reasons.append(
+                _(
+                    "torch {version} + {variant} requested; nktenv does not check AMD or Intel GPUs against it."
+                ).format(version=first.version, variant=name)
+            )
+        return FrameworkPlan(
+            first.version, name, v.index_url, _requirements(first), tuple(reasons), name != "cpu"
+        ), []
     for rel in published:
         c = _check(rel.variant(name), m, manifests)  # type: ignore[arg-type]
         if c.ok:
-            reasons.append(_("torch {version} + {variant} requested: driver {driver} meets its floor {floor} ({table}), and its GPU code covers every visible GPU.").format(
-                version=rel.version, variant=name, driver=m.driver, floor=c.floor, table=_driver_table(m)))
-            return FrameworkPlan(rel.version, name, c.variant.index_url, _requirements(rel), tuple(reasons), True,
-                                 cuda=c.variant.cuda), []
+            reasons.append(
+                _(
+                    "torch {version} + {variant} requested: driver {driver} meets its floor {floor} ({table}), and its GPU code covers every visible GPU."
+                ).format(
+                    version=rel.version, variant=name, driver=m.driver, floor=c.floor, table=_driver_table(m)
+                )
+            )
+            return FrameworkPlan(
+                rel.version,
+                name,
+                c.variant.index_url,
+                _requirements(rel),
+                tuple(reasons),
+                True,
+                cuda=c.variant.cuda,
+            ), []
     c = _check(v, m, manifests)
     if not m.gpus:
-        return None, [_fail(
-            "no_compatible_variant",
-            _("No NVIDIA GPU is visible to CUDA, so {variant} cannot be used.").format(variant=name),
-            _("Use --variant cpu, or check the GPU with `nktenv doctor`."),
-        )]
+        return None, [
+            _fail(
+                "no_compatible_variant",
+                _("No NVIDIA GPU is visible to CUDA, so {variant} cannot be used.").format(variant=name),
+                _("Use --variant cpu, or check the GPU with `nktenv doctor`."),
+            )
+        ]
     if not c.driver_ok:
-        return None, [_fail(
-            "driver_too_old",
-            _("Driver {driver} is too old for torch {version} + {variant}: it needs driver >= {floor} ({table} floor).").format(
-                driver=m.driver or _("(none)"), version=first.version, variant=name, floor=c.floor, table=_driver_table(m)),
-            _("Upgrade the NVIDIA driver to {floor} or newer.").format(floor=c.floor),
-        )]
+        return None, [
+            _fail(
+                "driver_too_old",
+                _(
+                    "Driver {driver} is too old for torch {version} + {variant}: it needs driver >= {floor} ({table} floor)."
+                ).format(
+                    driver=m.driver or _("(none)"),
+                    version=first.version,
+                    variant=name,
+                    floor=c.floor,
+                    table=_driver_table(m),
+                ),
+                _("Upgrade the NVIDIA driver to {floor} or newer.").format(floor=c.floor),
+            )
+        ]
     if not v.archs_known:
-        return None, [_fail(
-            "gpu_arch_unsupported_by_requested_version",
-            _("The GPU code of torch {version} + {variant} is not known to nktenv, so it cannot be checked for {names}.").format(
-                version=first.version, variant=name, names=", ".join(_gpu_label(g) for g in m.gpus)),
-            _("Add its sass/ptx lists to the manifest (docs/manifests.md)."),
-        )]
+        return None, [
+            _fail(
+                "gpu_arch_unsupported_by_requested_version",
+                _(
+                    "The GPU code of torch {version} + {variant} is not known to nktenv, so it cannot be checked for {names}."
+                ).format(version=first.version, variant=name, names=", ".join(_gpu_label(g) for g in m.gpus)),
+                _("Add its sass/ptx lists to the manifest (docs/manifests.md)."),
+            )
+        ]
     sass, ptx = v.archs(m.driver_os if m.system == "windows" else "linux", m.arch)
-    return None, [_fail(
-        "gpu_arch_unsupported_by_requested_version",
-        _("torch {version} + {variant} has no kernels for {names} (it carries {archs}).").format(
-            version=first.version, variant=name, names=", ".join(_gpu_label(g) for g in c.uncovered),
-            archs=" ".join([f"sm_{s.replace('.', '')}" for s in sass] + [f"compute_{p.replace('.', '')}" for p in ptx])),
-        _("Choose --variant auto to find a build that covers it."),
-    )]
+    return None, [
+        _fail(
+            "gpu_arch_unsupported_by_requested_version",
+            _("torch {version} + {variant} has no kernels for {names} (it carries {archs}).").format(
+                version=first.version,
+                variant=name,
+                names=", ".join(_gpu_label(g) for g in c.uncovered),
+                archs=" ".join(
+                    [f"sm_{s.replace('.', '')}" for s in sass]
+                    + [f"compute_{p.replace('.', '')}" for p in ptx]
+                ),
+            ),
+            _("Choose --variant auto to find a build that covers it."),
+        )
+    ]
 
 
 # --- TensorFlow --------------------------------------------------------------------------------
@@ -618,35 +772,50 @@ def _tf_gpu_problem(rel: TfRelease, m: Machine, manifests: Manifests) -> Finding
     """None when `rel` can use every visible GPU here; else a finding (severity error) saying why."""
     route = _tf_route(m)
     if not m.gpus:
-        return _fail("no_compatible_variant", _("No NVIDIA GPU is visible to CUDA."),
-                     _("Use the CPU build, or check the GPU with `nktenv doctor`."))
+        return _fail(
+            "no_compatible_variant",
+            _("No NVIDIA GPU is visible to CUDA."),
+            _("Use the CPU build, or check the GPU with `nktenv doctor`."),
+        )
     if m.arch != "x86_64":
-        return _fail("no_wheel_for_platform",
-                     _("TensorFlow publishes no CUDA wheel for {platform}.").format(platform=m.platform))
+        return _fail(
+            "no_wheel_for_platform",
+            _("TensorFlow publishes no CUDA wheel for {platform}.").format(platform=m.platform),
+        )
     if route not in rel.gpu_platforms:
         if route == "windows-native":
             return _fail(
                 "tf_windows_native_gpu_unsupported",
-                _("TensorFlow {version} has no GPU support on native Windows (it ended with 2.10).").format(version=rel.version),
+                _("TensorFlow {version} has no GPU support on native Windows (it ended with 2.10).").format(
+                    version=rel.version
+                ),
                 _("Use WSL2, or TensorFlow 2.10 with Python <= 3.10 and CUDA 11.2 + cuDNN 8.1."),
             )
-        return _fail("no_compatible_variant",
-                     _("TensorFlow {version} has no GPU build for {route}.").format(version=rel.version, route=route))
+        return _fail(
+            "no_compatible_variant",
+            _("TensorFlow {version} has no GPU build for {route}.").format(version=rel.version, route=route),
+        )
     if rel.and_cuda_for(m.python) == "broken" and route != "windows-native":
         if rel.and_cuda == "broken":
             fix = _("Use the .post1 release of the same version.")
         else:
-            fix = _("Use Python {spec} for this release, or a newer TensorFlow.").format(spec=rel.and_cuda_python)
-        return _fail("no_compatible_variant",
-                     _("tensorflow[and-cuda]=={version} cannot be installed (a pinned dependency is not on PyPI).").format(
-                         version=rel.version),
-                     fix)
+            fix = _("Use Python {spec} for this release, or a newer TensorFlow.").format(
+                spec=rel.and_cuda_python
+            )
+        return _fail(
+            "no_compatible_variant",
+            _(
+                "tensorflow[and-cuda]=={version} cannot be installed (a pinned dependency is not on PyPI)."
+            ).format(version=rel.version),
+            fix,
+        )
     floor = driver_floor(rel.cuda, m.driver_os, manifests=manifests) if rel.cuda else None
     if floor and not (m.driver and driver_satisfies(m.driver, floor)):
         return _fail(
             "driver_too_old",
-            _("TensorFlow {version} (CUDA {cuda}) needs driver >= {floor}; this machine has {driver}.").format(
-                version=rel.version, cuda=rel.cuda, floor=floor, driver=m.driver or _("none")),
+            _(
+                "TensorFlow {version} (CUDA {cuda}) needs driver >= {floor}; this machine has {driver}."
+            ).format(version=rel.version, cuda=rel.cuda, floor=floor, driver=m.driver or _("none")),
             _("Upgrade the NVIDIA driver to {floor} or newer.").format(floor=floor),
         )
     if rel.min_cc:
@@ -655,7 +824,8 @@ def _tf_gpu_problem(rel: TfRelease, m: Machine, manifests: Manifests) -> Finding
             return _fail(
                 "gpu_arch_unsupported_by_requested_version",
                 _("TensorFlow {version} needs compute capability >= {cc}; {names} is older.").format(
-                    version=rel.version, cc=rel.min_cc, names=", ".join(_gpu_label(g) for g in low)),
+                    version=rel.version, cc=rel.min_cc, names=", ".join(_gpu_label(g) for g in low)
+                ),
                 _("Use an older TensorFlow release, or PyTorch."),
             )
     return None
@@ -666,41 +836,83 @@ def _tf_installable(rel: TfRelease, m: Machine) -> Finding | None:
         return _fail(
             "python_version_unsupported",
             _("Python {python} is not supported by TensorFlow {version} (it needs Python {spec}).").format(
-                python=m.python, version=rel.version, spec=rel.python),
+                python=m.python, version=rel.version, spec=rel.python
+            ),
             _("Use a Python in {spec}, or another TensorFlow release.").format(spec=rel.python),
         )
     if m.platform == "macos-x86_64" and version_tuple(rel.version) >= (2, 17):
-        return _fail("no_wheel_for_platform",
-                     _("TensorFlow {version} has no macOS x86_64 wheel (2.16 was the last).").format(version=rel.version))
-    if m.system == "linux" and m.glibc and rel.glibc_min and version_tuple(m.glibc) < version_tuple(rel.glibc_min):
-        return _fail("no_wheel_for_platform",
-                     _("TensorFlow {version} needs glibc >= {need}; this system has {have}.").format(
-                         version=rel.version, need=rel.glibc_min, have=m.glibc),
-                     _("Use an older TensorFlow release or a newer Linux."))
+        return _fail(
+            "no_wheel_for_platform",
+            _("TensorFlow {version} has no macOS x86_64 wheel (2.16 was the last).").format(
+                version=rel.version
+            ),
+        )
+    if (
+        m.system == "linux"
+        and m.glibc
+        and rel.glibc_min
+        and version_tuple(m.glibc) < version_tuple(rel.glibc_min)
+    ):
+        return _fail(
+            "no_wheel_for_platform",
+            _("TensorFlow {version} needs glibc >= {need}; this system has {have}.").format(
+                version=rel.version, need=rel.glibc_min, have=m.glibc
+            ),
+            _("Use an older TensorFlow release or a newer Linux."),
+        )
     return None
 
 
 def _tf_plan(rel: TfRelease, m: Machine, gpu: bool, reasons: list[str]) -> FrameworkPlan:
     route = _tf_route(m)
     if m.system == "darwin":
-        package = "tensorflow-macos" if m.arch == "aarch64" and version_tuple(rel.version) < (2, 13) else "tensorflow"
-        reasons.append(_("macOS: plain {package} from PyPI; no CUDA on macOS (tensorflow-metal adds the Apple GPU).").format(
-            package=package))
+        package = (
+            "tensorflow-macos"
+            if m.arch == "aarch64" and version_tuple(rel.version) < (2, 13)
+            else "tensorflow"
+        )
+        reasons.append(
+            _(
+                "macOS: plain {package} from PyPI; no CUDA on macOS (tensorflow-metal adds the Apple GPU)."
+            ).format(package=package)
+        )
         return FrameworkPlan(rel.version, None, None, (f"{package}=={rel.version}",), tuple(reasons), False)
     if gpu and route in ("linux", "wsl") and rel.and_cuda_for(m.python) == "ok":
-        reasons.append(_("tensorflow[and-cuda] brings CUDA {cuda} and cuDNN {cudnn} as pip packages.").format(
-            cuda=rel.cuda, cudnn=rel.cudnn))
-        return FrameworkPlan(rel.version, "and-cuda", None, (f"tensorflow[and-cuda]=={rel.version}",), tuple(reasons),
-                             True, cuda=rel.cuda)
+        reasons.append(
+            _("tensorflow[and-cuda] brings CUDA {cuda} and cuDNN {cudnn} as pip packages.").format(
+                cuda=rel.cuda, cudnn=rel.cudnn
+            )
+        )
+        return FrameworkPlan(
+            rel.version,
+            "and-cuda",
+            None,
+            (f"tensorflow[and-cuda]=={rel.version}",),
+            tuple(reasons),
+            True,
+            cuda=rel.cuda,
+        )
     if gpu:
-        reasons.append(_("TensorFlow {version} needs CUDA {cuda} and cuDNN {cudnn} installed outside pip (e.g. conda install -c conda-forge cudatoolkit={cuda} cudnn={cudnn}).").format(
-            version=rel.version, cuda=rel.cuda, cudnn=rel.cudnn))
-        return FrameworkPlan(rel.version, "system-cuda", None, (f"tensorflow=={rel.version}",), tuple(reasons), True,
-                             cuda=rel.cuda)
+        reasons.append(
+            _(
+                "TensorFlow {version} needs CUDA {cuda} and cuDNN {cudnn} installed outside pip (e.g. conda install -c conda-forge cudatoolkit={cuda} cudnn={cudnn})."
+            ).format(version=rel.version, cuda=rel.cuda, cudnn=rel.cudnn)
+        )
+        return FrameworkPlan(
+            rel.version,
+            "system-cuda",
+            None,
+            (f"tensorflow=={rel.version}",),
+            tuple(reasons),
+            True,
+            cuda=rel.cuda,
+        )
     return FrameworkPlan(rel.version, "cpu", None, (f"tensorflow=={rel.version}",), tuple(reasons), False)
 
 
-def _tensorflow(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[FrameworkPlan | None, list[Finding]]:
+def _tensorflow(
+    m: Machine, manifests: Manifests, req: PlanRequest
+) -> tuple[FrameworkPlan | None, list[Finding]]:
     wanted = req.tensorflow.strip().lower()
     reasons: list[str] = []
     findings: list[Finding] = []
@@ -709,17 +921,29 @@ def _tensorflow(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[Fra
     else:
         rel = manifests.tf_release(wanted)
         if rel is None:
-            return None, [_fail(
-                "no_wheel_for_platform",
-                _("TensorFlow {version} is not in the manifest (newest known: {newest}).").format(
-                    version=req.tensorflow, newest=manifests.tensorflow[0].version),
-            )]
+            return None, [
+                _fail(
+                    "no_wheel_for_platform",
+                    _("TensorFlow {version} is not in the manifest (newest known: {newest}).").format(
+                        version=req.tensorflow, newest=manifests.tensorflow[0].version
+                    ),
+                )
+            ]
         if rel.and_cuda == "broken" and m.gpus and _tf_route(m) in ("linux", "wsl"):
-            fixed = next((r for r in manifests.tensorflow if r.version.startswith(rel.version + ".post")
-                          and r.and_cuda == "ok"), None)
+            fixed = next(
+                (
+                    r
+                    for r in manifests.tensorflow
+                    if r.version.startswith(rel.version + ".post") and r.and_cuda == "ok"
+                ),
+                None,
+            )
             if fixed is not None:
-                reasons.append(_("tensorflow[and-cuda]=={version} cannot be installed; {fixed} is the same release with that fixed.").format(
-                    version=rel.version, fixed=fixed.version))
+                reasons.append(
+                    _(
+                        "tensorflow[and-cuda]=={version} cannot be installed; {fixed} is the same release with that fixed."
+                    ).format(version=rel.version, fixed=fixed.version)
+                )
                 rel = fixed
         candidates = [rel]
     installable: list[TfRelease] = []
@@ -740,8 +964,11 @@ def _tensorflow(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[Fra
         if _tf_gpu_problem(rel, m, manifests) is None:
             if rel is not newest:
                 why = _tf_gpu_problem(newest, m, manifests)
-                reasons.append(_("TensorFlow {version} is the newest release that can use the GPU here; {newest} cannot: {why}").format(
-                    version=rel.version, newest=newest.version, why=why.title if why else ""))
+                reasons.append(
+                    _(
+                        "TensorFlow {version} is the newest release that can use the GPU here; {newest} cannot: {why}"
+                    ).format(version=rel.version, newest=newest.version, why=why.title if why else "")
+                )
                 if why is not None and why.code == "tf_windows_native_gpu_unsupported":
                     findings.append(Finding(why.code, "info", why.title, fix=why.fix))
             if _tf_route(m) == "windows-native":
@@ -757,23 +984,33 @@ def _tensorflow(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[Fra
         return None, findings + [Finding(code, "error", why.title, fix=why.fix)]
     if m.gpus or m.hidden:
         findings.append(Finding(code, "warning", why.title, fix=why.fix))
-    reasons.append(_("CPU build of TensorFlow {version}: {why}").format(version=newest.version, why=why.title))
-    findings.append(Finding(
-        "cpu_fallback", "warning",
-        _("No GPU build of TensorFlow qualifies on this machine; planning the CPU build."),
-        fix=why.fix,
-    ))
+    reasons.append(
+        _("CPU build of TensorFlow {version}: {why}").format(version=newest.version, why=why.title)
+    )
+    findings.append(
+        Finding(
+            "cpu_fallback",
+            "warning",
+            _("No GPU build of TensorFlow qualifies on this machine; planning the CPU build."),
+            fix=why.fix,
+        )
+    )
     return _tf_plan(newest, m, False, reasons), findings
 
 
 def _windows_tf_libs(rel: TfRelease, m: Machine) -> list[Finding]:
-    return [Finding(
-        "tf_needs_system_cuda", "info",
-        _("Native-Windows TensorFlow {version} uses a system-wide CUDA {cuda} and cuDNN {cudnn}, which pip does not install.").format(
-            version=rel.version, cuda=rel.cuda, cudnn=rel.cudnn),
-        fix=_("conda install -c conda-forge cudatoolkit={cuda} cudnn={cudnn}, or use WSL2.").format(
-            cuda=rel.cuda, cudnn=rel.cudnn),
-    )]
+    return [
+        Finding(
+            "tf_needs_system_cuda",
+            "info",
+            _(
+                "Native-Windows TensorFlow {version} uses a system-wide CUDA {cuda} and cuDNN {cudnn}, which pip does not install."
+            ).format(version=rel.version, cuda=rel.cuda, cudnn=rel.cudnn),
+            fix=_("conda install -c conda-forge cudatoolkit={cuda} cudnn={cudnn}, or use WSL2.").format(
+                cuda=rel.cuda, cudnn=rel.cudnn
+            ),
+        )
+    ]
 
 
 # --- entry point -------------------------------------------------------------------------------
@@ -799,9 +1036,12 @@ def make_plan(facts: Facts, manifests: Manifests, request: PlanRequest | None = 
         tf_plan, more = _tensorflow(m, manifests, req)
         findings += more
     if torch_plan and tf_plan and torch_plan.gpu and tf_plan.gpu:
-        text = _("Install PyTorch and TensorFlow into separate venvs: each pins its own CUDA libraries (torch {torch_cuda}, TensorFlow {tf_cuda}) and one process cannot load both.").format(
-            torch_cuda=torch_plan.cuda or "?", tf_cuda=tf_plan.cuda or "?")
-        findings.append(Finding("separate_venvs", "info", text, fix=_("nktenv setup creates one venv per framework.")))
+        text = _(
+            "Install PyTorch and TensorFlow into separate venvs: each pins its own CUDA libraries (torch {torch_cuda}, TensorFlow {tf_cuda}) and one process cannot load both."
+        ).format(torch_cuda=torch_plan.cuda or "?", tf_cuda=tf_plan.cuda or "?")
+        findings.append(
+            Finding("separate_venvs", "info", text, fix=_("nktenv setup creates one venv per framework."))
+        )
         torch_plan = _with_reason(torch_plan, text)
         tf_plan = _with_reason(tf_plan, text)
     findings = _dedupe(findings)
@@ -827,5 +1067,11 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
 
 
 __all__ = [
-    "FAILURE_CODES", "SCHEMA_ID", "FrameworkPlan", "Plan", "PlanRequest", "make_plan", "visible_gpus",
+    "FAILURE_CODES",
+    "SCHEMA_ID",
+    "FrameworkPlan",
+    "Plan",
+    "PlanRequest",
+    "make_plan",
+    "visible_gpus",
 ]

@@ -68,7 +68,9 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         def rows(items: Iterable[Missing]) -> list[dict[str, Any]]:
-            return [{"release": m.release, "variant": m.variant, "platforms": list(m.platforms)} for m in items]
+            return [
+                {"release": m.release, "variant": m.variant, "platforms": list(m.platforms)} for m in items
+            ]
 
         return {
             "schema": "nktenv.manifests-refresh/1",
@@ -99,16 +101,20 @@ class _Links(HTMLParser):
                 self.hrefs.append(href)
 
 
-
 def filenames(body: str, content_type: str) -> list[str]:
     """File names on a simple-index project page, HTML (PEP 503) or JSON (PEP 691)."""
     if "json" in content_type:
         try:
             doc = json.loads(body)
-            return [str(f["filename"]) for f in doc.get("files", []) if isinstance(f, dict) and "filename" in f]
+            return [
+                str(f["filename"]) for f in doc.get("files", []) if isinstance(f, dict) and "filename" in f
+            ]
         except (ValueError, AttributeError, KeyError, TypeError) as exc:
-            raise NktenvError("bad-index", _("The index page is not PEP 691 JSON: {error}").format(error=exc),
-                              exit_code=ExitCode.BAD_DATA) from None
+            raise NktenvError(
+                "bad-index",
+                _("The index page is not PEP 691 JSON: {error}").format(error=exc),
+                exit_code=ExitCode.BAD_DATA,
+            ) from None
     parser = _Links()
     parser.feed(body)
     out = []
@@ -143,7 +149,9 @@ def parse_wheel(filename: str, project: str = "torch") -> Wheel | None:
         return None
     # The longest dotted prefix that names a variant: "rocm6.2.4" stays whole, "cpu.cxx11.abi" is "cpu".
     parts = (m.group("local") or "").split(".")
-    local = next((".".join(parts[:n]) for n in range(len(parts), 0, -1) if _VARIANT.match(".".join(parts[:n]))), "")
+    local = next(
+        (".".join(parts[:n]) for n in range(len(parts), 0, -1) if _VARIANT.match(".".join(parts[:n]))), ""
+    )
     if not m.group("local"):
         # Untagged wheels: on macOS they are the CPU build; elsewhere the variant is unknowable.
         if not platform.startswith("macos"):
@@ -157,25 +165,35 @@ def parse_wheel(filename: str, project: str = "torch") -> Wheel | None:
 
 def fetch(url: str, timeout: float = 30.0) -> tuple[str, str]:
     """(body, content type) of one index page. Every failure is one clear NktenvError."""
-    request = urllib.request.Request(url, headers={
-        "Accept": f"{PEP691}, text/html;q=0.5",
-        "User-Agent": "nktenv-manifests-refresh",
-    })
+    request = urllib.request.Request(
+        url,
+        headers={
+            "Accept": f"{PEP691}, text/html;q=0.5",
+            "User-Agent": "nktenv-manifests-refresh",
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) index by design
             data = response.read()
             ctype = response.headers.get("Content-Type", "text/html")
             charset = response.headers.get_content_charset() or "utf-8"
     except urllib.error.HTTPError as exc:
-        raise NktenvError("index-unreachable", _("{url}: HTTP {code} {reason}").format(url=url, code=exc.code, reason=exc.reason),
-                          hint=_("Check --index-url: it must be a simple index root such as {example}.").format(
-                                  example=DEFAULT_INDEX),
-                          exit_code=ExitCode.BAD_DATA) from None
+        raise NktenvError(
+            "index-unreachable",
+            _("{url}: HTTP {code} {reason}").format(url=url, code=exc.code, reason=exc.reason),
+            hint=_("Check --index-url: it must be a simple index root such as {example}.").format(
+                example=DEFAULT_INDEX
+            ),
+            exit_code=ExitCode.BAD_DATA,
+        ) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise NktenvError("index-unreachable", _("Cannot read {url}: {reason}").format(url=url, reason=reason),
-                          hint=_("Check the network or the proxy settings, or pass --index-url for a lab mirror."),
-                          exit_code=ExitCode.BAD_DATA) from None
+        raise NktenvError(
+            "index-unreachable",
+            _("Cannot read {url}: {reason}").format(url=url, reason=reason),
+            hint=_("Check the network or the proxy settings, or pass --index-url for a lab mirror."),
+            exit_code=ExitCode.BAD_DATA,
+        ) from None
     return data.decode(charset, errors="replace"), ctype
 
 
@@ -204,8 +222,9 @@ def compare(wheels: Iterable[Wheel], manifests: Manifests, index_url: str) -> Re
     missing_releases = [v for v in releases if manifests.torch_release(v) is None]
     missing_variants: list[Missing] = []
     missing_platforms: list[Missing] = []
-    for (version, variant), platforms in sorted(seen.items(), key=lambda kv: (version_tuple(kv[0][0]), kv[0][1]),
-                                                 reverse=True):
+    for (version, variant), platforms in sorted(
+        seen.items(), key=lambda kv: (version_tuple(kv[0][0]), kv[0][1]), reverse=True
+    ):
         rel = manifests.torch_release(version)
         known = rel.variant(variant) if rel else None
         if known is None:
@@ -214,8 +233,10 @@ def compare(wheels: Iterable[Wheel], manifests: Manifests, index_url: str) -> Re
             extra = sorted(platforms - set(known.platforms))
             if extra:
                 missing_platforms.append(Missing(version, variant, tuple(extra)))
-    needs = sorted({c for m in missing_variants if (c := variant_cuda(m.variant)) and manifests.cuda_release(c) is None},
-                   key=version_tuple)
+    needs = sorted(
+        {c for m in missing_variants if (c := variant_cuda(m.variant)) and manifests.cuda_release(c) is None},
+        key=version_tuple,
+    )
     return Report(
         index_url=index_url,
         releases_seen=tuple(releases),
@@ -271,7 +292,9 @@ def render_additions(report: Report, today: str) -> str:
         ]
         if variant_cuda(variant):
             lines.append("archs_known = false")
-            lines.append(f"source = {json.dumps(source + '; GPU code (sass/ptx) not established: measure get_arch_list() and fill it in')}")
+            lines.append(
+                f"source = {json.dumps(source + '; GPU code (sass/ptx) not established: measure get_arch_list() and fill it in')}"
+            )
         else:
             lines.append(f"source = {json.dumps(source)}")
     return "\n".join(lines) + ("\n" if lines else "")
@@ -294,7 +317,8 @@ def write_missing(report: Report, folder: Path, today: str) -> Report:
             fd, partial = tempfile.mkstemp(prefix=".torch.toml.", dir=str(folder))
         except OSError as exc:
             raise NktenvError(
-                "manifest-not-writable", _("Cannot write to {folder}: {error}").format(folder=folder, error=exc.strerror or exc),
+                "manifest-not-writable",
+                _("Cannot write to {folder}: {error}").format(folder=folder, error=exc.strerror or exc),
                 hint=_("Copy the manifests folder somewhere writable and point NKTENV_MANIFESTS_DIR at it."),
                 exit_code=ExitCode.BAD_DATA,
             ) from None

@@ -30,10 +30,13 @@ def check(json_: JsonOpt = False) -> None:
             "tensorflow_releases": len(m.tensorflow),
             "gpu_archs": len(m.gpu_archs),
         },
-        "newest": {"torch": m.torch[0].version if m.torch else None,
-                   "tensorflow": m.tensorflow[0].version if m.tensorflow else None},
-        "unverified_archs": [f"{r.version}+{v.name}" for r in m.torch for v in r.variants
-                             if v.is_cuda and not v.archs_known],
+        "newest": {
+            "torch": m.torch[0].version if m.torch else None,
+            "tensorflow": m.tensorflow[0].version if m.tensorflow else None,
+        },
+        "unverified_archs": [
+            f"{r.version}+{v.name}" for r in m.torch for v in r.variants if v.is_cuda and not v.archs_known
+        ],
     }
     if json_:
         emit_json(summary)
@@ -41,13 +44,29 @@ def check(json_: JsonOpt = False) -> None:
     con = out_console()
     c = summary["counts"]
     con.print(_("Manifests in {folder} are valid.").format(folder=m.folder), markup=False, highlight=False)
-    con.print(_("{cuda} CUDA versions, {releases} torch releases ({builds} builds, newest {torch}), {tf} TensorFlow releases (newest {newest_tf}), {archs} GPU generations.").format(
-        cuda=c["cuda"], releases=c["torch_releases"], builds=c["torch_builds"], torch=summary["newest"]["torch"],
-        tf=c["tensorflow_releases"], newest_tf=summary["newest"]["tensorflow"], archs=c["gpu_archs"]),
-        markup=False, highlight=False)
+    con.print(
+        _(
+            "{cuda} CUDA versions, {releases} torch releases ({builds} builds, newest {torch}), {tf} TensorFlow releases (newest {newest_tf}), {archs} GPU generations."
+        ).format(
+            cuda=c["cuda"],
+            releases=c["torch_releases"],
+            builds=c["torch_builds"],
+            torch=summary["newest"]["torch"],
+            tf=c["tensorflow_releases"],
+            newest_tf=summary["newest"]["tensorflow"],
+            archs=c["gpu_archs"],
+        ),
+        markup=False,
+        highlight=False,
+    )
     if summary["unverified_archs"]:
-        con.print(_("GPU code not established (never chosen automatically): {builds}").format(
-            builds=", ".join(summary["unverified_archs"])), markup=False, highlight=False)
+        con.print(
+            _("GPU code not established (never chosen automatically): {builds}").format(
+                builds=", ".join(summary["unverified_archs"])
+            ),
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command("refresh")
@@ -56,8 +75,12 @@ def refresh(
     index_url: Annotated[
         str, typer.Option("--index-url", help="Simple index root (PEP 503 / PEP 691), e.g. a lab mirror.")
     ] = "https://download.pytorch.org/whl",
-    write: Annotated[bool, typer.Option("--write", help="Add what the manifest lacks to torch.toml.")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the index.", min=1.0)] = 30.0,
+    write: Annotated[
+        bool, typer.Option("--write", help="Add what the manifest lacks to torch.toml.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for the index.", min=1.0)
+    ] = 30.0,
 ) -> None:
     """List the torch releases and variants an index has that the manifest lacks (and add them with --write)."""
     import datetime
@@ -79,25 +102,53 @@ def refresh(
         emit_json(report.to_dict())
         return
     con = human_console(False)
-    con.print(_("{index}: {count} torch releases listed.").format(index=index_url, count=len(report.releases_seen)),
-              markup=False, highlight=False)
+    con.print(
+        _("{index}: {count} torch releases listed.").format(index=index_url, count=len(report.releases_seen)),
+        markup=False,
+        highlight=False,
+    )
     if report.up_to_date:
-        con.print(_("The manifest lists every release and variant the index has."), markup=False, highlight=False)
+        con.print(
+            _("The manifest lists every release and variant the index has."), markup=False, highlight=False
+        )
         return
     if report.missing_releases:
-        con.print(_("Releases missing from the manifest: {items}").format(items=", ".join(report.missing_releases)),
-                  markup=False, highlight=False)
+        con.print(
+            _("Releases missing from the manifest: {items}").format(items=", ".join(report.missing_releases)),
+            markup=False,
+            highlight=False,
+        )
     for m in report.missing_variants:
-        con.print(_("  {release} + {variant}: not in the manifest ({platforms})").format(
-            release=m.release, variant=m.variant, platforms=", ".join(m.platforms)), markup=False, highlight=False)
+        con.print(
+            _("  {release} + {variant}: not in the manifest ({platforms})").format(
+                release=m.release, variant=m.variant, platforms=", ".join(m.platforms)
+            ),
+            markup=False,
+            highlight=False,
+        )
     for m in report.missing_platforms:
-        con.print(_("  {release} + {variant}: also published for {platforms} (edit torch.toml by hand)").format(
-            release=m.release, variant=m.variant, platforms=", ".join(m.platforms)), markup=False, highlight=False)
+        con.print(
+            _("  {release} + {variant}: also published for {platforms} (edit torch.toml by hand)").format(
+                release=m.release, variant=m.variant, platforms=", ".join(m.platforms)
+            ),
+            markup=False,
+            highlight=False,
+        )
     if report.needs_cuda:
-        con.print(_("CUDA versions without driver floors in cuda.toml (their variants are not written): {items}").format(
-            items=", ".join(report.needs_cuda)), markup=False, highlight=False)
+        con.print(
+            _(
+                "CUDA versions without driver floors in cuda.toml (their variants are not written): {items}"
+            ).format(items=", ".join(report.needs_cuda)),
+            markup=False,
+            highlight=False,
+        )
     if report.written:
-        con.print(_("Added to {file}; the GPU code of new CUDA variants is marked unknown until filled in.").format(
-            file=report.file), markup=False, highlight=False)
+        con.print(
+            _("Added to {file}; the GPU code of new CUDA variants is marked unknown until filled in.").format(
+                file=report.file
+            ),
+            markup=False,
+            highlight=False,
+        )
     elif not write:
         con.print(_("Run again with --write to add them."), markup=False, highlight=False)

@@ -34,17 +34,25 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--torch", help="PyTorch release: latest, none, or a version such as 2.5.1.")
         ] = "latest",
         tensorflow: Annotated[
-            str, typer.Option("--tensorflow", help="TensorFlow release: none, latest, or a version such as 2.15.")
+            str,
+            typer.Option("--tensorflow", help="TensorFlow release: none, latest, or a version such as 2.15."),
         ] = "none",
         variant: Annotated[
             str, typer.Option("--variant", help="PyTorch build: auto, cpu, cu126, cu130, rocm6.2, xpu ...")
         ] = "auto",
         python: Annotated[
             Optional[str],
-            typer.Option("--python", help="Target Python version X.Y (default: the probed interpreter's).", show_default=False),
+            typer.Option(
+                "--python",
+                help="Target Python version X.Y (default: the probed interpreter's).",
+                show_default=False,
+            ),
         ] = None,
         no_cpu_fallback: Annotated[
-            bool, typer.Option("--no-cpu-fallback", help="Fail instead of planning a CPU build when no GPU build qualifies.")
+            bool,
+            typer.Option(
+                "--no-cpu-fallback", help="Fail instead of planning a CPU build when no GPU build qualifies."
+            ),
         ] = False,
     ) -> None:
         """Pick the PyTorch and TensorFlow builds for this machine's driver and GPUs, and say why."""
@@ -57,20 +65,32 @@ def register(app: typer.Typer) -> None:
             raise NktenvError(
                 "bad-python-version",
                 _("--python takes a version such as 3.10, not '{value}'.").format(value=python),
-                hint=_("To plan for an interpreter, run `nktenv detect --python PATH --json > facts.json` and pass --facts facts.json."),
+                hint=_(
+                    "To plan for an interpreter, run `nktenv detect --python PATH --json > facts.json` and pass --facts facts.json."
+                ),
                 exit_code=ExitCode.USAGE,
             )
-        for name, value, allowed in (("--torch", torch, ("latest", "none")), ("--tensorflow", tensorflow, ("latest", "none"))):
-            if value.strip().lower() not in allowed and not re.fullmatch(r"\d+(\.\d+){0,2}([.]post\d+)?(\+[\w.]+)?", value.strip()):
+        for name, value, allowed in (
+            ("--torch", torch, ("latest", "none")),
+            ("--tensorflow", tensorflow, ("latest", "none")),
+        ):
+            if value.strip().lower() not in allowed and not re.fullmatch(
+                r"\d+(\.\d+){0,2}([.]post\d+)?(\+[\w.]+)?", value.strip()
+            ):
                 raise NktenvError(
                     "bad-version",
-                    _("{option} takes latest, none or a version such as 2.5.1, not '{value}'.").format(option=name, value=value),
+                    _("{option} takes latest, none or a version such as 2.5.1, not '{value}'.").format(
+                        option=name, value=value
+                    ),
                     exit_code=ExitCode.USAGE,
                 )
         facts = _facts(facts_file)
         manifests = load_manifests()
         request = PlanRequest(
-            torch=torch, tensorflow=tensorflow, variant=variant.strip().lower(), python=python,
+            torch=torch,
+            tensorflow=tensorflow,
+            variant=variant.strip().lower(),
+            python=python,
             cpu_fallback=not no_cpu_fallback,
         )
         result = make_plan(facts, manifests, request)
@@ -104,7 +124,8 @@ def _render(result: Plan) -> None:
         if fw is None:
             continue
         build = _("{label} {version} ({kind})").format(
-            label=label, version=fw.version,
+            label=label,
+            version=fw.version,
             kind=_("GPU build, {variant}").format(variant=fw.variant) if fw.gpu else _("CPU build"),
         )
         con.print(build, style="bold", markup=False, highlight=False)

@@ -26,7 +26,9 @@ def test_check_reports_bad_entry(runner, app, tmp_path, monkeypatch) -> None:
     for name in manifest.FILES:
         shutil.copyfile(REPO / "manifests" / name, tmp_path / name)
     path = tmp_path / "torch.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace('name = "cu132"', 'name = "cu134"', 1), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('name = "cu132"', 'name = "cu134"', 1), encoding="utf-8"
+    )
     monkeypatch.setenv("NKTENV_MANIFESTS_DIR", str(tmp_path))
     manifest.clear_cache()
     try:

@@ -12,13 +12,17 @@ import pytest
 from nktenv.facts import from_dict
 
 
-def _facts(tmp_path: Path, *, driver="550.54.15", cc="8.6", system="linux", python="3.12.4", name="facts.json") -> Path:
+def _facts(
+    tmp_path: Path, *, driver="550.54.15", cc="8.6", system="linux", python="3.12.4", name="facts.json"
+) -> Path:
     doc = {
         "schema": "nktenv.facts/1",
         "os": {"system": system, "arch": "x86_64"},
         "python": {"version": python},
         "driver": {"version": driver} if driver else None,
-        "gpus": [{"index": 0, "vendor": "nvidia", "name": "NVIDIA GeForce RTX 3090", "compute_capability": cc}],
+        "gpus": [
+            {"index": 0, "vendor": "nvidia", "name": "NVIDIA GeForce RTX 3090", "compute_capability": cc}
+        ],
         "env": {},
     }
     from_dict(doc)  # the fixture itself must be a valid snapshot
@@ -28,7 +32,9 @@ def _facts(tmp_path: Path, *, driver="550.54.15", cc="8.6", system="linux", pyth
 
 
 def test_json_is_one_document(runner, app, tmp_path) -> None:
-    result = runner.invoke(app, ["plan", "--facts", str(_facts(tmp_path)), "--tensorflow", "latest", "--json"])
+    result = runner.invoke(
+        app, ["plan", "--facts", str(_facts(tmp_path)), "--tensorflow", "latest", "--json"]
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["schema"] == "nktenv.plan/1" and doc["ok"] is True
@@ -41,12 +47,17 @@ def test_human_output_shows_build_command_and_reasons(runner, app, tmp_path) -> 
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "PyTorch 2.5.1 (GPU build, cu124)" in out
-    assert "python -m pip install torch==2.5.1 torchvision==0.20.1 --index-url https://download.pytorch.org/whl/cu124" in out
+    assert (
+        "python -m pip install torch==2.5.1 torchvision==0.20.1 --index-url https://download.pytorch.org/whl/cu124"
+        in out
+    )
     assert "driver 550.54.15 meets its floor 525.60.13" in out
 
 
 def test_and_cuda_extra_is_quoted_for_shells(runner, app, tmp_path) -> None:
-    result = runner.invoke(app, ["plan", "--facts", str(_facts(tmp_path)), "--torch", "none", "--tensorflow", "latest"])
+    result = runner.invoke(
+        app, ["plan", "--facts", str(_facts(tmp_path)), "--torch", "none", "--tensorflow", "latest"]
+    )
     assert '"tensorflow[and-cuda]==2.21.0"' in result.stdout
 
 
@@ -103,7 +114,9 @@ def test_invalid_facts_file(runner, app, tmp_path) -> None:
 def test_non_ascii_facts_path(runner, app, tmp_path) -> None:
     folder = tmp_path / "Users" / "藤澤 研究室"
     folder.mkdir(parents=True)
-    result = runner.invoke(app, ["plan", "--facts", str(_facts(folder, system="windows", driver="560.94")), "--json"])
+    result = runner.invoke(
+        app, ["plan", "--facts", str(_facts(folder, system="windows", driver="560.94")), "--json"]
+    )
     assert result.exit_code == 0
     assert json.loads(result.stdout)["torch"]["variant"] == "cu126"
 
@@ -121,7 +134,10 @@ def test_without_facts_probes_this_machine(runner, app) -> None:
 def test_console_script_runs(tmp_path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "nktenv", "plan", "--facts", str(_facts(tmp_path)), "--json"],
-        capture_output=True, text=True, encoding="utf-8", timeout=60,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["ok"] is True

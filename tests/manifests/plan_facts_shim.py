@@ -6,10 +6,19 @@ from nktenv.facts import Facts, from_dict
 
 
 def facts_for_rtx3090() -> Facts:
-    return from_dict({
-        "schema": "nktenv.facts/1",
-        "os": {"system": "linux", "arch": "x86_64"},
-        "python": {"version": "3.12.4"},
-        "driver": {"version": "580.95.05"},
-        "gpus": [{"index": 0, "vendor": "nvidia", "name": "NVIDIA GeForce RTX 3090", "compute_capability": "8.6"}],
-    })
+    return from_dict(
+        {
+            "schema": "nktenv.facts/1",
+            "os": {"system": "linux", "arch": "x86_64"},
+            "python": {"version": "3.12.4"},
+            "driver": {"version": "580.95.05"},
+            "gpus": [
+                {
+                    "index": 0,
+                    "vendor": "nvidia",
+                    "name": "NVIDIA GeForce RTX 3090",
+                    "compute_capability": "8.6",
+                }
+            ],
+        }
+    )

@@ -21,10 +21,21 @@ def m():
 
 def test_loads_packaged_manifests(m) -> None:
     assert load().torch == m.torch  # the package data is the repository folder
-    assert [r.version for r in m.torch] == sorted((r.version for r in m.torch), key=manifest.version_tuple, reverse=True)
+    assert [r.version for r in m.torch] == sorted(
+        (r.version for r in m.torch), key=manifest.version_tuple, reverse=True
+    )
     assert m.torch[-1].version == "1.13.0" and m.tensorflow[-1].version == "2.4.0"
-    assert {a.name for a in m.gpu_archs} >= {"Kepler", "Maxwell", "Pascal", "Volta", "Turing", "Ampere", "Ada",
-                                               "Hopper", "Blackwell"}
+    assert {a.name for a in m.gpu_archs} >= {
+        "Kepler",
+        "Maxwell",
+        "Pascal",
+        "Volta",
+        "Turing",
+        "Ampere",
+        "Ada",
+        "Hopper",
+        "Blackwell",
+    }
 
 
 def test_every_entry_has_a_source_and_every_cuda_variant_a_floor(m) -> None:
@@ -34,9 +45,15 @@ def test_every_entry_has_a_source_and_every_cuda_variant_a_floor(m) -> None:
         for v in rel.variants:
             assert v.source and v.index_url.startswith("https://download.pytorch.org/whl/")
             if v.cuda:
-                assert driver_floor(v.cuda, "linux", manifests=m) and driver_floor(v.cuda, "windows", manifests=m)
+                assert driver_floor(v.cuda, "linux", manifests=m) and driver_floor(
+                    v.cuda, "windows", manifests=m
+                )
                 assert v.sass, (rel.version, v.name)
-    assert all(r.source for r in m.tensorflow) and all(c.source for c in m.cuda) and all(a.source for a in m.gpu_archs)
+    assert (
+        all(r.source for r in m.tensorflow)
+        and all(c.source for c in m.cuda)
+        and all(a.source for a in m.gpu_archs)
+    )
 
 
 def test_lookups(m) -> None:
@@ -94,7 +111,10 @@ def test_tensorflow_and_gpu_facts(m) -> None:
     assert "windows-native" not in m.tf_release("2.11").gpu_platforms
     assert m.tf_release("2.15.0").and_cuda == "broken" and m.tf_release("2.15.0.post1").and_cuda == "ok"
     assert m.tf_release("2.13").and_cuda == "absent"
-    assert m.tf_release("2.14").and_cuda_for("3.10") == "ok" and m.tf_release("2.14").and_cuda_for("3.11") == "broken"
+    assert (
+        m.tf_release("2.14").and_cuda_for("3.10") == "ok"
+        and m.tf_release("2.14").and_cuda_for("3.11") == "broken"
+    )
     assert m.tf_release("2.21").and_cuda_for("3.12") == "ok"
     assert (m.tf_release("2.10").cuda, m.tf_release("2.10").cudnn) == ("11.2", "8.1")
     assert m.tf_release("2.21").glibc_min == "2.27"
@@ -107,9 +127,17 @@ def test_tensorflow_and_gpu_facts(m) -> None:
 
 @pytest.mark.parametrize(
     "driver,floor,ok",
-    [("550.54.15", "525.60.13", True), ("525.60.13", "525.60.13", True), ("525.60.12", "525.60.13", False),
-     ("580", "580.65.06", False), ("580.88", "580", True), ("581.15", "580", True), ("470.256.02", "450.80.02", True),
-     ("528.02", "528.33", False), ("1000.1", "580.65.06", True)],
+    [
+        ("550.54.15", "525.60.13", True),
+        ("525.60.13", "525.60.13", True),
+        ("525.60.12", "525.60.13", False),
+        ("580", "580.65.06", False),
+        ("580.88", "580", True),
+        ("581.15", "580", True),
+        ("470.256.02", "450.80.02", True),
+        ("528.02", "528.33", False),
+        ("1000.1", "580.65.06", True),
+    ],
 )
 def test_driver_satisfies(driver, floor, ok) -> None:
     assert driver_satisfies(driver, floor) is ok
@@ -117,10 +145,18 @@ def test_driver_satisfies(driver, floor, ok) -> None:
 
 @pytest.mark.parametrize(
     "cc,sass,ptx,ok",
-    [((6, 1), ["6.0"], [], True), ((8, 9), ["8.6"], [], True), ((9, 0), ["8.6"], [], False),
-     ((12, 1), ["12.0"], [], True), ((10, 0), ["12.0"], ["12.0"], False), ((12, 0), [], ["9.0"], True),
-     ((7, 5), ["7.0"], [], True), ((5, 2), ["6.0", "7.0"], [], False), ((3, 7), ["3.7"], [], True),
-     ((8, 0), ["8.6"], [], False)],
+    [
+        ((6, 1), ["6.0"], [], True),
+        ((8, 9), ["8.6"], [], True),
+        ((9, 0), ["8.6"], [], False),
+        ((12, 1), ["12.0"], [], True),
+        ((10, 0), ["12.0"], ["12.0"], False),
+        ((12, 0), [], ["9.0"], True),
+        ((7, 5), ["7.0"], [], True),
+        ((5, 2), ["6.0", "7.0"], [], False),
+        ((3, 7), ["3.7"], [], True),
+        ((8, 0), ["8.6"], [], False),
+    ],
 )
 def test_build_covers(cc, sass, ptx, ok) -> None:
     assert build_covers(cc, sass, ptx) is ok
@@ -154,29 +190,104 @@ def _edit(folder: Path, name: str, old: str, new: str) -> None:
 
 
 BAD = [
-    ("unknown-key", "torch.toml", 'version = "2.5.1"\n', 'version = "2.5.1"\nmirror = "x"\n',
-     ["torch.toml", "release 2.5.1", "unknown key 'mirror'"]),
-    ("bad-release-version", "torch.toml", 'version = "2.5.1"\n', 'version = "2.5"\n',
-     ["torch.toml", "version = '2.5' is not valid (expected: 2.5.1)"]),
-    ("bad-python-spec", "torch.toml", 'python = ">=3.9,<3.13"', 'python = "three nine"',
-     ["torch.toml", "python = 'three nine'", ">=3.9,<3.13"]),
-    ("variant-without-floor", "torch.toml", 'name = "cu132"', 'name = "cu134"',
-     ["torch.toml", "variant cu134", "no driver floor"]),
-    ("cuda-without-mvc-floor", "cuda.toml", 'mvc_min_windows = "528.33"\nsource = "CUDA 13.2 U2 release notes, Table 3 (12.4 GA)',
-     'source = "CUDA 13.2 U2 release notes, Table 3 (12.4 GA)', ["cuda.toml", "12.4", "driver floors"]),
-    ("bad-driver-version", "cuda.toml", 'driver_min_linux = "550.54.14"', 'driver_min_linux = "550.x"',
-     ["cuda.toml", "12.4", "driver_min_linux = '550.x'", "550.54.15"]),
-    ("bad-cc", "torch.toml", '"8.6", "9.0"]', '"8.6", "sm_90"]', ["torch.toml", "variant", "sass has 'sm_90'", "expected: 8.6"]),
-    ("bad-platform", "torch.toml", 'platforms = ["linux-x86_64", "windows-x86_64"]', 'platforms = ["linux", "windows-x86_64"]',
-     ["torch.toml", "'linux'", "platform"]),
-    ("unknown-release-ref", "torch.toml", 'releases = ["2.0.0", "2.0.1"]', 'releases = ["2.0.0", "2.0.9"]',
-     ["torch.toml", "2.0.9", "no [[release]] entry"]),
-    ("tf-bad-state", "tensorflow.toml", 'and_cuda = "broken"', 'and_cuda = "maybe"',
-     ["tensorflow.toml", "release 2.15.0", "and_cuda"]),
-    ("tf-unknown-cuda", "tensorflow.toml", 'cuda = "11.0"', 'cuda = "10.1"', ["tensorflow.toml", "release 2.4.0", "10.1"]),
-    ("gpu-overlap", "gpus.toml", 'cc_max = "5.3"', 'cc_max = "6.1"', ["gpus.toml", "arch Pascal", "overlaps Maxwell"]),
-    ("toml-syntax", "gpus.toml", '[[arch]]\nname = "Fermi"', '[[arch]\nname = "Fermi"', ["gpus.toml", "not valid TOML"]),
-    ("top-level-key", "tensorflow.toml", "[[release]]", "oops = 1\n[[release]]", ["tensorflow.toml", "top level", "oops"]),
+    (
+        "unknown-key",
+        "torch.toml",
+        'version = "2.5.1"\n',
+        'version = "2.5.1"\nmirror = "x"\n',
+        ["torch.toml", "release 2.5.1", "unknown key 'mirror'"],
+    ),
+    (
+        "bad-release-version",
+        "torch.toml",
+        'version = "2.5.1"\n',
+        'version = "2.5"\n',
+        ["torch.toml", "version = '2.5' is not valid (expected: 2.5.1)"],
+    ),
+    (
+        "bad-python-spec",
+        "torch.toml",
+        'python = ">=3.9,<3.13"',
+        'python = "three nine"',
+        ["torch.toml", "python = 'three nine'", ">=3.9,<3.13"],
+    ),
+    (
+        "variant-without-floor",
+        "torch.toml",
+        'name = "cu132"',
+        'name = "cu134"',
+        ["torch.toml", "variant cu134", "no driver floor"],
+    ),
+    (
+        "cuda-without-mvc-floor",
+        "cuda.toml",
+        'mvc_min_windows = "528.33"\nsource = "CUDA 13.2 U2 release notes, Table 3 (12.4 GA)',
+        'source = "CUDA 13.2 U2 release notes, Table 3 (12.4 GA)',
+        ["cuda.toml", "12.4", "driver floors"],
+    ),
+    (
+        "bad-driver-version",
+        "cuda.toml",
+        'driver_min_linux = "550.54.14"',
+        'driver_min_linux = "550.x"',
+        ["cuda.toml", "12.4", "driver_min_linux = '550.x'", "550.54.15"],
+    ),
+    (
+        "bad-cc",
+        "torch.toml",
+        '"8.6", "9.0"]',
+        '"8.6", "sm_90"]',
+        ["torch.toml", "variant", "sass has 'sm_90'", "expected: 8.6"],
+    ),
+    (
+        "bad-platform",
+        "torch.toml",
+        'platforms = ["linux-x86_64", "windows-x86_64"]',
+        'platforms = ["linux", "windows-x86_64"]',
+        ["torch.toml", "'linux'", "platform"],
+    ),
+    (
+        "unknown-release-ref",
+        "torch.toml",
+        'releases = ["2.0.0", "2.0.1"]',
+        'releases = ["2.0.0", "2.0.9"]',
+        ["torch.toml", "2.0.9", "no [[release]] entry"],
+    ),
+    (
+        "tf-bad-state",
+        "tensorflow.toml",
+        'and_cuda = "broken"',
+        'and_cuda = "maybe"',
+        ["tensorflow.toml", "release 2.15.0", "and_cuda"],
+    ),
+    (
+        "tf-unknown-cuda",
+        "tensorflow.toml",
+        'cuda = "11.0"',
+        'cuda = "10.1"',
+        ["tensorflow.toml", "release 2.4.0", "10.1"],
+    ),
+    (
+        "gpu-overlap",
+        "gpus.toml",
+        'cc_max = "5.3"',
+        'cc_max = "6.1"',
+        ["gpus.toml", "arch Pascal", "overlaps Maxwell"],
+    ),
+    (
+        "toml-syntax",
+        "gpus.toml",
+        '[[arch]]\nname = "Fermi"',
+        '[[arch]\nname = "Fermi"',
+        ["gpus.toml", "not valid TOML"],
+    ),
+    (
+        "top-level-key",
+        "tensorflow.toml",
+        "[[release]]",
+        "oops = 1\n[[release]]",
+        ["tensorflow.toml", "top level", "oops"],
+    ),
 ]
 
 

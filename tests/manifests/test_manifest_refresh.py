@@ -71,8 +71,14 @@ def manifests_copy(tmp_path, monkeypatch):
     "name,expected",
     [
         ("torch-2.5.1+cu124-cp312-cp312-linux_x86_64.whl", ("2.5.1", "cu124", "3.12", "linux-x86_64")),
-        ("torch-2.9.0+cu130-cp314-cp314t-manylinux_2_28_aarch64.whl", ("2.9.0", "cu130", "3.14", "linux-aarch64")),
-        ("torch-2.6.0+rocm6.2.4-cp310-cp310-manylinux_2_28_x86_64.whl", ("2.6.0", "rocm6.2.4", "3.10", "linux-x86_64")),
+        (
+            "torch-2.9.0+cu130-cp314-cp314t-manylinux_2_28_aarch64.whl",
+            ("2.9.0", "cu130", "3.14", "linux-aarch64"),
+        ),
+        (
+            "torch-2.6.0+rocm6.2.4-cp310-cp310-manylinux_2_28_x86_64.whl",
+            ("2.6.0", "rocm6.2.4", "3.10", "linux-x86_64"),
+        ),
         ("torch-2.1.2+cpu.cxx11.abi-cp311-cp311-linux_x86_64.whl", ("2.1.2", "cpu", "3.11", "linux-x86_64")),
         ("torch-2.2.2-cp39-none-macosx_10_9_x86_64.whl", ("2.2.2", "cpu", "3.9", "macos-x86_64")),
         ("torch-2.7.1+cu128-cp313-cp313-win_amd64.whl", ("2.7.1", "cu128", "3.13", "windows-x86_64")),
@@ -85,7 +91,9 @@ def manifests_copy(tmp_path, monkeypatch):
 )
 def test_parse_wheel(name, expected) -> None:
     wheel = parse_wheel(name)
-    assert (None if wheel is None else (wheel.version, wheel.variant, wheel.python, wheel.platform)) == expected
+    assert (
+        None if wheel is None else (wheel.version, wheel.variant, wheel.python, wheel.platform)
+    ) == expected
 
 
 def test_filenames_html_unquotes_and_drops_fragments() -> None:
@@ -109,7 +117,8 @@ def test_compare_finds_what_the_manifest_lacks(server, index) -> None:
         ("2.16.0", "cpu"): ("linux-x86_64", "macos-arm64"),
     }
     assert [(m.release, m.variant, m.platforms) for m in report.missing_platforms] == [
-        ("2.13.0", "cu129", ("windows-x86_64",))]
+        ("2.13.0", "cu129", ("windows-x86_64",))
+    ]
     assert report.needs_cuda == ("13.4",)
     assert report.pythons["2.16.0"] == ("3.11", "3.12", "3.13", "3.14")
     assert not report.up_to_date
@@ -158,7 +167,9 @@ def test_unreachable_index_is_one_clear_line(runner, app) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    result = runner.invoke(app, ["manifests", "refresh", "--index-url", f"http://127.0.0.1:{port}/whl", "--timeout", "5"])
+    result = runner.invoke(
+        app, ["manifests", "refresh", "--index-url", f"http://127.0.0.1:{port}/whl", "--timeout", "5"]
+    )
     assert result.exit_code == 5
     assert "Traceback" not in result.output
     assert result.stderr.strip().splitlines()[0].startswith("error: Cannot read http://127.0.0.1")

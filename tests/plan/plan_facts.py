@@ -38,13 +38,15 @@ def machine_facts(
     gpus: list[dict[str, Any]] = []
     for index, key in enumerate(cards):
         name, cc = CARDS[key] if key in CARDS else (key, None)
-        gpus.append({
-            "index": index,
-            "vendor": "nvidia",
-            "name": name,
-            "uuid": f"GPU-{index:x}{index:x}c0ffee-0000-1111-2222-{index:012x}",
-            "compute_capability": cc,
-        })
+        gpus.append(
+            {
+                "index": index,
+                "vendor": "nvidia",
+                "name": name,
+                "uuid": f"GPU-{index:x}{index:x}c0ffee-0000-1111-2222-{index:012x}",
+                "compute_capability": cc,
+            }
+        )
     doc: dict[str, Any] = {
         "schema": "nktenv.facts/1",
         "os": {"system": system, "arch": arch, "wsl": wsl, "glibc": glibc if system == "linux" else None},

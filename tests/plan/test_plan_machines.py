@@ -29,10 +29,23 @@ TORCH_CASES = [
     ("kepler-r470", ("K80",), {"driver": "470.256.02"}, PlanRequest(), "2.7.1", "cu118"),
     ("maxwell-linux", ("GTX980",), {"driver": "580.95.05"}, PlanRequest(), "2.14.1", "cu126"),
     ("pascal-linux", ("GTX1080TI",), {"driver": "535.183.01"}, PlanRequest(), "2.14.1", "cu126"),
-    ("pascal-linux-2.8", ("GTX1080TI",), {"driver": "560.35.03"}, PlanRequest(torch="2.8.0"), "2.8.0", "cu126"),
+    (
+        "pascal-linux-2.8",
+        ("GTX1080TI",),
+        {"driver": "560.35.03"},
+        PlanRequest(torch="2.8.0"),
+        "2.8.0",
+        "cu126",
+    ),
     # Windows 2.8.0 cu128 wheels carried sm_61; Linux ones did not.
-    ("pascal-windows-2.8", ("GTX1080TI",), {"system": "windows", "driver": "560.94"}, PlanRequest(torch="2.8.0"),
-     "2.8.0", "cu128"),
+    (
+        "pascal-windows-2.8",
+        ("GTX1080TI",),
+        {"system": "windows", "driver": "560.94"},
+        PlanRequest(torch="2.8.0"),
+        "2.8.0",
+        "cu128",
+    ),
     ("volta-linux", ("V100",), {"driver": "580.95.05"}, PlanRequest(), "2.14.1", "cu126"),
     ("volta-2.10-cu129", ("V100",), {"driver": "570.124.06"}, PlanRequest(torch="2.10.0"), "2.10.0", "cu129"),
     ("turing-new-driver", ("RTX2080",), {"driver": "580.95.05"}, PlanRequest(), "2.15.0", "cu132"),
@@ -43,25 +56,66 @@ TORCH_CASES = [
     ("b200-580", ("B200",), {"driver": "580.95.05"}, PlanRequest(), "2.15.0", "cu132"),
     # Linux publishes cu129 for 2.13.0, which covers sm_120 on an R570 driver.
     ("blackwell-linux-570", ("RTX5090",), {"driver": "570.133.07"}, PlanRequest(), "2.13.0", "cu129"),
-    ("blackwell-windows-572", ("RTX5090",), {"system": "windows", "driver": "572.16"}, PlanRequest(), "2.11.0", "cu128"),
-    ("blackwell-windows-581", ("RTX5090",), {"system": "windows", "driver": "581.57"}, PlanRequest(), "2.15.0", "cu132"),
+    (
+        "blackwell-windows-572",
+        ("RTX5090",),
+        {"system": "windows", "driver": "572.16"},
+        PlanRequest(),
+        "2.11.0",
+        "cu128",
+    ),
+    (
+        "blackwell-windows-581",
+        ("RTX5090",),
+        {"system": "windows", "driver": "581.57"},
+        PlanRequest(),
+        "2.15.0",
+        "cu132",
+    ),
     ("gb10-aarch64", ("GB10",), {"arch": "aarch64", "driver": "580.95.05"}, PlanRequest(), "2.15.0", "cu132"),
-    ("python310-capped", ("RTX3090",), {"driver": "580.95.05", "python": "3.10.13"}, PlanRequest(), "2.14.1", "cu132"),
+    (
+        "python310-capped",
+        ("RTX3090",),
+        {"driver": "580.95.05", "python": "3.10.13"},
+        PlanRequest(),
+        "2.14.1",
+        "cu132",
+    ),
     ("python38", ("RTX3090",), {"driver": "550.54.15", "python": "3.8.18"}, PlanRequest(), "2.4.1", "cu124"),
     ("python37", ("RTX3090",), {"driver": "550.54.15", "python": "3.7.17"}, PlanRequest(), "1.13.1", "cu117"),
     ("explicit-version", ("RTX3090",), {"driver": "550.54.15"}, PlanRequest(torch="2.5.1"), "2.5.1", "cu124"),
-    ("explicit-variant", ("RTX3090",), {"driver": "550.54.15"}, PlanRequest(variant="cu118"), "2.7.1", "cu118"),
+    (
+        "explicit-variant",
+        ("RTX3090",),
+        {"driver": "550.54.15"},
+        PlanRequest(variant="cu118"),
+        "2.7.1",
+        "cu118",
+    ),
     ("explicit-cpu", ("RTX3090",), {"driver": "550.54.15"}, PlanRequest(variant="cpu"), "2.15.0", "cpu"),
     ("mixed-covered", ("RTX3090", "GTX1080TI"), {"driver": "580.95.05"}, PlanRequest(), "2.14.1", "cu126"),
-    ("masked-by-index", ("K80", "RTX3090"), {"driver": "580.95.05", "env": {"CUDA_VISIBLE_DEVICES": "1"}},
-     PlanRequest(), "2.15.0", "cu132"),
-    ("masked-by-uuid", ("K80", "RTX3090"), {"driver": "580.95.05", "env": {"CUDA_VISIBLE_DEVICES": "GPU-11c0ffee"}},
-     PlanRequest(), "2.15.0", "cu132"),
+    (
+        "masked-by-index",
+        ("K80", "RTX3090"),
+        {"driver": "580.95.05", "env": {"CUDA_VISIBLE_DEVICES": "1"}},
+        PlanRequest(),
+        "2.15.0",
+        "cu132",
+    ),
+    (
+        "masked-by-uuid",
+        ("K80", "RTX3090"),
+        {"driver": "580.95.05", "env": {"CUDA_VISIBLE_DEVICES": "GPU-11c0ffee"}},
+        PlanRequest(),
+        "2.15.0",
+        "cu132",
+    ),
 ]
 
 
-@pytest.mark.parametrize("cards,machine,request_,version,variant",
-                         [c[1:] for c in TORCH_CASES], ids=[c[0] for c in TORCH_CASES])
+@pytest.mark.parametrize(
+    "cards,machine,request_,version,variant", [c[1:] for c in TORCH_CASES], ids=[c[0] for c in TORCH_CASES]
+)
 def test_torch_choice(manifests, cards, machine, request_, version, variant) -> None:
     result = plan(manifests, cards, request_, **machine)
     assert result.ok, result.findings
@@ -141,34 +195,101 @@ def test_no_gpu_linux_gets_cpu_index(manifests) -> None:
 # (id, cards, machine kwargs, request, expected failure code)
 FAILURES = [
     ("python-too-new", ("RTX3090",), {"python": "3.15.0"}, PlanRequest(), "python_version_unsupported"),
-    ("python-too-old", ("RTX3090",), {"python": "3.8.10"}, PlanRequest(torch="2.9.0"), "python_version_unsupported"),
-    ("variant-never-published", ("RTX3090",), {}, PlanRequest(torch="2.8.0", variant="cu121"), "variant_not_published"),
-    ("variant-removed", ("RTX3090",), {}, PlanRequest(torch="2.12.0", variant="cu128"), "variant_not_published"),
+    (
+        "python-too-old",
+        ("RTX3090",),
+        {"python": "3.8.10"},
+        PlanRequest(torch="2.9.0"),
+        "python_version_unsupported",
+    ),
+    (
+        "variant-never-published",
+        ("RTX3090",),
+        {},
+        PlanRequest(torch="2.8.0", variant="cu121"),
+        "variant_not_published",
+    ),
+    (
+        "variant-removed",
+        ("RTX3090",),
+        {},
+        PlanRequest(torch="2.12.0", variant="cu128"),
+        "variant_not_published",
+    ),
     ("variant-unknown", ("RTX3090",), {}, PlanRequest(variant="cu134"), "variant_not_published"),
-    ("cu129-not-on-windows", ("RTX3090",), {"system": "windows", "driver": "560.94"},
-     PlanRequest(torch="2.13.0", variant="cu129"), "variant_not_published"),
+    (
+        "cu129-not-on-windows",
+        ("RTX3090",),
+        {"system": "windows", "driver": "560.94"},
+        PlanRequest(torch="2.13.0", variant="cu129"),
+        "variant_not_published",
+    ),
     ("unknown-release", ("RTX3090",), {}, PlanRequest(torch="9.9.9"), "no_wheel_for_platform"),
-    ("kepler-new-torch", ("K80",), {"driver": "470.256.02"}, PlanRequest(torch="2.8.0", cpu_fallback=False),
-     "gpu_arch_unsupported_by_requested_version"),
-    ("pascal-2.15", ("GTX1080TI",), {"driver": "580.95.05"}, PlanRequest(torch="2.15.0", cpu_fallback=False),
-     "gpu_arch_unsupported_by_requested_version"),
-    ("explicit-variant-arch", ("GTX1080TI",), {"driver": "580.95.05"}, PlanRequest(variant="cu130"),
-     "gpu_arch_unsupported_by_requested_version"),
-    ("mixed-kepler-blackwell", ("K80", "RTX5090"), {"driver": "580.95.05"}, PlanRequest(cpu_fallback=False),
-     "mixed_arch_unsatisfiable"),
+    (
+        "kepler-new-torch",
+        ("K80",),
+        {"driver": "470.256.02"},
+        PlanRequest(torch="2.8.0", cpu_fallback=False),
+        "gpu_arch_unsupported_by_requested_version",
+    ),
+    (
+        "pascal-2.15",
+        ("GTX1080TI",),
+        {"driver": "580.95.05"},
+        PlanRequest(torch="2.15.0", cpu_fallback=False),
+        "gpu_arch_unsupported_by_requested_version",
+    ),
+    (
+        "explicit-variant-arch",
+        ("GTX1080TI",),
+        {"driver": "580.95.05"},
+        PlanRequest(variant="cu130"),
+        "gpu_arch_unsupported_by_requested_version",
+    ),
+    (
+        "mixed-kepler-blackwell",
+        ("K80", "RTX5090"),
+        {"driver": "580.95.05"},
+        PlanRequest(cpu_fallback=False),
+        "mixed_arch_unsatisfiable",
+    ),
     ("driver-418", ("RTX2080",), {"driver": "418.67"}, PlanRequest(cpu_fallback=False), "driver_too_old"),
     ("no-driver", ("RTX2080",), {"driver": None}, PlanRequest(cpu_fallback=False), "driver_too_old"),
-    ("explicit-variant-driver", ("RTX3090",), {"driver": "550.54.15"}, PlanRequest(variant="cu130"), "driver_too_old"),
-    ("windows-floor", ("RTX3090",), {"system": "windows", "driver": "528.02"},
-     PlanRequest(torch="2.14.1", cpu_fallback=False), "driver_too_old"),
+    (
+        "explicit-variant-driver",
+        ("RTX3090",),
+        {"driver": "550.54.15"},
+        PlanRequest(variant="cu130"),
+        "driver_too_old",
+    ),
+    (
+        "windows-floor",
+        ("RTX3090",),
+        {"system": "windows", "driver": "528.02"},
+        PlanRequest(torch="2.14.1", cpu_fallback=False),
+        "driver_too_old",
+    ),
     ("no-gpu-no-fallback", (), {}, PlanRequest(cpu_fallback=False), "no_compatible_variant"),
-    ("all-masked", ("RTX3090",), {"env": {"CUDA_VISIBLE_DEVICES": ""}}, PlanRequest(cpu_fallback=False),
-     "no_compatible_variant"),
-    ("windows-arm", ("RTX3090",), {"system": "windows", "arch": "aarch64"}, PlanRequest(), "no_wheel_for_platform"),
+    (
+        "all-masked",
+        ("RTX3090",),
+        {"env": {"CUDA_VISIBLE_DEVICES": ""}},
+        PlanRequest(cpu_fallback=False),
+        "no_compatible_variant",
+    ),
+    (
+        "windows-arm",
+        ("RTX3090",),
+        {"system": "windows", "arch": "aarch64"},
+        PlanRequest(),
+        "no_wheel_for_platform",
+    ),
 ]
 
 
-@pytest.mark.parametrize("cards,machine,request_,code", [c[1:] for c in FAILURES], ids=[c[0] for c in FAILURES])
+@pytest.mark.parametrize(
+    "cards,machine,request_,code", [c[1:] for c in FAILURES], ids=[c[0] for c in FAILURES]
+)
 def test_failures(manifests, cards, machine, request_, code) -> None:
     result = plan(manifests, cards, request_, **machine)
     assert not result.ok
@@ -217,8 +338,12 @@ def test_cuda_visible_devices(value, visible) -> None:
 def test_masked_index_with_mixed_gpus_warns_about_order(manifests) -> None:
     result = plan(manifests, ("K80", "RTX3090"), driver="580.95.05", env={"CUDA_VISIBLE_DEVICES": "1"})
     assert "cuda_device_order" in codes(result)
-    ordered = plan(manifests, ("K80", "RTX3090"), driver="580.95.05",
-                   env={"CUDA_VISIBLE_DEVICES": "1", "CUDA_DEVICE_ORDER": "PCI_BUS_ID"})
+    ordered = plan(
+        manifests,
+        ("K80", "RTX3090"),
+        driver="580.95.05",
+        env={"CUDA_VISIBLE_DEVICES": "1", "CUDA_DEVICE_ORDER": "PCI_BUS_ID"},
+    )
     assert "cuda_device_order" not in codes(ordered)
 
 
@@ -245,26 +370,104 @@ def test_request_python_overrides_probed(manifests) -> None:
 TF_CASES = [
     ("linux-latest", ("RTX3090",), {}, "latest", "2.21.0", ["tensorflow[and-cuda]==2.21.0"], True),
     ("maxwell-keeps-2.16", ("GTX980",), {}, "latest", "2.16.1", ["tensorflow[and-cuda]==2.16.1"], True),
-    ("wsl", ("RTX3090",), {"wsl": True, "driver": "560.94"}, "latest", "2.21.0", ["tensorflow[and-cuda]==2.21.0"], True),
-    ("post1-for-and-cuda", ("RTX3090",), {"python": "3.11.9"}, "2.15.0", "2.15.0.post1",
-     ["tensorflow[and-cuda]==2.15.0.post1"], True),
-    ("line-request", ("RTX3090",), {"python": "3.10.13"}, "2.14", "2.14.0", ["tensorflow[and-cuda]==2.14.0"], True),
+    (
+        "wsl",
+        ("RTX3090",),
+        {"wsl": True, "driver": "560.94"},
+        "latest",
+        "2.21.0",
+        ["tensorflow[and-cuda]==2.21.0"],
+        True,
+    ),
+    (
+        "post1-for-and-cuda",
+        ("RTX3090",),
+        {"python": "3.11.9"},
+        "2.15.0",
+        "2.15.0.post1",
+        ["tensorflow[and-cuda]==2.15.0.post1"],
+        True,
+    ),
+    (
+        "line-request",
+        ("RTX3090",),
+        {"python": "3.10.13"},
+        "2.14",
+        "2.14.0",
+        ["tensorflow[and-cuda]==2.14.0"],
+        True,
+    ),
     # 2.14's [and-cuda] pins tensorrt 8.5.3.1, which has no Python 3.11 wheel.
-    ("and-cuda-not-for-py311", ("RTX3090",), {"python": "3.11.9"}, "2.14", "2.14.0", ["tensorflow==2.14.0"], False),
+    (
+        "and-cuda-not-for-py311",
+        ("RTX3090",),
+        {"python": "3.11.9"},
+        "2.14",
+        "2.14.0",
+        ["tensorflow==2.14.0"],
+        False,
+    ),
     ("pre-and-cuda", ("RTX3090",), {"python": "3.10.13"}, "2.12.0", "2.12.0", ["tensorflow==2.12.0"], True),
-    ("windows-py310", ("RTX3090",), {"system": "windows", "driver": "560.94", "python": "3.10.11"}, "latest",
-     "2.10.0", ["tensorflow==2.10.0"], True),
-    ("windows-py312-cpu", ("RTX3090",), {"system": "windows", "driver": "560.94"}, "latest", "2.21.0",
-     ["tensorflow==2.21.0"], False),
-    ("macos", (), {"system": "darwin", "arch": "aarch64", "driver": None}, "latest", "2.21.0", ["tensorflow==2.21.0"], False),
-    ("macos-old", (), {"system": "darwin", "arch": "aarch64", "driver": None, "python": "3.10.13"}, "2.12.0", "2.12.0",
-     ["tensorflow-macos==2.12.0"], False),
-    ("old-glibc", ("RTX3090",), {"glibc": "2.17"}, "latest", "2.20.0", ["tensorflow[and-cuda]==2.20.0"], True),
-    ("driver-too-old-cpu", ("RTX3090",), {"driver": "418.67"}, "latest", "2.21.0", ["tensorflow==2.21.0"], False),
+    (
+        "windows-py310",
+        ("RTX3090",),
+        {"system": "windows", "driver": "560.94", "python": "3.10.11"},
+        "latest",
+        "2.10.0",
+        ["tensorflow==2.10.0"],
+        True,
+    ),
+    (
+        "windows-py312-cpu",
+        ("RTX3090",),
+        {"system": "windows", "driver": "560.94"},
+        "latest",
+        "2.21.0",
+        ["tensorflow==2.21.0"],
+        False,
+    ),
+    (
+        "macos",
+        (),
+        {"system": "darwin", "arch": "aarch64", "driver": None},
+        "latest",
+        "2.21.0",
+        ["tensorflow==2.21.0"],
+        False,
+    ),
+    (
+        "macos-old",
+        (),
+        {"system": "darwin", "arch": "aarch64", "driver": None, "python": "3.10.13"},
+        "2.12.0",
+        "2.12.0",
+        ["tensorflow-macos==2.12.0"],
+        False,
+    ),
+    (
+        "old-glibc",
+        ("RTX3090",),
+        {"glibc": "2.17"},
+        "latest",
+        "2.20.0",
+        ["tensorflow[and-cuda]==2.20.0"],
+        True,
+    ),
+    (
+        "driver-too-old-cpu",
+        ("RTX3090",),
+        {"driver": "418.67"},
+        "latest",
+        "2.21.0",
+        ["tensorflow==2.21.0"],
+        False,
+    ),
 ]
 
 
-@pytest.mark.parametrize("cards,machine,tf,version,reqs,gpu", [c[1:] for c in TF_CASES], ids=[c[0] for c in TF_CASES])
+@pytest.mark.parametrize(
+    "cards,machine,tf,version,reqs,gpu", [c[1:] for c in TF_CASES], ids=[c[0] for c in TF_CASES]
+)
 def test_tensorflow_choice(manifests, cards, machine, tf, version, reqs, gpu) -> None:
     result = plan(manifests, cards, PlanRequest(torch="none", tensorflow=tf), **machine)
     assert result.ok, result.findings
@@ -278,14 +481,25 @@ def test_tensorflow_choice(manifests, cards, machine, tf, version, reqs, gpu) ->
 
 
 def test_windows_native_tf_warns_and_points_to_wsl(manifests) -> None:
-    result = plan(manifests, ("RTX3090",), PlanRequest(torch="none", tensorflow="latest"), system="windows", driver="560.94")
+    result = plan(
+        manifests,
+        ("RTX3090",),
+        PlanRequest(torch="none", tensorflow="latest"),
+        system="windows",
+        driver="560.94",
+    )
     warning = next(f for f in result.findings if f.code == "tf_windows_native_gpu_unsupported")
     assert warning.severity == "warning" and "WSL2" in warning.fix
 
 
 def test_windows_native_tf_no_fallback_fails(manifests) -> None:
-    result = plan(manifests, ("RTX3090",), PlanRequest(torch="none", tensorflow="latest", cpu_fallback=False),
-                  system="windows", driver="560.94")
+    result = plan(
+        manifests,
+        ("RTX3090",),
+        PlanRequest(torch="none", tensorflow="latest", cpu_fallback=False),
+        system="windows",
+        driver="560.94",
+    )
     assert not result.ok and result.tensorflow is None
     assert [f.code for f in result.findings if f.severity == "error"] == ["no_compatible_variant"]
 
@@ -305,8 +519,14 @@ def test_separate_venvs_when_both_use_cuda(manifests) -> None:
     assert result.separate_venvs
     assert result.torch.gpu and result.tensorflow.gpu
     assert any("separate venvs" in r for r in result.torch.reasons)
-    cpu_tf = plan(manifests, ("RTX3090",), PlanRequest(tensorflow="latest"), driver="580.95.05", system="windows",
-                  python="3.12.1")
+    cpu_tf = plan(
+        manifests,
+        ("RTX3090",),
+        PlanRequest(tensorflow="latest"),
+        driver="580.95.05",
+        system="windows",
+        python="3.12.1",
+    )
     assert not cpu_tf.separate_venvs
 
 
@@ -323,8 +543,14 @@ def test_plan_json_contract(manifests) -> None:
 def test_pip_command_is_exact_argv(manifests) -> None:
     result = plan(manifests, ("RTX3090",), PlanRequest(torch="2.5.1"), driver="550.54.15")
     assert result.torch.pip_command("C:\\Users\\藤澤\\env\\Scripts\\python.exe") == [
-        "C:\\Users\\藤澤\\env\\Scripts\\python.exe", "-m", "pip", "install", "torch==2.5.1", "torchvision==0.20.1",
-        "--index-url", "https://download.pytorch.org/whl/cu124",
+        "C:\\Users\\藤澤\\env\\Scripts\\python.exe",
+        "-m",
+        "pip",
+        "install",
+        "torch==2.5.1",
+        "torchvision==0.20.1",
+        "--index-url",
+        "https://download.pytorch.org/whl/cu124",
     ]
 
 
@@ -337,7 +563,9 @@ def test_reasons_are_translated_texts(manifests, monkeypatch) -> None:
 
 
 def test_local_tag_in_request_selects_the_variant(manifests) -> None:
-    result = plan(manifests, ("RTX3090",), PlanRequest(torch="2.1.0+cu118"), driver="550.54.15", python="3.10.13")
+    result = plan(
+        manifests, ("RTX3090",), PlanRequest(torch="2.1.0+cu118"), driver="550.54.15", python="3.10.13"
+    )
     assert (result.torch.version, result.torch.variant) == ("2.1.0", "cu118")
 
 
@@ -351,25 +579,38 @@ def test_fallback_names_the_smallest_driver_upgrade(manifests) -> None:
 def test_mixed_under_latest_is_not_pinned_to_one_release(manifests) -> None:
     latest = plan(manifests, ("K80", "RTX5090"), PlanRequest(cpu_fallback=False), driver="580.95.05")
     assert latest.findings[0].title.startswith("No single torch build covers")
-    pinned = plan(manifests, ("RTX3090", "GTX1080TI"), PlanRequest(torch="2.15.0", cpu_fallback=False),
-                  driver="580.95.05")
+    pinned = plan(
+        manifests,
+        ("RTX3090", "GTX1080TI"),
+        PlanRequest(torch="2.15.0", cpu_fallback=False),
+        driver="580.95.05",
+    )
     assert [f.code for f in pinned.findings] == ["gpu_arch_unsupported_by_requested_version"]
 
 
 def test_mixed_within_one_release(manifests) -> None:
     # 2.8.0 on Linux: cu126 covers the GTX 1080 Ti, cu128/cu129 the RTX 5090, no build both.
-    result = plan(manifests, ("GTX1080TI", "RTX5090"), PlanRequest(torch="2.8.0", cpu_fallback=False),
-                  driver="580.95.05")
-    assert [(f.code, f.title) for f in result.findings] == [(
-        "mixed_arch_unsatisfiable",
-        "No single torch 2.8.0 build covers all visible GPUs: NVIDIA GeForce GTX 1080 Ti (sm_61), "
-        "NVIDIA GeForce RTX 5090 (sm_120).",
-    )]
+    result = plan(
+        manifests,
+        ("GTX1080TI", "RTX5090"),
+        PlanRequest(torch="2.8.0", cpu_fallback=False),
+        driver="580.95.05",
+    )
+    assert [(f.code, f.title) for f in result.findings] == [
+        (
+            "mixed_arch_unsatisfiable",
+            "No single torch 2.8.0 build covers all visible GPUs: NVIDIA GeForce GTX 1080 Ti (sm_61), "
+            "NVIDIA GeForce RTX 5090 (sm_120).",
+        )
+    ]
 
 
 def test_unpublished_variant_wording(manifests) -> None:
     latest = plan(manifests, ("RTX3090",), PlanRequest(variant="cu134"))
-    assert latest.findings[-1].title == "Variant cu134 was never published for any torch release on linux-x86_64."
+    assert (
+        latest.findings[-1].title
+        == "Variant cu134 was never published for any torch release on linux-x86_64."
+    )
     pinned = plan(manifests, ("RTX3090",), PlanRequest(torch="2.8.0", variant="cu121"))
     assert pinned.findings[-1].title == "Variant cu121 was never published for torch 2.8.0 on linux-x86_64."
     assert "cu126" in pinned.findings[-1].fix
@@ -396,8 +637,9 @@ FLOORS = [
 ]
 
 
-@pytest.mark.parametrize("system,wsl,driver,expected", FLOORS,
-                         ids=[f"{'wsl' if w else s}-{d}" for s, w, d, _ in FLOORS])
+@pytest.mark.parametrize(
+    "system,wsl,driver,expected", FLOORS, ids=[f"{'wsl' if w else s}-{d}" for s, w, d, _ in FLOORS]
+)
 def test_driver_floors_move_the_choice(manifests, system, wsl, driver, expected) -> None:
     result = plan(manifests, ("RTX3090",), system=system, wsl=wsl, driver=driver)
     if expected is None:

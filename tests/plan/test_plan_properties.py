@@ -12,22 +12,56 @@ from nktenv.manifest import build_covers, driver_floor, driver_satisfies, load
 from nktenv.plan import FAILURE_CODES, PlanRequest, make_plan, visible_gpus
 
 M = load()
-DRIVERS = [None, "418.67", "450.80.02", "452.39", "470.256.02", "525.60.13", "527.50", "528.33", "550.54.15",
-           "560.94", "572.16", "575.57.08", "580", "580.65.06", "581.57", "595.45.04"]
+DRIVERS = [
+    None,
+    "418.67",
+    "450.80.02",
+    "452.39",
+    "470.256.02",
+    "525.60.13",
+    "527.50",
+    "528.33",
+    "550.54.15",
+    "560.94",
+    "572.16",
+    "575.57.08",
+    "580",
+    "580.65.06",
+    "581.57",
+    "595.45.04",
+]
 TORCH = ["latest", "none"] + [r.version for r in M.torch] + ["9.9.9"]
-VARIANTS = ["auto", "auto", "auto", "cpu", "cu118", "cu126", "cu128", "cu129", "cu130", "cu132", "rocm6.2", "xpu", "cu999"]
+VARIANTS = [
+    "auto",
+    "auto",
+    "auto",
+    "cpu",
+    "cu118",
+    "cu126",
+    "cu128",
+    "cu129",
+    "cu130",
+    "cu132",
+    "rocm6.2",
+    "xpu",
+    "cu999",
+]
 TF = ["none", "latest", "2.15.0", "2.10", "2.21.0", "2.12.0"]
 
-machines = st.fixed_dictionaries({
-    "cards": st.lists(st.sampled_from(sorted(CARDS)), max_size=3),
-    "system": st.sampled_from(["linux", "linux", "windows", "darwin"]),
-    "arch": st.sampled_from(["x86_64", "x86_64", "aarch64"]),
-    "wsl": st.booleans(),
-    "driver": st.sampled_from(DRIVERS),
-    "python": st.sampled_from([None, "3.7.9", "3.8.10", "3.9.19", "3.10.13", "3.11.9", "3.12.4", "3.13.1", "3.14.0", "3.15.0"]),
-    "mask": st.sampled_from([None, "", "0", "1", "1,0", "0,9,1", "GPU-11c0ffee"]),
-    "glibc": st.sampled_from([None, "2.17", "2.28", "2.35"]),
-})
+machines = st.fixed_dictionaries(
+    {
+        "cards": st.lists(st.sampled_from(sorted(CARDS)), max_size=3),
+        "system": st.sampled_from(["linux", "linux", "windows", "darwin"]),
+        "arch": st.sampled_from(["x86_64", "x86_64", "aarch64"]),
+        "wsl": st.booleans(),
+        "driver": st.sampled_from(DRIVERS),
+        "python": st.sampled_from(
+            [None, "3.7.9", "3.8.10", "3.9.19", "3.10.13", "3.11.9", "3.12.4", "3.13.1", "3.14.0", "3.15.0"]
+        ),
+        "mask": st.sampled_from([None, "", "0", "1", "1,0", "0,9,1", "GPU-11c0ffee"]),
+        "glibc": st.sampled_from([None, "2.17", "2.28", "2.35"]),
+    }
+)
 requests = st.builds(
     PlanRequest,
     torch=st.sampled_from(TORCH),
@@ -40,8 +74,16 @@ requests = st.builds(
 
 def _facts(m):
     env = {} if m["mask"] is None else {"CUDA_VISIBLE_DEVICES": m["mask"]}
-    return machine_facts(m["cards"], system=m["system"], arch=m["arch"], wsl=m["wsl"] and m["system"] == "linux",
-                         driver=m["driver"], python=m["python"], env=env, glibc=m["glibc"])
+    return machine_facts(
+        m["cards"],
+        system=m["system"],
+        arch=m["arch"],
+        wsl=m["wsl"] and m["system"] == "linux",
+        driver=m["driver"],
+        python=m["python"],
+        env=env,
+        glibc=m["glibc"],
+    )
 
 
 def _platform(facts):
@@ -51,16 +93,18 @@ def _platform(facts):
     return f"{'windows' if system == 'windows' else 'linux'}-{arch}"
 
 
-gpu_machines = st.fixed_dictionaries({
-    "cards": st.lists(st.sampled_from(sorted(CARDS)), min_size=1, max_size=3),
-    "system": st.sampled_from(["linux", "windows"]),
-    "arch": st.just("x86_64"),
-    "wsl": st.booleans(),
-    "driver": st.sampled_from(DRIVERS[4:]),
-    "python": st.sampled_from(["3.10.13", "3.11.9", "3.12.4", "3.13.1"]),
-    "mask": st.sampled_from([None, None, "1", "GPU-11c0ffee", "0,1"]),
-    "glibc": st.just("2.35"),
-})
+gpu_machines = st.fixed_dictionaries(
+    {
+        "cards": st.lists(st.sampled_from(sorted(CARDS)), min_size=1, max_size=3),
+        "system": st.sampled_from(["linux", "windows"]),
+        "arch": st.just("x86_64"),
+        "wsl": st.booleans(),
+        "driver": st.sampled_from(DRIVERS[4:]),
+        "python": st.sampled_from(["3.10.13", "3.11.9", "3.12.4", "3.13.1"]),
+        "mask": st.sampled_from([None, None, "1", "GPU-11c0ffee", "0,1"]),
+        "glibc": st.just("2.35"),
+    }
+)
 gpu_requests = st.builds(
     PlanRequest,
     torch=st.sampled_from(["latest", "latest", "2.8.0", "2.11.0", "2.13.0", "2.14.1"]),
@@ -117,7 +161,9 @@ def check_constraints(facts, req) -> None:
                 # Driver floor (WSL: Windows floors) and kernels for every visible GPU.
                 floor = driver_floor(variant.cuda, driver_os, manifests=M)
                 assert facts.driver and driver_satisfies(facts.driver.version, floor)
-                sass, ptx = variant.archs("windows" if facts.os.system == "windows" else "linux", facts.os.arch)
+                sass, ptx = variant.archs(
+                    "windows" if facts.os.system == "windows" else "linux", facts.os.arch
+                )
                 for gpu in visible:
                     if gpu.cc is not None:
                         assert build_covers(gpu.cc, sass, ptx), (gpu.cc, fw.version, fw.variant)
@@ -140,7 +186,8 @@ def check_constraints(facts, req) -> None:
                     floor = driver_floor(v.cuda, driver_os, manifests=M)
                     sass, ptx = v.archs("windows" if facts.os.system == "windows" else "linux", facts.os.arch)
                     qualifies = driver_satisfies(facts.driver.version, floor) and all(
-                        build_covers(g.cc, sass, ptx) for g in visible if g.cc is not None)
+                        build_covers(g.cc, sass, ptx) for g in visible if g.cc is not None
+                    )
                     assert not qualifies, (newer.version, v.name)
 
     tf = result.tensorflow
@@ -152,7 +199,9 @@ def check_constraints(facts, req) -> None:
         if tf.gpu:
             route = "windows-native" if facts.os.system == "windows" else ("wsl" if facts.os.wsl else "linux")
             assert route in rel.gpu_platforms
-            assert facts.driver and driver_satisfies(facts.driver.version, driver_floor(rel.cuda, driver_os, manifests=M))
+            assert facts.driver and driver_satisfies(
+                facts.driver.version, driver_floor(rel.cuda, driver_os, manifests=M)
+            )
             assert visible
             if route == "windows-native":
                 assert tf.requirements == (f"tensorflow=={tf.version}",)
