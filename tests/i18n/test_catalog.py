@@ -159,8 +159,8 @@ def test_stale_mo_loses_to_an_edited_po(tmp_path, monkeypatch) -> None:
 
 
 def test_japanese_text_fits_a_cp932_console(ja_entries: dict) -> None:
-    # Japanese Windows consoles and redirected output use cp932: a character it lacks (an em dash,
-    # a wave dash U+301C) would print as "?". Characters copied from the English (a command) are exempt.
+    # Japanese Windows consoles and redirected output use cp932: a character it lacks (an em dash)
+    # would print as "?". Characters copied from the English (a command) are exempt.
     problems = []
     for entry in ja_entries.values():
         for char in set(entry.msgstr) - set(entry.msgid):
