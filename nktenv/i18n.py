@@ -186,7 +186,8 @@ def translate_text(text: str | None) -> str | None:
         return text
     msgid = text
     for lang in SUPPORTED:
-        if lang != DEFAULT:
+        # A text that is a message id itself stays one, even if it also reads like a translation.
+        if lang != DEFAULT and msgid not in getattr(_translation(lang), "_catalog", {}):
             msgid = _reverse(lang).get(msgid, msgid)
     translated = _lookup(msgid)
     if translated == msgid and "\n" in msgid:

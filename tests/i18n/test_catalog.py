@@ -169,3 +169,14 @@ def test_japanese_text_fits_a_cp932_console(ja_entries: dict) -> None:
             except UnicodeEncodeError:
                 problems.append((char, entry.msgid))
     assert not problems
+
+
+def test_help_translated_at_import_time_is_re_translated() -> None:
+    # Typer may have built a help text while another language was active.
+    i18n.clear_cache()
+    with i18n.use_language("en"):
+        assert i18n.translate_text("オプション") == "Options"
+        assert i18n.translate_text("GPUs") == "GPUs"  # a msgid stays itself in English
+    with i18n.use_language("ja"):
+        assert i18n.translate_text("Options") == "オプション"
+        assert i18n.translate_text("オプション") == "オプション"
