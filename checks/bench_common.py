@@ -409,6 +409,7 @@ def run_all(fw: Any, framework: str, config: dict[str, Any]) -> int:
                     row = failed_row(framework, key, data_errors[m], config["batch_size"])
                 elif reason:
                     row = failed_row(framework, key, reason, config["batch_size"], status="skipped")
+                    row["skip_code"] = "quick-cpu-compiled"  # the orchestrator words (and translates) it
                 else:
                     try:
                         arms.append(fw.make_arm(m, p, d, data[m], config["batch_size"]))

@@ -39,6 +39,12 @@ def _rate(value: float | None) -> str:
     return f"{value:.0f}"
 
 
+def _skip_text(code: str | None) -> str | None:
+    if code == "quick-cpu-compiled":
+        return _("--quick runs the compiled pipeline on GPUs only (compiling for the CPU takes longer than the whole quick run)")
+    return None
+
+
 def _percent(fraction: float | None) -> str:
     if fraction is None:
         return "-"
@@ -63,9 +69,10 @@ def render(document: Mapping[str, Any], console: Any) -> None:
         if status == "ok" and row.get("noisy"):
             status = _("ok (noisy)")
         elif status != "ok" and row.get("error"):
-            if row["error"] not in errors:
-                errors.append(row["error"])
-            status = f"{status} [{errors.index(row['error']) + 1}]"
+            error = _skip_text(row.get("skip_code")) or row["error"]
+            if error not in errors:
+                errors.append(error)
+            status = f"{status} [{errors.index(error) + 1}]"
         table.add_row(
             row["framework"], row["model"], row["pipeline"], row["device"],
             _rate(sps.get("median")),
