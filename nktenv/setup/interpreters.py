@@ -67,7 +67,32 @@ def candidates(minor: str, *, windows: bool | None = None) -> list[list[str]]:
         found = shutil.which(f"python{minor}")
         if found:
             out.append([found])
+    out += [[str(p)] for p in pyenv_pythons(minor, windows=is_windows)]
     return out
+
+
+def _patch_key(path: Path) -> tuple[int, ...]:
+    digits = re.findall(r"\d+", path.name)
+    return tuple(int(d) for d in digits)
+
+
+def pyenv_pythons(minor: str, *, windows: bool | None = None) -> list[Path]:
+    """Interpreters pyenv (or pyenv-win) installed for X.Y, newest patch first.
+
+    pyenv's shims only run the version pyenv has selected, so `pythonX.Y` on PATH can fail while
+    the interpreter itself is there.
+    """
+    is_windows = sys.platform == "win32" if windows is None else windows
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    if is_windows:
+        versions = root / "pyenv-win" / "versions" if (root / "pyenv-win").is_dir() else root / "versions"
+        exe = "python.exe"
+    else:
+        versions, exe = root / "versions", f"bin/python{minor}"
+    if not versions.is_dir():
+        return []
+    dirs = [d for d in versions.iterdir() if re.fullmatch(re.escape(minor) + r"\.\d+", d.name)]
+    return [d / exe for d in sorted(dirs, key=_patch_key, reverse=True) if (d / exe).exists()]
 
 
 def find(spec: str | None, *, run: Runner | None = None, uv: str | None = None) -> Interpreter:

@@ -249,3 +249,19 @@ def test_scan_distributions_reads_dist_info_without_python(tmp_path: Path) -> No
     (site / "typing_extensions-4.16.0.dist-info" / "METADATA").write_text("Name: typing_extensions\nVersion: 4.16.0\n")
     (site / "broken.dist-info").mkdir()
     assert A.scan_distributions(venv) == {"torch": "2.13.0+cpu", "typing-extensions": "4.16.0"}
+
+
+def test_pyenv_interpreters_are_found_behind_failing_shims(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for version in ("3.10.4", "3.10.13", "3.10.13-debug", "3.9.18"):
+        exe = tmp_path / "versions" / version / "bin" / "python3.10"
+        exe.parent.mkdir(parents=True)
+        exe.write_text("")
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
+    found = interpreters.pyenv_pythons("3.10", windows=False)
+    assert [p.parts[-3] for p in found] == ["3.10.13", "3.10.4"]
+    monkeypatch.setattr(interpreters.shutil, "which", lambda name: None)
+    answers = {str(found[0]): ProcResult((), 0, json.dumps([str(found[0]), "3.10.13"]))}
+    target = "3.10" if sys.version_info[:2] != (3, 10) else None
+    if target:
+        got = interpreters.find(target, run=lambda argv: answers.get(argv[0], ProcResult((), 127, "")))
+        assert got == Interpreter(str(found[0]), "3.10.13")
