@@ -449,6 +449,7 @@ def apply(
         ok, _reason = up_to_date(target, fp)
         if ok:
             record = load_record(target) or {}
+            _remember(req, target, str((record.get("installer") or {}).get("name") or req.backend.name))
             return SetupResult(
                 status="unchanged", venv=str(target), python=str(py_final),
                 installer=str((record.get("installer") or {}).get("name") or req.backend.name), fingerprint=fp,
@@ -556,18 +557,23 @@ def apply(
         raise
     if old is not None:
         _rmtree(old)
-    registry.remember(
-        registry.Environment(
-            path=str(target), python=str(py_final), python_version=req.interpreter.version,
-            torch=req.spec.versions.get("torch"), tensorflow=req.spec.versions.get("tensorflow"),
-            variant=_variant(req.plan), installer=req.backend.name, verified=True,
-        )
-    )
+    _remember(req, target, req.backend.name)
     return SetupResult(
         status=status, venv=str(target), python=str(py_final), installer=req.backend.name, fingerprint=fp,
         commands=commands, distributions=distributions, verification=verification, log_path=str(log_path),
         record_path=str(target / RECORD_DIR / RECORD_FILE), cuda_libs=cuda_libs, steps=timings,
         duration_s=time.monotonic() - started,
+    )
+
+
+def _remember(req: SetupRequest, target: Path, installer: str) -> None:
+    """Make this environment the most recent one (what doctor and bench default to)."""
+    registry.remember(
+        registry.Environment(
+            path=str(target), python=str(registry.venv_python(target)), python_version=req.interpreter.version,
+            torch=req.spec.versions.get("torch"), tensorflow=req.spec.versions.get("tensorflow"),
+            variant=_variant(req.plan), installer=installer, verified=True,
+        )
     )
 
 

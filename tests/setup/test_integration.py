@@ -82,8 +82,12 @@ def test_build_verify_record_noop_force(tmp_path: Path, index_url: str, backend:
         out = subprocess.run([str(target / "bin" / "pip"), "--version"], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0 and str(target) in out.stdout
 
+    other = tmp_path / "other"
+    A.apply(_request(other, InstallSpec(("nkt-dep==1.0",), index_url=index_url), backend))
+    assert registry.last_python() == str(registry.venv_python(other))
     second = A.apply(_request(target, spec, backend))
     assert second.status == "unchanged" and second.verification is None
+    assert registry.last_python() == str(registry.venv_python(target))  # a no-op re-run makes it the latest again
     assert second.distributions == first.distributions
 
     forced = A.apply(_request(target, spec, backend, force=True))
