@@ -50,11 +50,11 @@ def main() -> int:
     threads = {doc["settings"].get("cpu_threads") for runs in results.values() for doc, _ in runs}
     print(f"CPU threads: {', '.join(str(t) for t in sorted(threads, key=str))}")
     header = f"{'framework':<11} {'pipeline':<9} " + " ".join(f"{'run ' + str(i + 1) + ' (IQR)':>24}" for i in range(args.runs))
-    print(header + f" {'spread':>8} {'wall s':>14}  ok")
+    print(header + f" {'spread':>8} {'best-block spread':>18} {'wall s':>14}  ok")
     worst_ok = True
     for fw in frameworks:
         for pipeline in ("resident", "manual"):
-            medians, cells = [], []
+            medians, bests, cells = [], [], []
             for doc, _ in results[fw]:
                 row = next(r for r in doc["rows"] if r["model"] == "cnn" and r["pipeline"] == pipeline and r["device"] == "cpu")
                 sps = row.get("samples_per_s")
@@ -62,13 +62,15 @@ def main() -> int:
                     cells.append(f"{'failed':>24}")
                     continue
                 medians.append(sps["median"])
+                bests.append(sps["max"])  # fastest block: robust to additive noise from other work
                 cells.append(f"{sps['median']:>10.0f} ({sps['q1']:.0f}-{sps['q3']:.0f})".rjust(24))
             spread = (max(medians) - min(medians)) / min(medians) if len(medians) == args.runs else float("nan")
+            best = (max(bests) - min(bests)) / min(bests) if len(bests) == args.runs else float("nan")
             ok = spread <= args.tolerance
             if pipeline == "resident":
                 worst_ok = worst_ok and ok
             walls = "/".join(f"{w:.0f}" for _, w in results[fw])
-            print(f"{fw:<11} {pipeline:<9} " + " ".join(cells) + f" {100 * spread:>7.1f}% {walls:>14}  {'yes' if ok else 'NO'}")
+            print(f"{fw:<11} {pipeline:<9} " + " ".join(cells) + f" {100 * spread:>7.1f}% {100 * best:>17.1f}% {walls:>14}  {'yes' if ok else 'NO'}")
     print("stable within {:.0f}% (CPU CNN, resident): {}".format(100 * args.tolerance, "yes" if worst_ok else "NO"))
     return 0 if worst_ok else 1
 
