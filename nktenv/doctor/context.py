@@ -224,12 +224,11 @@ def local_tag(version: str | None) -> str | None:
     return version.split("+", 1)[1]
 
 
-def vtuple(text: str | None) -> tuple[int, ...] | None:
-    """Leading numeric parts of a version: '550.54.15' -> (550, 54, 15); '12.1' -> (12, 1)."""
+def vtuple(text: str | None) -> tuple[int, ...]:
+    """Numeric parts of a version: '550.54.15' -> (550, 54, 15); '12.1' -> (12, 1); unknown -> ()."""
     if not text:
-        return None
-    parts = re.findall(r"\d+", str(text).split("+", 1)[0])
-    return tuple(int(p) for p in parts) if parts else None
+        return ()
+    return tuple(int(p) for p in re.findall(r"\d+", str(text).split("+", 1)[0]))
 
 
 def parse_arch_list(arch_list: Iterable[str]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:

@@ -160,7 +160,7 @@ def cudnn_mismatch(ctx: Ctx) -> Iterable[Finding]:
 
 def _cu_suffix(ctx: Ctx) -> str:
     for fw in (ctx.tf, ctx.torch):
-        if fw is not None and fw.cuda:
+        if fw is not None and vtuple(fw.cuda):
             return "cu" + str(vtuple(fw.cuda)[0])
     pip = _pip_cudnn(ctx)
     return pip[0].rsplit("-", 1)[1] if pip else "cu12"
