@@ -1,6 +1,6 @@
 """Shared CLI plumbing: the error boundary, common options, JSON mode.
 
-Only Typer/Click here; domain code never imports this module.
+Only Typer here (it carries its own Click); domain code never imports this module.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -51,7 +50,7 @@ class NktenvGroup(TyperGroup):
             localize_usage_error(exc)
             raise
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         global _json_requested
         _json_requested = False
         try:
@@ -72,7 +71,7 @@ class NktenvGroup(TyperGroup):
         return None
 
 
-def plain_coercion(command: click.Command) -> None:
+def plain_coercion(command: Any) -> None:
     """Coerce plain str / Path / flag options of the whole command tree without pydantic.
 
     Typer builds a pydantic TypeAdapter for every non-flag option, even an unset one, and importing
@@ -95,14 +94,14 @@ def plain_coercion(command: click.Command) -> None:
                 return Path(value)
             if self.annotation is str:
                 return str(value)
-            raise click.BadParameter(f"{value!r} is not a valid flag value")
+            raise typer.BadParameter(f"{value!r} is not a valid flag value")
 
     def seed(param: Any) -> None:
         desc = getattr(param, "type_descriptor", None)
         if desc is not None and desc.annotation in (str, Path, bool) and getattr(param, "_runtime_param", 0) is None:
             param._runtime_param = _Plain(parameter_info=desc.parameter_info, annotation=desc.annotation)
 
-    def walk(cmd: click.Command) -> None:
+    def walk(cmd: Any) -> None:
         for param in cmd.params:
             seed(param)
         original = cmd.get_help_option  # --help is made lazily, per command
