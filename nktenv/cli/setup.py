@@ -351,5 +351,15 @@ def _quick_bench(err: Console, result: Any, frameworks: tuple[str, ...]) -> dict
     verdicts = bench.verdicts
     for v in verdicts:
         err.print(f"  {v.get('framework', '?')}: {v.get('text', '')}", markup=False)
-    return {"ok": bench.passed is not False and not bench.interrupted, "passed": bench.passed,
-            "interrupted": bench.interrupted, "verdicts": verdicts}
+    summary = {"ok": bench.passed is not False and not bench.interrupted, "passed": bench.passed,
+               "interrupted": bench.interrupted, "verdicts": verdicts, "id": bench.document.get("id"),
+               "stored_in": None}
+    # Stored like any `nktenv bench` run, so `nktenv compare` sees the machine's first proof.
+    from nktenv.bench import store as bench_store
+
+    try:
+        summary["stored_in"] = str(bench_store.save(bench.document))
+    except Exception as exc:  # sqlite3.Error, OSError, an incomplete document: the verdict still stands
+        err.print(_("warning: could not store the result in {path}: {error}").format(
+            path=bench_store.default_path(), error=f"{type(exc).__name__}: {exc}"), markup=False)
+    return summary

@@ -133,7 +133,9 @@ def test_failed_quick_bench_verdict_means_not_set_up(runner, app, tmp_path: Path
 
     def fake_quick(python, frameworks=("torch", "tensorflow"), **kw):
         calls.append((python, tuple(frameworks)))
-        doc = {"verdicts": [{"framework": "torch", "passed": False, "text": "GPU accelerates the CNN only 1.1x"}]}
+        doc = {"schema": "nktenv.bench/1", "id": "run-1", "created_at": "2026-12-05T00:00:00Z",
+               "machine": {"name": "lab-01"}, "rows": [],
+               "verdicts": [{"framework": "torch", "passed": False, "text": "GPU accelerates the CNN only 1.1x"}]}
         return bench.BenchResult(document=doc, passed=False, interrupted=False)
 
     monkeypatch.setattr(bench, "run_quick", fake_quick)
@@ -143,6 +145,11 @@ def test_failed_quick_bench_verdict_means_not_set_up(runner, app, tmp_path: Path
     doc = json.loads(result.stdout)
     assert doc["ok"] is False and doc["bench"]["passed"] is False
     assert calls == [(doc["python"], ("torch",))]
+    # the proof is kept where `nktenv bench` keeps its results
+    from nktenv.bench import store
+
+    assert doc["bench"]["stored_in"] == str(store.default_path())
+    assert [d["id"] for d in store.load_all()] == ["run-1"]
     assert "not set up" in result.stderr and "only 1.1x" in result.stderr
     # the same plan again is a no-op and does not re-run the benchmark
     again = runner.invoke(app, ["setup", "--from-lock", str(lock), "--venv", str(target), "--yes", "--json"])
