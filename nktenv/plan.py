@@ -1037,10 +1037,10 @@ def make_plan(facts: Facts, manifests: Manifests, request: PlanRequest | None = 
         findings += more
     if torch_plan and tf_plan and torch_plan.gpu and tf_plan.gpu:
         text = _(
-            "Install PyTorch and TensorFlow into separate venvs: each pins its own CUDA libraries (torch {torch_cuda}, TensorFlow {tf_cuda}) and one process cannot load both."
+            "Install PyTorch and TensorFlow into separate venvs: each pins its own versions of NVIDIA's CUDA library packages (torch {torch_cuda}, TensorFlow {tf_cuda}) and one venv cannot hold both sets."
         ).format(torch_cuda=torch_plan.cuda or "?", tf_cuda=tf_plan.cuda or "?")
         findings.append(
-            Finding("separate_venvs", "info", text, fix=_("nktenv setup creates one venv per framework."))
+            Finding("separate_venvs", "info", text, fix=_("Run nktenv setup once per framework, each with its own --venv: first with --tensorflow none, then with --torch none."))
         )
         torch_plan = _with_reason(torch_plan, text)
         tf_plan = _with_reason(tf_plan, text)
