@@ -6,6 +6,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
@@ -68,6 +69,36 @@ class InstallSpec:
             extra_index_urls=extra if (extra or index_url) else self.extra_index_urls,
             find_links=_dedup(self.find_links + links),
         )
+
+
+    def without(self, names: Iterable[str]) -> InstallSpec:
+        """Drop companion packages (`--without torchaudio`); a framework itself cannot be dropped this way."""
+        from packaging.requirements import InvalidRequirement, Requirement
+
+        def key(text: str) -> str:
+            try:
+                return canonicalize_name(Requirement(text).name)
+            except InvalidRequirement:
+                return canonicalize_name(text)
+
+        drop = {canonicalize_name(n) for n in names}
+        if not drop:
+            return self
+        for name in sorted(drop):
+            if name in FRAMEWORKS:
+                raise NktenvError("without-framework", _("--without {name}: use --{name} none to leave a framework out.").format(
+                    name=name), exit_code=ExitCode.USAGE)
+        present = {key(r) for r in self.requirements}
+        unknown = sorted(drop - present)
+        if unknown:
+            raise NktenvError("without-unknown", _("--without {names}: not among the planned requirements ({planned}).").format(
+                names=", ".join(unknown), planned=" ".join(self.requirements)), exit_code=ExitCode.USAGE)
+        return replace(self, requirements=tuple(r for r in self.requirements if key(r) not in drop))
+
+
+def canonicalize_name(name: str) -> str:
+    """PEP 503 name normalization (here so the no-op path does not import packaging)."""
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
 
 
 def _dedup(items: Iterable[str]) -> tuple[str, ...]:

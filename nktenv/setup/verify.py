@@ -10,24 +10,19 @@ from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-import re
-
 from nktenv.i18n import _
 from nktenv.setup.process import capture, child_env
-from nktenv.setup.spec import InstallSpec
+from nktenv.setup.spec import InstallSpec, canonicalize_name
 
 PROBE_TIMEOUT_S = 600.0
 _LIST = (
     "import json, importlib.metadata as m\n"
     "print(json.dumps(sorted({(d.metadata['Name'] or '', d.version) for d in m.distributions() if d.metadata['Name']})))"
 )
+# Installed beside a framework and broken when built for another build of it; checked by checks/companions.py.
+COMPANIONS = ("torchvision", "torchaudio")
 # The venv seeds: not part of what was asked for, left out of the lock.
 SEEDS = frozenset({"pip", "setuptools", "wheel"})
-
-
-def canonicalize_name(name: str) -> str:
-    """PEP 503 name normalization (here so the no-op path does not import packaging)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @dataclass(frozen=True)
@@ -166,6 +161,49 @@ def run_probe(venv_python: Path, framework: str, *, timeout: float = PROBE_TIMEO
     return {"error": f"the {framework} check printed no JSON (exit {res.returncode}): {res.stdout.strip()[-400:]}"}
 
 
+def run_companions(venv_python: Path, names: tuple[str, ...], *, timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
+    """Run `checks/companions.py` in the venv: {name: {"version", "error"}} for each companion."""
+    script = files("nktenv.checks").joinpath("companions.py")
+    with as_file(script) as path:
+        res = capture([str(venv_python), str(path), *names], timeout=timeout, env=child_env())
+    if res.timed_out:
+        return {n: {"version": None, "error": f"the companion check did not finish within {timeout:.0f} s"} for n in names}
+    for line in reversed(res.stdout.strip().splitlines()):
+        if line.strip().startswith("{"):
+            try:
+                results = json.loads(line).get("results")
+            except (ValueError, AttributeError):
+                break
+            if isinstance(results, dict):
+                return results
+    tail = res.stdout.strip()[-400:]
+    return {n: {"version": None, "error": f"the companion check printed no JSON (exit {res.returncode}): {tail}"} for n in names}
+
+
+def companions(spec: InstallSpec) -> tuple[str, ...]:
+    """The companion packages the spec installs beside its frameworks (pure)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    names: list[str] = []
+    for text in spec.requirements:
+        try:
+            name = canonicalize_name(Requirement(text).name)
+        except InvalidRequirement:
+            continue
+        if name in COMPANIONS and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def judge_companion(name: str, entry: Mapping[str, Any] | None) -> Check:
+    """Pass/fail for one companion package from its check record (pure)."""
+    if entry and entry.get("version") and not entry.get("error"):
+        return Check(name, True, _("{name} {version} imports and runs its compiled operators").format(
+            name=name, version=entry["version"]))
+    error = (entry or {}).get("error") or _("no result")
+    return Check(name, False, _("{name} does not work beside the installed framework: {error}").format(name=name, error=error))
+
+
 def judge_framework(name: str, entry: Mapping[str, Any] | None, *, gpu: bool) -> Check:
     """Pass/fail for one framework from its probe record (pure)."""
     if not entry:
@@ -190,6 +228,7 @@ def verify(
     *,
     installed: Mapping[str, str] | None = None,
     probe: Callable[[Path, str], dict[str, Any] | None] | None = None,
+    companion_check: Callable[[Path, tuple[str, ...]], dict[str, Any]] | None = None,
 ) -> Verification:
     """Check the venv against the spec; run the framework check for each framework the spec names."""
     checks: list[Check] = []
@@ -202,4 +241,8 @@ def verify(
         entry = (probe or run_probe)(venv_python, name)
         entries[name] = entry
         checks.append(judge_framework(name, entry, gpu=spec.gpu))
+    wanted = companions(spec)
+    if wanted:
+        results = (companion_check or run_companions)(venv_python, wanted)
+        checks.extend(judge_companion(name, results.get(name)) for name in wanted)
     return Verification(all(c.ok for c in checks), tuple(checks), dict(entries) if entries else None, entries)

@@ -104,6 +104,21 @@ def test_dry_run_from_the_plan_for_this_machine(runner, app, tmp_path: Path) -> 
     assert "--index-url" in doc["commands"][1]
 
 
+def test_without_leaves_a_companion_out_of_the_commands(runner, app, tmp_path: Path) -> None:
+    pytest.importorskip("nktenv.plan")
+    args = ["setup", "--torch", "2.13.0", "--variant", "cpu", "--venv", str(tmp_path / "e"), "--dry-run", "--json",
+            "--installer", "pip"]
+    planned = json.loads(runner.invoke(app, args).stdout)["spec"]["requirements"]
+    assert any(r.startswith("torchvision==") for r in planned)
+    result = runner.invoke(app, [*args, "--without", "torchvision"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["spec"]["requirements"] == [r for r in planned if not r.startswith("torchvision")]
+    assert not any("torchvision" in part for part in doc["commands"][-1])
+    refused = runner.invoke(app, [*args, "--without", "torch"])
+    assert refused.exit_code == 2 and "--torch none" in refused.stderr and "Traceback" not in refused.stderr
+
+
 @pytest.mark.slow
 def test_setup_from_lock_then_noop(runner, app, lock: Path, tmp_path: Path) -> None:
     target = tmp_path / "env"

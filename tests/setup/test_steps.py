@@ -265,3 +265,54 @@ def test_pyenv_interpreters_are_found_behind_failing_shims(tmp_path: Path, monke
     if target:
         got = interpreters.find(target, run=lambda argv: answers.get(argv[0], ProcResult((), 127, "")))
         assert got == Interpreter(str(found[0]), "3.10.13")
+
+
+def test_companions_are_checked_beside_the_framework() -> None:
+    spec = InstallSpec(("torch==2.13.0", "torchvision==0.28.0", "numpy"), frameworks=("torch",))
+    installed = {"torch": "2.13.0", "torchvision": "0.28.0", "numpy": "2.0"}
+    probe = lambda p, n: {"version": "2.13.0", "cuda_available": False, "kernel_ok": True}  # noqa: E731
+    asked = []
+
+    def broken(py: Path, names: tuple[str, ...]) -> dict:
+        asked.append(names)
+        return {"torchvision": {"version": None, "error": "RuntimeError: operator torchvision::nms does not exist"}}
+
+    bad = verify(Path("py"), spec, installed=installed, probe=probe, companion_check=broken)
+    assert asked == [("torchvision",)] and not bad.ok
+    assert [c.name for c in bad.failures] == ["torchvision"] and "torchvision::nms" in bad.failures[0].detail
+    good = verify(Path("py"), spec, installed=installed, probe=probe,
+                  companion_check=lambda p, n: {"torchvision": {"version": "0.28.0", "error": None}})
+    assert good.ok and [c.name for c in good.checks] == ["requirements", "torch", "torchvision"]
+
+
+def test_companion_check_script_reports_a_broken_package(tmp_path: Path) -> None:
+    # a fake torchvision whose compiled operator is missing, as beside a torch build it was not made for
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text("def tensor(x):\n    return x\n", encoding="utf-8")
+    tv = tmp_path / "torchvision"
+    (tv / "ops").mkdir(parents=True)
+    (tv / "__init__.py").write_text("__version__ = '0.28.0'\n", encoding="utf-8")
+    (tv / "ops" / "__init__.py").write_text(
+        "def nms(*a):\n    raise RuntimeError('operator torchvision::nms does not exist')\n", encoding="utf-8")
+    from importlib.resources import files
+
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    script = files("nktenv.checks").joinpath("companions.py")
+    out = subprocess.run([sys.executable, str(script), "torchvision", "nosuch"], capture_output=True, text=True,
+                         timeout=60, env=env)
+    doc = json.loads(out.stdout)
+    assert doc["results"]["torchvision"] == {"version": None,
+                                             "error": "RuntimeError: operator torchvision::nms does not exist"}
+    assert doc["results"]["nosuch"]["version"] is None
+
+
+def test_without_drops_a_companion_only() -> None:
+    spec = InstallSpec(("torch==2.13.0", "torchvision==0.28.0", "torchaudio==2.13.0"), frameworks=("torch",))
+    assert spec.without(["TorchAudio"]).requirements == ("torch==2.13.0", "torchvision==0.28.0")
+    assert spec.without([]) is spec
+    with pytest.raises(NktenvError) as framework:
+        spec.without(["torch"])
+    assert framework.value.exit_code == ExitCode.USAGE and "--torch none" in framework.value.message
+    with pytest.raises(NktenvError) as unknown:
+        spec.without(["jax"])
+    assert "jax" in unknown.value.message and "torchvision==0.28.0" in unknown.value.message
