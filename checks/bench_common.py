@@ -1,6 +1,7 @@
 """Shared helpers for the bench_* check scripts: protocol, synthetic data, the block-timing loop.
 
-Runs inside the target interpreter: standard library and numpy only (the frameworks bring numpy).
+Runs inside the target interpreter: standard library and numpy only (TensorFlow and torchvision bring
+numpy; a bare torch does not, so `nktenv setup` installs it beside torch).
 Protocol: progress and results go to stderr as lines `@nktenv {json}`; the final document is one
 JSON object on stdout. Anything else on stderr is the framework's own logging.
 """
@@ -19,6 +20,18 @@ EVENT_PREFIX = "@nktenv "
 CNN_TRAIN_SAMPLES = 50_000  # epoch-equivalent sizes (CIFAR-10 train; California Housing 80 %)
 MLP_TRAIN_SAMPLES = 16_512
 
+
+
+def dist_version(name: str):
+    """The installed distribution's version, or None; never imports it."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:  # pragma: no cover - Python < 3.8
+        return None
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
 
 def emit(event: str, **payload: Any) -> None:
     """One protocol line on stderr, flushed so the orchestrator sees it at once."""

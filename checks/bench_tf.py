@@ -83,7 +83,7 @@ class TF:
             "keras": keras_version,
             "cuda": build.get("cuda_version"),
             "cudnn": build.get("cudnn_version"),
-            "numpy": __import__("numpy").__version__,
+            "numpy": bc.dist_version("numpy"),  # None: not installed (torch does not bring it)
         }
 
     # ------------------------------------------------------------------ data and steps

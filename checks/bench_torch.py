@@ -98,7 +98,7 @@ class Torch:
             "torchvision": self.torchvision,
             "cuda": torch.version.cuda,
             "cudnn": str(cudnn) if cudnn else None,
-            "numpy": __import__("numpy").__version__,
+            "numpy": bc.dist_version("numpy"),  # None: not installed (torch does not bring it)
         }
 
     def sync_for(self, device: str):

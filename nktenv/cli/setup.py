@@ -312,7 +312,11 @@ def _show(out: Console, request: SetupRequest, commands: list[list[str]], backen
     for name, version in spec.versions.items():
         out.print(_("{framework}: {version}").format(framework=name, version=version or "?"), markup=False)
     out.print(_("GPU expected: {answer}").format(answer=_("yes") if spec.gpu else _("no (CPU build)")), markup=False)
-    out.print(_("Installer: {name} ({source})").format(name=request.backend.name, source=backend_source), markup=False)
+    installer = {
+        "option": _("Installer: {name} (chosen with --installer)"),
+        "env": _("Installer: {name} (set by NKTENV_INSTALLER)"),
+    }.get(backend_source, _("Installer: {name} (chosen automatically)"))
+    out.print(installer.format(name=request.backend.name), markup=False)
     out.print(_("Commands:"), markup=False)
     for argv in commands:
         out.print("  " + format_command(argv), markup=False, soft_wrap=True)
@@ -353,7 +357,9 @@ def _quick_bench(err: Console, result: Any, frameworks: tuple[str, ...]) -> dict
     verdicts = bench.verdicts
     for v in verdicts:
         err.print(f"  {v.get('framework', '?')}: {v.get('text', '')}", markup=False)
-    summary = {"ok": bench.passed is not False and not bench.interrupted, "passed": bench.passed,
+    # No verdict (no GPU) still needs the CPU half to have run: a framework that cannot train is not set up.
+    trained = any(r.get("status") == "ok" for r in bench.document.get("rows", []))
+    summary = {"ok": bench.passed is not False and not bench.interrupted and trained, "passed": bench.passed,
                "interrupted": bench.interrupted, "verdicts": verdicts, "id": bench.document.get("id"),
                "stored_in": None}
     # Stored like any `nktenv bench` run, so `nktenv compare` sees the machine's first proof.

@@ -73,14 +73,7 @@ class InstallSpec:
 
     def without(self, names: Iterable[str]) -> InstallSpec:
         """Drop companion packages (`--without torchaudio`); a framework itself cannot be dropped this way."""
-        from packaging.requirements import InvalidRequirement, Requirement
-
-        def key(text: str) -> str:
-            try:
-                return canonicalize_name(Requirement(text).name)
-            except InvalidRequirement:
-                return canonicalize_name(text)
-
+        key = requirement_name
         drop = {canonicalize_name(n) for n in names}
         if not drop:
             return self
@@ -94,6 +87,16 @@ class InstallSpec:
             raise NktenvError("without-unknown", _("--without {names}: not among the planned requirements ({planned}).").format(
                 names=", ".join(unknown), planned=" ".join(self.requirements)), exit_code=ExitCode.USAGE)
         return replace(self, requirements=tuple(r for r in self.requirements if key(r) not in drop))
+
+
+def requirement_name(text: str) -> str:
+    """The canonical project name of a requirement string (`torch==2.13.0` -> `torch`)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return canonicalize_name(Requirement(text).name)
+    except InvalidRequirement:
+        return canonicalize_name(text)
 
 
 def canonicalize_name(name: str) -> str:
@@ -145,6 +148,10 @@ def spec_from_plan(plan: Any) -> InstallSpec:
         gpu = gpu or bool(getattr(fw, "gpu", False))
         if name == "tensorflow" and any("[and-cuda]" in r.replace(" ", "") for r in fw.requirements):
             and_cuda = True
+    if "torch" in frameworks and "numpy" not in {requirement_name(r) for r in reqs}:
+        # torch wheels do not bring numpy (torchvision does); the verification benchmark and nearly
+        # every training script need it. `--without numpy` still drops it.
+        reqs.append("numpy")
     all_indexes = _dedup(indexes + extras)
     index = all_indexes[0] if all_indexes else None
     if all_indexes == (PYPI,):

@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 
 from nktenv.i18n import _
 from nktenv.setup.process import capture, child_env
-from nktenv.setup.spec import InstallSpec, canonicalize_name
+from nktenv.setup.spec import InstallSpec, canonicalize_name, requirement_name
 
 PROBE_TIMEOUT_S = 600.0
 _LIST = (
@@ -182,14 +182,9 @@ def run_companions(venv_python: Path, names: tuple[str, ...], *, timeout: float 
 
 def companions(spec: InstallSpec) -> tuple[str, ...]:
     """The companion packages the spec installs beside its frameworks (pure)."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
     names: list[str] = []
     for text in spec.requirements:
-        try:
-            name = canonicalize_name(Requirement(text).name)
-        except InvalidRequirement:
-            continue
+        name = requirement_name(text)
         if name in COMPANIONS and name not in names:
             names.append(name)
     return tuple(names)

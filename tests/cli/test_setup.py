@@ -169,3 +169,28 @@ def test_failed_quick_bench_verdict_means_not_set_up(runner, app, tmp_path: Path
     # the same plan again is a no-op and does not re-run the benchmark
     again = runner.invoke(app, ["setup", "--from-lock", str(lock), "--venv", str(target), "--yes", "--json"])
     assert again.exit_code == 0 and json.loads(again.stdout)["bench"] is None and len(calls) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("status", "code"), [("ok", 0), ("failed", 1)])
+def test_no_gpu_verdict_still_needs_the_cpu_half_to_train(runner, app, tmp_path: Path, monkeypatch, status, code) -> None:
+    bench = pytest.importorskip("nktenv.bench")
+    from wheels import FAKE_TORCH_OK
+
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "torch", "0.0.1", module_source=FAKE_TORCH_OK)
+    lock = tmp_path / "lock.json"
+    lock.write_text(json.dumps({"schema": LOCK_SCHEMA, "requirements": ["torch==0.0.1"], "no_index": True,
+                                "find_links": [str(wheels)], "frameworks": ["torch"]}), encoding="utf-8")
+
+    def fake_quick(python, frameworks=("torch", "tensorflow"), **kw):
+        doc = {"schema": "nktenv.bench/1", "id": "run-" + status, "created_at": "2026-12-05T00:00:00Z",
+               "machine": {"name": "lab-01"},
+               "rows": [{"framework": "torch", "model": "cnn", "pipeline": "resident", "device": "cpu", "status": status}],
+               "verdicts": [{"framework": "torch", "passed": None, "text": "No GPU: nothing to accelerate."}]}
+        return bench.BenchResult(document=doc, passed=None, interrupted=False)
+
+    monkeypatch.setattr(bench, "run_quick", fake_quick)
+    result = runner.invoke(app, ["setup", "--from-lock", str(lock), "--venv", str(tmp_path / "env"), "--yes", "--json"])
+    assert result.exit_code == code, result.stderr
+    assert json.loads(result.stdout)["bench"]["ok"] is (status == "ok")

@@ -38,14 +38,20 @@ def test_setup_cpu_torch_from_the_wheel_on_disk(tmp_path: Path) -> None:
     if not _pypi_reachable():
         pytest.skip("torch's dependencies come from PyPI, which is not reachable")
     target = tmp_path / "torch cpu"
-    argv = [sys.executable, "-m", "nktenv", "setup", "--torch", "2.13.0", "--variant", "cpu",
+    # PyPI's torchvision is built for PyPI's torch, not the +cpu wheel on disk: verification would
+    # (rightly) refuse the pair, so the companion is left out here.
+    argv = [sys.executable, "-m", "nktenv", "setup", "--torch", "2.13.0", "--variant", "cpu", "--without", "torchvision",
             "--find-links", str(WHEELS), "--index-url", "https://pypi.org/simple",
-            "--venv", str(target), "--yes", "--json", "--no-bench"]
+            "--venv", str(target), "--yes", "--json"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
     out = subprocess.run(argv, capture_output=True, text=True, timeout=900, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     doc = json.loads(out.stdout)
     assert doc["ok"] and doc["status"] == "created"
+    # setup ends with the proof: the quick benchmark trained on the CPU (no GPU here) and was stored
+    assert doc["bench"]["ok"] is True and doc["bench"]["passed"] is None
+    assert Path(doc["bench"]["stored_in"]).is_file()
+    assert "numpy" in doc["distributions"]  # torch does not bring it; the benchmark needs it
     assert doc["distributions"]["torch"] == "2.13.0+cpu"  # the wheel from disk, not a CUDA build from PyPI
     torch_check = doc["verification"]["frameworks"]["torch"]
     assert torch_check["version"] == "2.13.0+cpu" and torch_check["cuda_available"] is False
