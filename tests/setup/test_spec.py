@@ -35,12 +35,20 @@ TF = FakeFw("2.21.0", "and-cuda", None, ("tensorflow[and-cuda]==2.21.0",), gpu=T
 
 def test_spec_from_plan_merges_both_frameworks() -> None:
     spec = spec_from_plan(FakePlan(torch=TORCH, tensorflow=TF))
-    assert spec.requirements == ("torch==2.13.0", "tensorflow[and-cuda]==2.21.0")
+    # numpy: torch does not bring it and the verification benchmark needs it
+    assert spec.requirements == ("torch==2.13.0", "tensorflow[and-cuda]==2.21.0", "numpy")
     assert spec.index_url == TORCH.index_url
     assert spec.extra_index_urls == ("https://pypi.org/simple",)
     assert spec.frameworks == ("torch", "tensorflow")
     assert spec.gpu and spec.and_cuda
     assert spec.versions == {"torch": "2.13.0", "tensorflow": "2.21.0"}
+
+
+def test_numpy_is_added_beside_torch_only_once() -> None:
+    pinned = FakeFw("2.13.0", "cpu", "https://download.pytorch.org/whl/cpu", ("torch==2.13.0", "NumPy<2"))
+    assert spec_from_plan(FakePlan(torch=pinned)).requirements == ("torch==2.13.0", "NumPy<2")
+    assert "numpy" not in spec_from_plan(FakePlan(tensorflow=TF)).requirements
+    assert spec_from_plan(FakePlan(torch=pinned)).without(["numpy"]).requirements == ("torch==2.13.0",)
 
 
 def test_pypi_only_plan_names_no_index() -> None:
