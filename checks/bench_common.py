@@ -203,6 +203,11 @@ class Arm:
             self._last = last
         return dt
 
+    def fastest_step_s(self, blocks: int, steps: int) -> float:
+        """Per-step time of the fastest of `blocks` blocks: a floor is a minimum, and a busy machine
+        only ever adds time, so the mean of one long block would overstate it."""
+        return min(self.run_steps(steps) for _ in range(blocks)) / steps
+
     def last_loss(self) -> float | None:
         last = getattr(self, "_last", None)
         return None if last is None else self.loss_value(last)

@@ -177,3 +177,30 @@ def test_download_from_a_local_server_is_atomic(tmp_path: Path, monkeypatch: pyt
         assert not list((tmp_path / "h2").glob("*"))  # nothing half-written left behind
     finally:
         server.shutdown()
+
+
+def test_step_floor_is_the_fastest_block_not_the_mean(monkeypatch) -> None:
+    import bench_common as bc
+
+    # each block of 10 steps takes this long on a fake clock: one quiet block among busy ones
+    block_s = iter([0.30, 0.05, 0.40, 0.31, 0.29])
+    now = [0.0]
+
+    def step() -> None:
+        now[0] += next_block[0] / 10
+
+    next_block = [0.0]
+
+    def sync() -> None:
+        pass
+
+    arm = bc.Arm({"model": "mlp"}, step, sync, 1, float)
+    original = arm.run_steps
+
+    def run_steps(n: int) -> float:
+        next_block[0] = next(block_s)
+        return original(n)
+
+    monkeypatch.setattr(bc.time, "perf_counter", lambda: now[0])
+    arm.run_steps = run_steps  # type: ignore[method-assign]
+    assert abs(arm.fastest_step_s(5, 10) - 0.005) < 1e-12
