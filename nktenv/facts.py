@@ -278,6 +278,9 @@ def _type_ok(value: Any, name: str) -> bool:
 
 def _validate(value: Any, node: Mapping[str, Any], root: Mapping[str, Any], where: str) -> str | None:
     """Return the first problem as 'path: reason', or None. Covers the keywords the contract uses."""
+    from nktenv.i18n import _
+    from nktenv.wording import join_alternatives, join_list
+
     if "$ref" in node:
         ref = node["$ref"].removeprefix("#/").split("/")
         target: Any = root
@@ -285,18 +288,20 @@ def _validate(value: Any, node: Mapping[str, Any], root: Mapping[str, Any], wher
             target = target[part]
         return _validate(value, target, root, where)
     if "const" in node and value != node["const"]:
-        return f"{where}: must be {node['const']!r}, got {value!r}"
+        return _("{field}: must be {expected}, got {value}").format(
+            field=where, expected=repr(node["const"]), value=repr(value))
     if "enum" in node and value not in node["enum"]:
-        allowed = ", ".join("null" if v is None else str(v) for v in node["enum"])
-        return f"{where}: {value!r} is not one of {allowed}"
+        allowed = join_list("null" if v is None else str(v) for v in node["enum"])
+        return _("{field}: {value} is not one of {allowed}").format(field=where, value=repr(value), allowed=allowed)
     if "type" in node:
         names = node["type"] if isinstance(node["type"], list) else [node["type"]]
         if not any(_type_ok(value, n) for n in names):
-            return f"{where}: expected {' or '.join(names)}, got {type(value).__name__}"
+            return _("{field}: expected {types}, got {actual}").format(
+                field=where, types=join_alternatives(names), actual=type(value).__name__)
     if isinstance(value, dict):
         for key in node.get("required", []):
             if key not in value:
-                return f"{where}.{key}: required key is missing"
+                return _("{field}: required key is missing").format(field=f"{where}.{key}")
         props = node.get("properties", {})
         for key, sub in value.items():
             if key in props:
@@ -325,9 +330,12 @@ def from_dict(data: Any, *, origin: str = "facts") -> Facts:
     """Validate and load a facts document; raise NktenvError naming the first bad field."""
     problem = validate(data)
     if problem:
+        from nktenv.i18n import _
+
         raise NktenvError(
             "invalid-facts",
-            f"{origin} is not a valid {SCHEMA_ID} document: {problem}",
+            _("{origin} is not a valid {schema} document: {problem}").format(
+                origin=origin, schema=SCHEMA_ID, problem=problem),
             exit_code=ExitCode.BAD_DATA,
         )
     return Facts.from_dict(data)
@@ -335,19 +343,22 @@ def from_dict(data: Any, *, origin: str = "facts") -> Facts:
 
 def load_file(path: str) -> Facts:
     """Read `--facts FILE`. Every failure is an NktenvError with one clear line."""
+    from nktenv.i18n import _
+
     try:
         with open(path, encoding="utf-8-sig") as fh:
             text = fh.read()
     except FileNotFoundError:
-        raise NktenvError("facts-not-found", f"facts file not found: {path}", exit_code=ExitCode.BAD_DATA) from None
+        raise NktenvError("facts-not-found", _("facts file not found: {path}").format(path=path), exit_code=ExitCode.BAD_DATA) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise NktenvError("facts-unreadable", f"cannot read facts file {path}: {exc}", exit_code=ExitCode.BAD_DATA) from None
+        raise NktenvError("facts-unreadable", _("cannot read facts file {path}: {error}").format(path=path, error=exc), exit_code=ExitCode.BAD_DATA) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise NktenvError(
             "facts-not-json",
-            f"{path} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            _("{path} is not JSON: {error} at line {line} column {column}").format(
+                path=path, error=exc.msg, line=exc.lineno, column=exc.colno),
             exit_code=ExitCode.BAD_DATA,
         ) from None
     return from_dict(data, origin=path)

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 from nktenv.facts import Facts, Gpu
 from nktenv.findings import Finding
 from nktenv.i18n import _
+from nktenv.wording import join_list
 from nktenv.manifest import (
     Manifests,
     TfRelease,
@@ -192,7 +193,7 @@ def machine(facts: Facts, request: PlanRequest) -> Machine:
     if hidden:
         notes.append(
             _("CUDA_VISIBLE_DEVICES={value} hides {names}; only visible GPUs count.").format(
-                value=facts.getenv("CUDA_VISIBLE_DEVICES"), names=", ".join(_gpu_label(g) for g in hidden)
+                value=facts.getenv("CUDA_VISIBLE_DEVICES"), names=join_list(_gpu_label(g) for g in hidden)
             )
         )
         masked_by_index = any(
@@ -218,7 +219,7 @@ def machine(facts: Facts, request: PlanRequest) -> Machine:
                 "warning",
                 _(
                     "The compute capability of {names} is unknown, so the build's GPU code cannot be checked for it."
-                ).format(names=", ".join(_gpu_label(g) for g in unknown)),
+                ).format(names=join_list(_gpu_label(g) for g in unknown)),
                 fix=_(
                     "Run `nktenv detect` with a working driver (NVML or nvidia-smi) and plan from that snapshot."
                 ),
@@ -371,7 +372,7 @@ def _diagnose(
     ]
     each_covered = all(any(g not in c.uncovered for c in scope_checks) for g in known)
     if len({g.cc for g in known}) > 1 and each_covered:
-        names = ", ".join(_gpu_label(g) for g in known)
+        names = join_list(_gpu_label(g) for g in known)
         return _fail(
             "mixed_arch_unsatisfiable",
             _("No single torch build covers all visible GPUs: {names}.").format(names=names)
@@ -396,9 +397,11 @@ def _diagnose(
     arch = manifests.gpu_arch(gpu.cc) if gpu.cc else None
     return _fail(
         "gpu_arch_unsupported_by_requested_version",
-        _("torch {version} has no kernels for {gpu}{generation}.").format(
-            version=rel.version, gpu=_gpu_label(gpu), generation=f" [{arch.name}]" if arch else ""
-        ),
+        _("torch {version} has no kernels for {gpu} [{generation}].").format(
+            version=rel.version, gpu=_gpu_label(gpu), generation=arch.name
+        )
+        if arch
+        else _("torch {version} has no kernels for {gpu}.").format(version=rel.version, gpu=_gpu_label(gpu)),
         fix,
         severity,
     )
@@ -525,7 +528,7 @@ def _torch(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[Framewor
 
     if m.gpus:
         reasons.append(
-            _("GPUs visible to CUDA: {names}.").format(names=", ".join(_gpu_label(g) for g in m.gpus))
+            _("GPUs visible to CUDA: {names}.").format(names=join_list(_gpu_label(g) for g in m.gpus))
         )
     chosen: tuple[TorchRelease, _Check, list[_Check]] | None = None
     if m.gpus:
@@ -548,7 +551,7 @@ def _torch(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[Framewor
         if len(good) > 1:
             reasons.append(
                 _("Newest qualifying CUDA variant chosen; {others} also qualify.").format(
-                    others=", ".join(c.variant.name for c in good[1:])
+                    others=join_list(c.variant.name for c in good[1:])
                 )
             )
         if wanted == "latest" and rel is not newest:
@@ -668,7 +671,7 @@ def _explicit_variant(
                     variant=name, version=usable[0].version, platform=m.platform
                 ),
                 _("Published here: {variants}.").format(
-                    variants=", ".join(v.name for v in usable[0].variants_for(m.platform)) or "-"
+                    variants=join_list(v.name for v in usable[0].variants_for(m.platform)) or "-"
                 ),
             )
         ]
@@ -737,7 +740,7 @@ def _explicit_variant(
                 "gpu_arch_unsupported_by_requested_version",
                 _(
                     "The GPU code of torch {version} + {variant} is not known to nktenv, so it cannot be checked for {names}."
-                ).format(version=first.version, variant=name, names=", ".join(_gpu_label(g) for g in m.gpus)),
+                ).format(version=first.version, variant=name, names=join_list(_gpu_label(g) for g in m.gpus)),
                 _("Add its sass/ptx lists to the manifest (docs/manifests.md)."),
             )
         ]
@@ -748,7 +751,7 @@ def _explicit_variant(
             _("torch {version} + {variant} has no kernels for {names} (it carries {archs}).").format(
                 version=first.version,
                 variant=name,
-                names=", ".join(_gpu_label(g) for g in c.uncovered),
+                names=join_list(_gpu_label(g) for g in c.uncovered),
                 archs=" ".join(
                     [f"sm_{s.replace('.', '')}" for s in sass]
                     + [f"compute_{p.replace('.', '')}" for p in ptx]
@@ -824,7 +827,7 @@ def _tf_gpu_problem(rel: TfRelease, m: Machine, manifests: Manifests) -> Finding
             return _fail(
                 "gpu_arch_unsupported_by_requested_version",
                 _("TensorFlow {version} needs compute capability >= {cc}; {names} is older.").format(
-                    version=rel.version, cc=rel.min_cc, names=", ".join(_gpu_label(g) for g in low)
+                    version=rel.version, cc=rel.min_cc, names=join_list(_gpu_label(g) for g in low)
                 ),
                 _("Use an older TensorFlow release, or PyTorch."),
             )

@@ -51,6 +51,24 @@ def _percent(fraction: float | None) -> str:
     return "<1%" if fraction < 0.01 else f"{100 * fraction:.0f}%"
 
 
+def verdict_text(verdict: Mapping[str, Any]) -> str:
+    """The verdict's headline in the current language.
+
+    A measured speedup is re-worded from its numbers, so a result recorded in one language
+    reads in another (`nktenv --lang ja` on an English run); other verdicts keep their text.
+    """
+    from nktenv.bench.result import _fmt_x
+
+    ratio, low, high, threshold = (verdict.get(k) for k in ("ratio", "ci_low", "ci_high", "threshold"))
+    if not all(isinstance(x, (int, float)) for x in (ratio, low, high, threshold)):
+        return str(verdict.get("text", ""))
+    if low >= threshold:
+        return _("GPU accelerates the CNN {ratio}x (95% CI {low}-{high}x)").format(
+            ratio=_fmt_x(ratio), low=_fmt_x(low), high=_fmt_x(high))
+    return _("GPU accelerates the CNN only {ratio}x (95% CI {low}-{high}x), below the {threshold}x threshold").format(
+        ratio=_fmt_x(ratio), low=_fmt_x(low), high=_fmt_x(high), threshold=threshold)
+
+
 def render(document: Mapping[str, Any], console: Any) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -107,7 +125,7 @@ def render(document: Mapping[str, Any], console: Any) -> None:
             epochs=training["epochs"], seconds=training["train_s"], metric=metric))
     for v in document.get("verdicts", []):
         mark = {True: _("PASS"), False: _("FAIL"), None: _("NO VERDICT")}[v.get("passed")]
-        console.print(f"[bold]{escape(v['framework'])}[/bold] {escape(mark)}: {escape(v['text'])}")
+        console.print(f"[bold]{escape(v['framework'])}[/bold] {escape(mark)}: {escape(verdict_text(v))}")
         for note in v.get("notes", []):
             console.print(f"  - {note}", markup=False)
     if document.get("plot"):

@@ -93,6 +93,7 @@ def render(facts: Facts, console: Any) -> None:
     from rich.table import Table
 
     from nktenv.i18n import _
+    from nktenv.wording import join_list
 
     t = Table(show_header=False, box=None, pad_edge=False)
     t.add_column(style="bold")
@@ -100,9 +101,9 @@ def render(facts: Facts, console: Any) -> None:
     o = facts.os
     os_text = " ".join(x for x in (o.distro or o.system, o.release or "", o.arch or "") if x)
     if o.wsl:
-        os_text += " " + _("(WSL)")
+        os_text = _("{os} (WSL)").format(os=os_text)
     if o.container:
-        os_text += " " + _("(container)")
+        os_text = _("{os} (container)").format(os=os_text)
     t.add_row(_("OS"), os_text)
     if o.secure_boot is not None:
         t.add_row(_("Secure Boot"), _yes_no(o.secure_boot))
@@ -160,7 +161,7 @@ def render(facts: Facts, console: Any) -> None:
             build = f"CUDA {f.cuda}" if f.cuda else _("CPU-only build")
             gpu = _("GPU works") if f.kernel_ok else (_("GPU check failed") if f.kernel_ok is False
                                                       else (_("no GPU visible") if f.cuda_available is False else ""))
-            t.add_row(name, ", ".join(x for x in (f"{f.version}", build, gpu) if x))
+            t.add_row(name, join_list(x for x in (f"{f.version}", build, gpu) if x))
     errors = facts.extra.get("probe_errors") or {}
     for probe, text in errors.items():
         t.add_row(_("Probe failed"), f"{probe}: {text}")

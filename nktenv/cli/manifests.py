@@ -15,6 +15,7 @@ app = typer.Typer(help="Check and refresh the version manifests.", no_args_is_he
 def check(json_: JsonOpt = False) -> None:
     """Validate every manifest file (unknown keys, bad versions, variants without a driver floor)."""
     from nktenv.i18n import _
+    from nktenv.wording import join_list
     from nktenv.manifest import load
     from nktenv.output import emit_json, out_console
 
@@ -62,7 +63,7 @@ def check(json_: JsonOpt = False) -> None:
     if summary["unverified_archs"]:
         con.print(
             _("GPU code not established (never chosen automatically): {builds}").format(
-                builds=", ".join(summary["unverified_archs"])
+                builds=join_list(summary["unverified_archs"])
             ),
             markup=False,
             highlight=False,
@@ -87,6 +88,7 @@ def refresh(
     from pathlib import Path
 
     from nktenv.i18n import _
+    from nktenv.wording import join_list
     from nktenv.manifest import load, manifests_dir
     from nktenv.output import emit_json, err_console, human_console
     from nktenv.refresh import compare, scan, write_missing
@@ -114,14 +116,14 @@ def refresh(
         return
     if report.missing_releases:
         con.print(
-            _("Releases missing from the manifest: {items}").format(items=", ".join(report.missing_releases)),
+            _("Releases missing from the manifest: {items}").format(items=join_list(report.missing_releases)),
             markup=False,
             highlight=False,
         )
     for m in report.missing_variants:
         con.print(
             _("  {release} + {variant}: not in the manifest ({platforms})").format(
-                release=m.release, variant=m.variant, platforms=", ".join(m.platforms)
+                release=m.release, variant=m.variant, platforms=join_list(m.platforms)
             ),
             markup=False,
             highlight=False,
@@ -129,7 +131,7 @@ def refresh(
     for m in report.missing_platforms:
         con.print(
             _("  {release} + {variant}: also published for {platforms} (edit torch.toml by hand)").format(
-                release=m.release, variant=m.variant, platforms=", ".join(m.platforms)
+                release=m.release, variant=m.variant, platforms=join_list(m.platforms)
             ),
             markup=False,
             highlight=False,
@@ -138,7 +140,7 @@ def refresh(
         con.print(
             _(
                 "CUDA versions without driver floors in cuda.toml (their variants are not written): {items}"
-            ).format(items=", ".join(report.needs_cuda)),
+            ).format(items=join_list(report.needs_cuda)),
             markup=False,
             highlight=False,
         )

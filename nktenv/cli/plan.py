@@ -118,6 +118,7 @@ def _facts(path):  # type: ignore[no-untyped-def]
 def _render(result: Plan) -> None:
     from nktenv.i18n import _
     from nktenv.output import out_console
+    from nktenv.wording import join_sentences
 
     con = out_console()
     for label, fw in (("PyTorch", result.torch), ("TensorFlow", result.tensorflow)):
@@ -131,11 +132,12 @@ def _render(result: Plan) -> None:
         con.print(build, style="bold", markup=False, highlight=False)
         con.print("  " + pip_command_text(fw), markup=False, highlight=False, soft_wrap=True)
         if fw.reasons:
-            con.print("  " + " ".join(fw.reasons), markup=False, highlight=False, soft_wrap=True)
+            con.print("  " + join_sentences(fw.reasons), markup=False, highlight=False, soft_wrap=True)
         con.print()
     styles = {"error": "red", "warning": "yellow", "info": "cyan"}
     for f in result.findings:
-        line = _("{severity}: {title}").format(severity=f.severity, title=f.title)
+        template = {"error": _("error: {title}"), "warning": _("warning: {title}")}.get(f.severity, _("info: {title}"))
+        line = template.format(title=f.title)
         con.print(line, style=styles.get(f.severity), markup=False, highlight=False)
         if f.fix:
             con.print("  " + _("fix: {fix}").format(fix=f.fix), markup=False, highlight=False)

@@ -15,7 +15,7 @@ from typing import Sequence
 from nktenv import __version__
 from nktenv.compare.analyze import Cell, Comparison, SweepSeries, Workload
 from nktenv.compare.io import Note
-from nktenv.compare.texts import cause_text, note_text, outlier_text, pct, workload_label
+from nktenv.compare.texts import cause_text, note_text, outlier_text, pct, version_fields_text, workload_label
 from nktenv.i18n import _, current_language
 
 CSV_COLUMNS = (
@@ -238,7 +238,7 @@ def _workload_section(cmp: Comparison, w: Workload) -> str:
     mixed = cmp.mixed_versions.get(w.key, ())
     out = [f'<section class="workload" data-workload="{escape(w.key)}"><h3>{escape(workload_label(w))}</h3>']
     if mixed:
-        out.append(f'<p class="mark">{escape(_("Versions differ across machines here: {fields}.").format(fields=", ".join(mixed)))}</p>')
+        out.append(f'<p class="mark">{escape(_("Versions differ across machines here: {fields}.").format(fields=version_fields_text(mixed)))}</p>')
     out.append("<table><thead><tr>")
     for head in (_("Machine"), _("Device"), _("Samples/s (IQR)"), _("Epoch s"), _("Speedup vs CPU"),
                  _("% of limit"), _("Relative"), _("Versions (framework / driver / CUDA)")):

@@ -11,6 +11,7 @@ from typing import Any
 from nktenv.compare.analyze import Cause, Outlier, Workload
 from nktenv.compare.io import Note
 from nktenv.i18n import _
+from nktenv.wording import join_list
 
 
 def pct(fraction: float) -> str:
@@ -21,6 +22,12 @@ def workload_label(w: Workload) -> str:
     bs = "?" if w.batch_size is None else str(w.batch_size)
     return _("{framework} {model}, {pipeline} pipeline, {device_kind}, batch {batch}").format(
         framework=w.framework, model=w.model.upper(), pipeline=w.pipeline, device_kind=w.device_kind.upper(), batch=bs)
+
+
+def version_fields_text(fields: Any) -> str:
+    """The version fields that differ ("framework", "driver", "cuda") as a list people read."""
+    labels = {"framework": _("framework"), "driver": _("driver"), "cuda": "CUDA"}
+    return join_list(labels.get(f, f) for f in fields)
 
 
 def note_text(note: Note) -> str:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from nktenv.facts import Facts, Framework, Gpu
 from nktenv.findings import Finding
+from nktenv.i18n import _
 
 if TYPE_CHECKING:  # pragma: no cover
     from nktenv.manifest import Manifests
@@ -258,5 +259,6 @@ def py_range(spec: str) -> str:
     lo = re.search(r">=\s*(\d+\.\d+)", spec)
     hi = re.search(r"<\s*(\d+)\.(\d+)", spec)
     if lo and hi and int(hi.group(2)) > 0:
-        return f"{lo.group(1)}–{hi.group(1)}.{int(hi.group(2)) - 1}"
+        # A msgid, because the en dash is not in cp932: Japanese writes the range with "～".
+        return _("{low}–{high}").format(low=lo.group(1), high=f"{hi.group(1)}.{int(hi.group(2)) - 1}")
     return spec

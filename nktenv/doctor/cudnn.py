@@ -12,6 +12,7 @@ from nktenv.doctor.context import Ctx, finding, vtuple
 from nktenv.facts import Cudnn
 from nktenv.findings import Finding
 from nktenv.i18n import _
+from nktenv.wording import join_list, join_sentences
 
 MISMATCH_LINES = (
     r"Loaded runtime CuDNN library: \S+ but source was compiled with|cuDNN version incompatibility|"
@@ -217,7 +218,7 @@ def cudnn9_sublibrary_missing(ctx: Ctx) -> Iterable[Finding]:
             continue
         missing = _missing_parts(copy, ctx.native_windows)
         if missing:
-            ev.append(_("{location} lacks {libraries}").format(location=copy.location or "?", libraries=", ".join(missing)))
+            ev.append(_("{location} lacks {libraries}").format(location=copy.location or "?", libraries=join_list(missing)))
             where = where or copy.location
     if not ev:
         return
@@ -311,8 +312,8 @@ def cudnn_shadowed(ctx: Ctx) -> Iterable[Finding]:
             fix = _("Remove the conda copy so the right cuDNN loads: conda remove --force cudnn cudatoolkit "
                     "(in the environment {conda}).").format(conda=conda)
             if on_ld:
-                fix += " " + _("Also take {folder} off LD_LIBRARY_PATH ({command}) and delete the line that adds it from "
-                               "{conda}/etc/conda/activate.d/env_vars.sh.").format(folder=folder, command=_ld_fix(ld, folder), conda=conda)
+                fix = join_sentences([fix, _("Also take {folder} off LD_LIBRARY_PATH ({command}) and delete the line that adds it from "
+                                             "{conda}/etc/conda/activate.d/env_vars.sh.").format(folder=folder, command=_ld_fix(ld, folder), conda=conda)])
             yield finding(
                 "cudnn_shadowed_by_conda_lib",
                 "error",

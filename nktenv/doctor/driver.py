@@ -9,6 +9,7 @@ from nktenv.doctor import versions
 from nktenv.doctor.context import Ctx, cc_text, finding, vtuple
 from nktenv.findings import Finding
 from nktenv.i18n import _
+from nktenv.wording import join_sentences
 
 MISMATCH_LINES = (
     r"Driver/library version mismatch|API mismatch: the client has the version|"
@@ -170,7 +171,7 @@ def _too_old(ctx: Ctx, name: str | None, version: str | None, cuda: str | None, 
         fix = _("Install a newer NVIDIA driver: {how}").format(how=versions.driver_install_hint(ctx))
     alt = versions.torch_fix(ctx) if name == "torch" else None
     if alt:
-        fix += " " + _("Or keep this driver and install a build for an older CUDA: {command}").format(command=alt)
+        fix = join_sentences([fix, _("Or keep this driver and install a build for an older CUDA: {command}").format(command=alt)])
     return finding(
         "driver_too_old",
         "error",

@@ -7,6 +7,7 @@ from typing import Iterable
 from nktenv.doctor.context import Ctx, finding
 from nktenv.findings import Finding
 from nktenv.i18n import _
+from nktenv.wording import join_list, join_sentences
 
 NOUVEAU_LINES = r"nouveau, rivafb, nvidiafb or rivatv|NVIDIA probe routine was not called|nouveau.*(?:ownership|loaded)"
 SECURE_BOOT_LINES = (
@@ -36,7 +37,7 @@ def nouveau_loaded(ctx: Ctx) -> Iterable[Finding]:
     lines = ctx.grep(NOUVEAU_LINES)
     if not ctx.linux or ctx.wsl or not ((drv and drv.nouveau_loaded) or lines):
         return
-    ev = ["nouveau kernel module: loaded"] if drv and drv.nouveau_loaded else []
+    ev = [_("nouveau kernel module: loaded")] if drv and drv.nouveau_loaded else []
     yield finding(
         "nouveau_loaded",
         "error",
@@ -64,9 +65,9 @@ def secure_boot_module_rejected(ctx: Ctx) -> Iterable[Finding]:
         return
     ev = list(lines)
     if ctx.facts.os.secure_boot:
-        ev.append("Secure Boot: enabled")
+        ev.append(_("Secure Boot: enabled"))
     if km is not None and km.loaded is False:
-        ev.append("nvidia kernel module: not loaded")
+        ev.append(_("nvidia kernel module: not loaded"))
     yield finding(
         "secure_boot_module_rejected",
         "error" if lines else "warning",
@@ -91,7 +92,7 @@ def nvidia_uvm_stale(ctx: Ctx) -> Iterable[Finding]:
     # The unknown-error texts only point at nvidia_uvm when the driver itself answers.
     if not (uvm_missing or (lines and ctx.driver_version)):
         return
-    ev = list(lines) + (["nvidia_uvm kernel module: not loaded"] if uvm_missing else [])
+    ev = list(lines) + ([_("nvidia_uvm kernel module: not loaded")] if uvm_missing else [])
     yield finding(
         "nvidia_uvm_stale",
         "error",
@@ -135,9 +136,9 @@ def container_without_gpu(ctx: Ctx) -> Iterable[Finding]:
     # Inside, a GPU-less host looks the same; only signs that GPU use is intended make it an error.
     cuda_builds = [fw.version for fw in (ctx.torch, ctx.tf) if fw is not None and fw.cuda]
     wanted = ctx.env("NVIDIA_VISIBLE_DEVICES") or ctx.env("NVIDIA_DRIVER_CAPABILITIES")
-    ev = ["container: yes"]
+    ev = [_("running in a container")]
     if drv is None or drv.device_nodes is False:
-        ev.append("/dev/nvidia0, /dev/nvidiactl: missing")
+        ev.append(_("/dev/nvidia0 and /dev/nvidiactl are missing"))
     ev += [_("CUDA build installed: {version}").format(version=v) for v in cuda_builds]
     if wanted:
         ev.append(f"NVIDIA_VISIBLE_DEVICES={ctx.env('NVIDIA_VISIBLE_DEVICES')}")
@@ -195,12 +196,12 @@ def cuda_visible_devices_hidden(ctx: Ctx) -> Iterable[Finding]:
         ev = [f"{var}={value}", _("GPUs present: {count}").format(count=count)]
         seen = _seen_by_frameworks(ctx)
         if seen:
-            ev.append(_("the framework sees: {devices}").format(devices=", ".join(seen)))
+            ev.append(_("the framework sees: {devices}").format(devices=join_list(seen)))
         ev += ctx.grep(r"CUDA_ERROR_NO_DEVICE|no CUDA-capable device is detected")
         if problem == "some":
             hidden = [g for g in gpus if seen and (g.name or "") not in seen]
             title = _("{var} hides some GPUs: {names}").format(
-                var=var, names=", ".join(g.name or "?" for g in hidden) or _("see evidence"))
+                var=var, names=join_list(g.name or "?" for g in hidden) or _("see evidence"))
             pick = next((g.uuid for g in hidden if g.uuid), None)
             fix = _("To use every GPU, clear it ({unset}) and remove it from your shell profile or job script. To choose GPUs "
                     "reliably, name them by UUID (e.g. {var}={uuid}) or set CUDA_DEVICE_ORDER=PCI_BUS_ID so that indices match "
@@ -240,7 +241,7 @@ def probe_timeout(ctx: Ctx) -> Iterable[Finding]:
         "close programs holding the GPU (nvidia-smi --query-compute-apps=pid --format=csv) and reboot if it persists."
     )
     if slow_framework:
-        fix += " " + _("A first run that JIT-compiles kernels can also be slow: try nktenv doctor --timeout 600 once.")
+        fix = join_sentences([fix, _("A first run that JIT-compiles kernels can also be slow: try nktenv doctor --timeout 600 once.")])
     yield finding(
         "probe_timeout",
         "error",

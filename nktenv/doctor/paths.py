@@ -10,6 +10,7 @@ from nktenv.doctor.context import Ctx, finding, vtuple
 from nktenv.facts import CudaToolkit
 from nktenv.findings import Finding
 from nktenv.i18n import _
+from nktenv.wording import join_list
 
 # CUDA runtime libraries (not the driver's libcuda, not cuDNN, not TensorRT's libnvinfer: other rules own those).
 _LIB = r"(?:lib(?:cudart|cublas|cublasLt|cufft|curand|cusolver|cusparse|nvrtc|nvJitLink|cupti)\b[\w.]*|(?:cudart|cublas|cublasLt|cufft|curand|cusolver|cusparse|nvrtc)64_\w+\.dll)"
@@ -45,7 +46,7 @@ def cuda_libs_missing(ctx: Ctx) -> Iterable[Finding]:
     yield finding(
         "cuda_libs_missing",
         "error",
-        _("CUDA runtime libraries the framework needs cannot be loaded: {libraries}").format(libraries=", ".join(libs)),
+        _("CUDA runtime libraries the framework needs cannot be loaded: {libraries}").format(libraries=join_list(libs)),
         evidence=lines,
         fix=fix,
         why=_("A GPU build needs the CUDA runtime of the version it was compiled with; the driver alone is not enough."),

@@ -8,6 +8,7 @@ from nktenv.doctor import versions
 from nktenv.doctor.context import Ctx, base_version, finding, py_range
 from nktenv.findings import Finding
 from nktenv.i18n import _
+from nktenv.wording import join_sentences
 
 AND_CUDA_LINES = r'extra == "and-cuda"|tensorflow\[and-cuda\]'
 DLOPEN_LINES = r"Cannot dlopen some GPU libraries|Skipping registering GPU devices"
@@ -71,7 +72,7 @@ def tf_and_cuda_on_windows(ctx: Ctx) -> Iterable[Finding]:
     fix = _("Do not use tensorflow[and-cuda] on Windows: install plain tensorflow ({pip} install tensorflow) "
             "and use WSL2 for the GPU.").format(pip=ctx.pip())
     if uninstall:
-        fix = _("Remove the unused CUDA wheels: {command}. ").format(command=uninstall) + fix
+        fix = join_sentences([_("Remove the unused CUDA wheels: {command}.").format(command=uninstall), fix])
     yield finding(
         "tf_and_cuda_on_windows",
         "error" if lines else "warning",

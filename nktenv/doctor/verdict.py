@@ -6,6 +6,7 @@ from nktenv.doctor.context import Ctx
 from nktenv.facts import Framework
 from nktenv.findings import Finding
 from nktenv.i18n import _
+from nktenv.wording import join_list, join_sentences
 
 
 def _driver_sentence(ctx: Ctx) -> str | None:
@@ -30,10 +31,10 @@ def render(ctx: Ctx, findings: list[Finding]) -> str:
     warnings = [f for f in findings if f.severity == "warning"]
     if errors:
         return _("{count} problem(s) keep the GPU stack from working: {codes}. Fix them in the order shown.").format(
-            count=len(errors), codes=", ".join(dict.fromkeys(f.code for f in errors)))
+            count=len(errors), codes=join_list(dict.fromkeys(f.code for f in errors)))
     parts: list[str] = []
     gpus = ctx.nvidia_gpus
-    gpu = ", ".join(
+    gpu = join_list(
         _("{name} (compute capability {cc})").format(name=g.name or "GPU", cc=g.compute_capability)
         if g.compute_capability else (g.name or "GPU")
         for g in gpus
@@ -43,7 +44,7 @@ def render(ctx: Ctx, findings: list[Finding]) -> str:
         parts.append(_("All good.") if not warnings else _("Working, with {count} warning(s).").format(count=len(warnings)))
         for n, fw in working:
             devices = fw.extra.get("devices")
-            seen = ", ".join(str(d) for d in devices) if isinstance(devices, list) and devices else gpu
+            seen = join_list(str(d) for d in devices) if isinstance(devices, list) and devices else gpu
             parts.append(_works(n, fw, seen))
     elif not ctx.has_nvidia:
         parts.append(_("No NVIDIA GPU or driver found: frameworks will run on the CPU."))
@@ -56,4 +57,4 @@ def render(ctx: Ctx, findings: list[Finding]) -> str:
     driver = _driver_sentence(ctx)
     if driver and ctx.has_nvidia:
         parts.append(driver)
-    return " ".join(parts)
+    return join_sentences(parts)
