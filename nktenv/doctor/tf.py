@@ -52,10 +52,10 @@ def tf_windows_native_gpu_unsupported(ctx: Ctx) -> Iterable[Finding]:
         "warning",
         _("TensorFlow {version} has no GPU support on native Windows; it runs on the CPU").format(version=base_version(fw.version)),
         evidence=ev,
-        fix=" ".join(x for x in (_(
+        fix=join_sentences([_(
             "Run TensorFlow in WSL2 for the GPU: wsl --install -d Ubuntu, then inside WSL: python3 -m venv ~/tf && "
             "~/tf/bin/pip install \"tensorflow[and-cuda]\"."
-        ), legacy) if x),
+        ), legacy]),
         why=_("TensorFlow 2.10 was the last release with GPU support on native Windows; later releases silently list no GPU."),
     )
 
