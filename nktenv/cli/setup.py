@@ -336,6 +336,9 @@ def _doctor_on_evidence(facts_doc: dict[str, Any] | None, verification: Verifica
         if isinstance(entry, dict):
             frameworks[name] = {k: v for k, v in entry.items() if k not in ("traceback", "devices", "kernel_error")}
     data["frameworks"] = frameworks
+    # What the failed checks printed is evidence too (e.g. torchvision's "operator ... does not exist").
+    data["logs"] = [*(data.get("logs") or []),
+                    *({"text": c.detail, "source": "verification"} for c in verification.failures if c.detail)]
     try:
         return list(diagnose(Facts.from_dict(data), manifest.load()))
     except Exception:  # doctor is advice on top of the failure already reported; never mask it

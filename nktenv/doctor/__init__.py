@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from nktenv.doctor import arch, cudnn, driver, host, paths, python, tf, windows
+from nktenv.doctor import arch, companions, cudnn, driver, host, paths, python, tf, windows
 from nktenv.doctor.context import Ctx
 from nktenv.facts import Facts
 from nktenv.findings import SEVERITIES, Finding
@@ -37,6 +37,7 @@ RULES: tuple[Rule, ...] = (
     windows.wsl_libcuda_not_found,
     host.cuda_visible_devices_hidden,
     python.cpu_only_wheel,
+    companions.torchvision_mismatch,
     arch.arch_support,
     arch.tf_ptx_jit_unsupported_arch,
     tf.tf_windows_native_gpu_unsupported,
@@ -72,7 +73,7 @@ CODES: tuple[str, ...] = (
     "container_without_gpu", "nouveau_loaded", "secure_boot_module_rejected", "blackwell_needs_open_kernel_module",
     "nvidia_uvm_stale", "gpu_init_failed_bios", "wsl_libcuda_not_found", "windows_store_python",
     "windows_long_paths_disabled", "windows_dll_search_path", "zlibwapi_missing", "vc_redist_missing",
-    "python_version_unsupported", "probe_timeout", "driver_not_installed", "gpu_check_failed", "tf_log_noise",
+    "python_version_unsupported", "torchvision_mismatch", "probe_timeout", "driver_not_installed", "gpu_check_failed", "tf_log_noise",
 )
 
 
