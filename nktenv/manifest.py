@@ -57,6 +57,36 @@ class CudaRelease:
 
 
 @dataclass(frozen=True)
+class CudnnMajor:
+    """What one cuDNN major version is made of, for the doctor's library checks.
+
+    `sublibraries_*` are the files the main library loads lazily by name; `zlibwapi_from` is the
+    first version of this major that needs zlibwapi.dll on Windows (None: never needed).
+    """
+
+    major: int
+    main_linux: str
+    main_windows: str
+    sublibraries_linux: tuple[str, ...]
+    sublibraries_windows: tuple[str, ...]
+    zlibwapi_from: str | None
+    source: str
+
+    def main(self, windows: bool) -> str:
+        return self.main_windows if windows else self.main_linux
+
+    def sublibraries(self, windows: bool) -> tuple[str, ...]:
+        return self.sublibraries_windows if windows else self.sublibraries_linux
+
+    def needs_zlibwapi(self, version: str | None) -> bool:
+        """True when this cuDNN version (of this major) needs zlibwapi.dll on Windows."""
+        v = version_tuple(version or "")
+        if not v or v[0] != self.major or self.zlibwapi_from is None:
+            return False
+        return v[:2] >= version_tuple(self.zlibwapi_from)[:2]
+
+
+@dataclass(frozen=True)
 class TorchVariant:
     """One published build flavour of a release (`cpu`, `cu126`, `rocm6.2`, `xpu`)."""
 
@@ -164,6 +194,11 @@ class Manifests:
     folder: str = ""
     index_pattern: str = DEFAULT_INDEX_PATTERN
     _by_cuda: Mapping[str, CudaRelease] = field(default_factory=dict, repr=False, compare=False)
+    cudnn: tuple[CudnnMajor, ...] = ()  # newest major first
+
+    def cudnn_major(self, major: int | None) -> CudnnMajor | None:
+        """The cuDNN major's library facts; None when the manifests do not describe it."""
+        return next((c for c in self.cudnn if c.major == major), None)
 
     def cuda_release(self, version: str) -> CudaRelease | None:
         """The CUDA line of `version` ("12.4" or "12.4.1")."""
@@ -464,7 +499,9 @@ def _top(file: str, doc: dict[str, Any], allowed: Iterable[str]) -> None:
 
 def load_dir(folder: Path) -> Manifests:
     """Parse and validate every manifest file in `folder`."""
-    cuda = _load_cuda(_read(folder, "cuda.toml"))
+    cuda_doc = _read(folder, "cuda.toml")
+    cuda = _load_cuda(cuda_doc)
+    cudnn = _load_cudnn(cuda_doc)
     by_cuda = {c.version: c for c in cuda}
     pattern, torch = _load_torch(_read(folder, "torch.toml"), by_cuda)
     tensorflow = _load_tf(_read(folder, "tensorflow.toml"), by_cuda)
@@ -477,12 +514,13 @@ def load_dir(folder: Path) -> Manifests:
         folder=str(folder),
         index_pattern=pattern,
         _by_cuda=by_cuda,
+        cudnn=cudnn,
     )
 
 
 def _load_cuda(doc: dict[str, Any]) -> tuple[CudaRelease, ...]:
     file = "cuda.toml"
-    _top(file, doc, ("cuda",))
+    _top(file, doc, ("cuda", "cudnn"))
     out: list[CudaRelease] = []
     seen: set[str] = set()
     for i, raw in enumerate(_table_list(file, doc, "cuda")):
@@ -524,6 +562,49 @@ def _load_cuda(doc: dict[str, Any]) -> tuple[CudaRelease, ...]:
             )
         )
     return tuple(sorted(out, key=lambda c: version_tuple(c.version), reverse=True))
+
+
+def _load_cudnn(doc: dict[str, Any]) -> tuple[CudnnMajor, ...]:
+    file = "cuda.toml"
+    out: list[CudnnMajor] = []
+    for i, raw in enumerate(_table_list(file, doc, "cudnn")):
+        label = f"cudnn[{i}] {raw.get('major', '?') if isinstance(raw, dict) else '?'}"
+        e = _Entry(
+            file,
+            label,
+            raw,
+            (
+                "major",
+                "main_linux",
+                "main_windows",
+                "sublibraries_linux",
+                "sublibraries_windows",
+                "zlibwapi_from",
+                "source",
+            ),
+        )
+        major_text = e.text("major", check=lambda v: v.isdigit(), example="9")
+        assert major_text is not None
+        major = int(major_text)
+        if any(c.major == major for c in out):
+            raise e.bad(_("duplicate cuDNN major {major}").format(major=major))
+        zlib = e.text("zlibwapi_from", required=False, check=_is_version, example="8.3")
+        if zlib is not None and version_tuple(zlib)[0] != major:
+            raise e.bad(
+                _("zlibwapi_from = '{value}' is not a cuDNN {major} version").format(value=zlib, major=major)
+            )
+        out.append(
+            CudnnMajor(
+                major=major,
+                main_linux=e.text("main_linux") or "",
+                main_windows=e.text("main_windows") or "",
+                sublibraries_linux=e.texts("sublibraries_linux", required=False) or (),
+                sublibraries_windows=e.texts("sublibraries_windows", required=False) or (),
+                zlibwapi_from=zlib,
+                source=e.text("source") or "",
+            )
+        )
+    return tuple(sorted(out, key=lambda c: c.major, reverse=True))
 
 
 _VARIANT_KEYS = (

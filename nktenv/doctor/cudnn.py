@@ -5,7 +5,7 @@ from __future__ import annotations
 import ntpath
 import posixpath
 import re
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from nktenv.doctor import versions
 from nktenv.doctor.context import Ctx, finding, vtuple
@@ -13,6 +13,9 @@ from nktenv.facts import Cudnn
 from nktenv.findings import Finding
 from nktenv.i18n import _
 from nktenv.wording import join_list, join_sentences
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nktenv.manifest import CudnnMajor
 
 MISMATCH_LINES = (
     r"Loaded runtime CuDNN library: \S+ but source was compiled with|cuDNN version incompatibility|"
@@ -24,15 +27,11 @@ CUDNN9_MISSING_LINES = (
     r"Could not locate cudnn64_9\.dll|cudnn64_9\.dll(?:'; dlerror:)? not found|"
     r"Unable to load any of \{libcudnn\.so\.9"
 )
-# cuDNN 9 splits into these libraries (NVIDIA cuDNN 9 API overview); cudnn64_9 loads them lazily by name.
-CUDNN9_PARTS = ("graph", "engines_precompiled", "engines_runtime_compiled", "heuristic", "ops", "cnn", "adv")
 CUDNN9_SUBLIB_LINES = (
     r"Could not (?:locate|load library) (?:cudnn_\w+64_9\.dll|libcudnn_\w+\.so\.9)|"
     r"Unable to load any of \{libcudnn_\w+\.so|libcudnn_\w+\.so\.9: cannot open shared object file|"
     r"Invalid handle\. Cannot load symbol cudnn"
 )
-# cuDNN 8.3.0 made zlibwapi.dll a Windows dependency (https://github.com/cupy/cupy/issues/6226); cuDNN 9 dropped it.
-ZLIB_FROM = (8, 3)
 ZLIB_LINES = r"zlibwapi\.dll|Could not load library cudnn_cnn_infer64_8\.dll"
 
 
@@ -196,27 +195,31 @@ def cudnn9_not_found(ctx: Ctx) -> Iterable[Finding]:
     )
 
 
-def _missing_parts(copy: Cudnn, windows: bool) -> list[str]:
+def _cudnn_facts(ctx: Ctx, major: int) -> CudnnMajor | None:
+    return ctx.m.cudnn_major(major) if ctx.m is not None else None
+
+
+def _missing_parts(copy: Cudnn, wanted: Iterable[str]) -> list[str]:
+    """The sub-libraries (cuda.toml [[cudnn]]) that the copy's recorded library list lacks."""
     libs = copy.extra.get("libraries")
     if not isinstance(libs, list) or not libs:
         return []
     names = {str(n).lower() for n in libs}
-    missing = []
-    for part in CUDNN9_PARTS:
-        want = f"cudnn_{part}64_9.dll" if windows else f"libcudnn_{part}.so.9"
-        if not any(n == want or n.startswith(want + ".") for n in names):
-            missing.append(want)
-    return missing
+    return [w for w in wanted if not any(n == w.lower() or n.startswith(w.lower() + ".") for n in names)]
 
 
 def cudnn9_sublibrary_missing(ctx: Ctx) -> Iterable[Finding]:
+    facts = _cudnn_facts(ctx, 9)
+    if facts is None:
+        return  # the library names are manifest data (cuda.toml [[cudnn]])
     lines = ctx.grep(CUDNN9_SUBLIB_LINES)
     ev = list(lines)
     where = None
+    wanted = facts.sublibraries(ctx.native_windows)
     for copy in ctx.facts.cudnn:
         if (vtuple(copy.version) or (0,))[0] != 9:
             continue
-        missing = _missing_parts(copy, ctx.native_windows)
+        missing = _missing_parts(copy, wanted)
         if missing:
             ev.append(_("{location} lacks {libraries}").format(location=copy.location or "?", libraries=join_list(missing)))
             where = where or copy.location
@@ -225,7 +228,7 @@ def cudnn9_sublibrary_missing(ctx: Ctx) -> Iterable[Finding]:
     pip = _pip_cudnn(ctx)
     package = f"{pip[0]}=={pip[1]}" if pip else f"nvidia-cudnn-{_cu_suffix(ctx)}>=9,<10"
     folder = "bin" if ctx.native_windows else "lib"
-    main = "cudnn64_9.dll" if ctx.native_windows else "libcudnn.so.9"
+    main = facts.main(ctx.native_windows)
     if where:
         fix = _(
             "Install cuDNN 9 completely: copy every file of the archive's {folder} folder (not only {main}) into {location}, "
@@ -385,6 +388,12 @@ def cudnn_shadowed_by_path_windows(ctx: Ctx) -> Iterable[Finding]:
         )
 
 
+def _needs_zlibwapi(ctx: Ctx, version: str | None) -> bool:
+    major = (vtuple(version) or (None,))[0]
+    facts = _cudnn_facts(ctx, major) if major is not None else None
+    return facts is not None and facts.needs_zlibwapi(version)
+
+
 def zlibwapi_missing(ctx: Ctx) -> Iterable[Finding]:
     if not ctx.native_windows:
         return
@@ -392,19 +401,20 @@ def zlibwapi_missing(ctx: Ctx) -> Iterable[Finding]:
     win = ctx.facts.windows
     dlls = win.dlls_on_path if win is not None else None
     known_missing = dlls is not None and not dlls.get("zlibwapi.dll")
-    cudnn8 = [c for c in ctx.facts.cudnn if c.source != "framework" and (vtuple(c.version) or (0,))[:2] >= ZLIB_FROM
-              and (vtuple(c.version) or (0,))[0] == ZLIB_FROM[0]]
-    if not lines and not (known_missing and cudnn8):
+    # Which versions need zlibwapi.dll is manifest data (cuda.toml [[cudnn]] zlibwapi_from).
+    needing = [c for c in ctx.facts.cudnn if c.source != "framework" and _needs_zlibwapi(ctx, c.version)]
+    if not lines and not (known_missing and needing):
         return
     if lines and dlls is not None and dlls.get("zlibwapi.dll") and not any("zlibwapi" in line.lower() for line in lines):
         return  # zlibwapi is there; the cudnn_cnn_infer failure has another cause
     target = None
     if dlls:
-        target = next(iter(dlls.get("cudnn64_8.dll") or ()), None)
-    lib = next((c.location for c in cudnn8 if c.source == "library" and c.location), None)
+        mains = [f.main_windows for f in (ctx.m.cudnn if ctx.m is not None else ()) if f.zlibwapi_from]
+        target = next((folders[0] for name in mains for folders in [dlls.get(name)] if folders), None)
+    lib = next((c.location for c in needing if c.source == "library" and c.location), None)
     if target is None and lib:
         target = ntpath.dirname(lib) if lib.lower().endswith(".dll") else lib
-    ev = list(lines) + [_("cuDNN {version} at {location}").format(version=c.version, location=c.location) for c in cudnn8]
+    ev = list(lines) + [_("cuDNN {version} at {location}").format(version=c.version, location=c.location) for c in needing]
     if known_missing:
         ev.append(_("zlibwapi.dll: not in any PATH folder"))
     yield finding(

@@ -191,6 +191,27 @@ def _edit(folder: Path, name: str, old: str, new: str) -> None:
 
 BAD = [
     (
+        "cudnn-unknown-key",
+        "cuda.toml",
+        'major = "9"\n',
+        'major = "9"\nsoname = "x"\n',
+        ["cuda.toml", "cudnn[0] 9", "unknown key 'soname'"],
+    ),
+    (
+        "cudnn-zlib-other-major",
+        "cuda.toml",
+        'zlibwapi_from = "8.3"',
+        'zlibwapi_from = "9.3"',
+        ["cuda.toml", "cudnn[1] 8", "'9.3' is not a cuDNN 8 version"],
+    ),
+    (
+        "cudnn-duplicate-major",
+        "cuda.toml",
+        'major = "8"',
+        'major = "9"',
+        ["cuda.toml", "duplicate cuDNN major 9"],
+    ),
+    (
         "unknown-key",
         "torch.toml",
         'version = "2.5.1"\n',
@@ -314,3 +335,56 @@ def test_load_is_cached_per_folder(bad_dir) -> None:
     first = load()
     assert load() is first
     assert first.folder == str(bad_dir)
+
+
+def test_cudnn_library_facts(m) -> None:
+    assert [c.major for c in m.cudnn] == [9, 8] and all(c.source for c in m.cudnn)
+    nine, eight = m.cudnn_major(9), m.cudnn_major(8)
+    assert m.cudnn_major(7) is None
+    assert (nine.main(False), nine.main(True)) == ("libcudnn.so.9", "cudnn64_9.dll")
+    # cuDNN 9 API overview: graph, the engine libraries and the legacy ops/cnn/adv libraries.
+    assert nine.sublibraries(False) == tuple(
+        f"libcudnn_{p}.so.9"
+        for p in ("graph", "engines_precompiled", "engines_runtime_compiled", "heuristic", "ops", "cnn", "adv")
+    )
+    assert nine.sublibraries(True) == tuple(n.replace("libcudnn_", "cudnn_").replace(".so.9", "64_9.dll")
+                                            for n in nine.sublibraries(False))
+    # zlibwapi.dll: needed on Windows from cuDNN 8.3.0 until cuDNN 9.
+    assert eight.zlibwapi_from == "8.3" and nine.zlibwapi_from is None
+    assert [eight.needs_zlibwapi(v) for v in ("8.2.4", "8.3.0", "8.9.7", "9.1.0", None)] == [
+        False, True, True, False, False
+    ]
+    assert not nine.needs_zlibwapi("9.3.0")
+
+
+def test_torch_companions_from_2_14(m) -> None:
+    rel = {r.version: r for r in m.torch}
+    assert rel["2.14.0"].torchvision == "0.29.0" and rel["2.14.1"].torchvision == "0.29.1"
+    assert rel["2.15.0"].torchvision is None  # pairing not established
+    # torchaudio 2.11.0 serves torch >= 2.11 but has no stable cu132 build: no single pin per release.
+    assert rel["2.11.0"].torchaudio == "2.11.0"
+    assert all(r.torchaudio is None for r in m.torch if manifest.version_tuple(r.version) >= (2, 12))
+
+
+def test_xpu_wheels_after_2_13(m) -> None:
+    for version in ("2.13.0", "2.14.0", "2.14.1"):
+        xpu = m.torch_release(version).variant("xpu")
+        assert xpu is not None and set(xpu.platforms) == {"linux-x86_64", "windows-x86_64"}, version
+        assert xpu.index_url == "https://download.pytorch.org/whl/xpu"
+    assert m.torch_release("2.15.0").variant("xpu") is None  # not established
+
+
+def test_planner_pins_the_paired_torchvision(m) -> None:
+    from nktenv.facts import from_dict
+    from nktenv.plan import PlanRequest, make_plan
+
+    facts = from_dict({
+        "schema": "nktenv.facts/1",
+        "os": {"system": "linux", "arch": "x86_64"},
+        "python": {"version": "3.12.4"},
+        "driver": {"version": "580.95.05"},
+        "gpus": [{"index": 0, "vendor": "nvidia", "name": "NVIDIA GeForce RTX 3090", "compute_capability": "8.6"}],
+    })
+    for version, vision in (("2.14.0", "torchvision==0.29.0"), ("2.14.1", "torchvision==0.29.1"), ("2.15.0", "torchvision")):
+        plan = make_plan(facts, m, PlanRequest(torch=version))
+        assert plan.torch is not None and plan.torch.requirements == (f"torch=={version}", vision), version
