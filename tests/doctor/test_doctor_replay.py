@@ -66,3 +66,34 @@ def test_healthy_recording_summary_names_the_working_stack(runner, app) -> None:
     assert "All good." in result.stdout
     assert "PyTorch 2.4.0+cu124" in result.stdout
     assert "not an installed CUDA toolkit" in result.stdout
+
+
+def test_recorded_tensorflow_builds_match_the_manifest() -> None:
+    """A recording's TensorFlow must report the CUDA and cuDNN major its release was built with."""
+    from nktenv.manifest import load, version_tuple
+    from tests.machines import replay_facts
+
+    m = load()
+    checked = 0
+    for name in _recorded():
+        tf = replay_facts(name).frameworks.tensorflow
+        if tf is None or not tf.is_cuda_build or not tf.version:
+            continue
+        rel = m.tf_release(tf.version)
+        assert rel is not None, (name, tf.version)
+        if tf.cudnn and rel.cudnn and tf.cudnn.isdigit():
+            assert int(tf.cudnn) == version_tuple(rel.cudnn)[0], (name, tf.version, tf.cudnn, rel.cudnn)
+            checked += 1
+        if tf.cuda and rel.cuda and "." in tf.cuda:  # build_info says "12.5.1", the manifest "12.5"
+            assert version_tuple(tf.cuda)[:2] == version_tuple(rel.cuda)[:2], (name, tf.version, tf.cuda, rel.cuda)
+    assert checked >= 1
+
+
+def test_cudnn9_sublibrary_recording_names_the_missing_file(runner, app) -> None:
+    folder = MACHINES / "cudnn9-sublibrary-missing"
+    result = runner.invoke(app, ["doctor", "--replay", str(folder), "--json"], catch_exceptions=False)
+    doc = json.loads(result.stdout)
+    (f,) = [f for f in doc["findings"] if f["code"] == "cudnn9_sublibrary_missing"]
+    assert "/usr/lib/x86_64-linux-gnu lacks libcudnn_engines_precompiled.so.9" in f["evidence"]
+    assert "nvidia-cudnn-cu12==9.3.0.75" in f["fix"]
+    assert doc["facts"]["frameworks"]["tensorflow"]["version"] == "2.18.0"
