@@ -10,7 +10,6 @@ picks those automatically), and a CUDA version without driver floors in cuda.tom
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from nktenv.errors import ExitCode, NktenvError
+from nktenv.fsutil import write_bytes_atomic
 from nktenv.i18n import _
 from nktenv.manifest import FILES, Manifests, load_dir, variant_cuda, version_tuple
 
@@ -314,7 +314,7 @@ def write_missing(report: Report, folder: Path, today: str) -> Report:
             fh.write("\n# Added by `nktenv manifests refresh`" + text)
         load_dir(staging)  # raises invalid-manifest before anything is replaced
         try:
-            fd, partial = tempfile.mkstemp(prefix=".torch.toml.", dir=str(folder))
+            write_bytes_atomic(target, (staging / "torch.toml").read_bytes())
         except OSError as exc:
             raise NktenvError(
                 "manifest-not-writable",
@@ -322,13 +322,6 @@ def write_missing(report: Report, folder: Path, today: str) -> Report:
                 hint=_("Copy the manifests folder somewhere writable and point NKTENV_MANIFESTS_DIR at it."),
                 exit_code=ExitCode.BAD_DATA,
             ) from None
-        os.close(fd)
-        try:
-            shutil.copyfile(staging / "torch.toml", partial)
-            os.replace(partial, target)
-        except BaseException:
-            Path(partial).unlink(missing_ok=True)
-            raise
     from nktenv.manifest import clear_cache
 
     clear_cache()

@@ -130,11 +130,8 @@ def render_sweeps(sweeps: Sequence[Mapping[str, Any]]) -> bytes:
 
 def write_sweep_png(sweeps: Sequence[Mapping[str, Any]], path: Path | str) -> Path:
     """Write the plot atomically (a temporary file, then rename)."""
-    import os
+    from nktenv.fsutil import write_bytes_atomic
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(render_sweeps(sweeps))
-    os.replace(tmp, target)
-    return target
+    return write_bytes_atomic(target, render_sweeps(sweeps))

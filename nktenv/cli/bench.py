@@ -126,18 +126,12 @@ def _default_dir(store: Path | None) -> Path:
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:
-    import json
-    import os
-    import tempfile
-
+    from nktenv.fsutil import write_json_atomic
     from nktenv.i18n import _
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".nktenv-", suffix=".json", dir=str(path.parent))
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(document, f, indent=2, ensure_ascii=False)
-        os.replace(tmp, path)
+        write_json_atomic(path, document)
     except OSError as exc:
         raise NktenvError("out-unwritable", _("cannot write {path}: {error}").format(path=path, error=exc),
                           exit_code=ExitCode.BAD_DATA) from None

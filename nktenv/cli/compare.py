@@ -146,7 +146,7 @@ def _refuse_writing_into_inputs(out: Path, inputs: list[Path]) -> None:
 
 
 def _write(path: Path, data: bytes) -> Path:
-    from nktenv.compare.io import write_bytes_atomic
+    from nktenv.fsutil import write_bytes_atomic
     from nktenv.i18n import _
 
     try:

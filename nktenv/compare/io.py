@@ -1,4 +1,4 @@
-"""Reading results from files, folders and SQLite stores; writing one result file atomically.
+"""Reading results from files, folders and SQLite stores; naming result files (nktenv.fsutil writes them).
 
 Reading never writes into an input: JSON files are only read, and a SQLite store is copied to a
 private temporary folder before it is opened (SQLite may create `-wal`/`-shm` files or take
@@ -14,21 +14,20 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from nktenv.compare.model import SCHEMA_PREFIX, BadResult, Result
+from nktenv.fsutil import TEMP_PREFIX
+from nktenv.fsutil import write_json_atomic as write_result_atomic  # noqa: F401  (documented in docs/compare.md)
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 READ_THREADS = 8
 SQLITE_MAGIC = b"SQLite format 3\x00"
 JSON_SUFFIXES = (".json",)
 SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
-TEMP_PREFIX = ".nktenv-"
-TEMP_SUFFIX = ".tmp"
 # Columns a store is most likely to keep the whole result document in; any text column is tried after.
 _DOC_COLUMNS = ("document", "doc", "json", "result", "result_json", "payload", "data", "body", "content")
 
@@ -288,7 +287,7 @@ def load_results(paths: Sequence[Path | str] = (), stores: Sequence[Path | str] 
     return Loaded(tuple(results), tuple(notes), files_seen)
 
 
-# --------------------------------------------------------------------------------------------- writing
+# --------------------------------------------------------------------------------------------- naming
 
 _UNSAFE = re.compile(r"[^0-9A-Za-z._-]+")
 
@@ -305,58 +304,4 @@ def result_filename(doc: dict[str, Any]) -> str:
         json.dumps(doc, sort_keys=True).encode()
     ).hexdigest()[:8]
     return f"{machine[:64]}_{stamp}_{run}.json"
-
-
-def write_result_atomic(path: Path | str, doc: Any) -> Path:
-    """Write one result document as JSON so that readers see either no file or the whole file.
-
-    Raises:
-        OSError: the folder is not writable (the temporary file is gone by then).
-    """
-    return write_bytes_atomic(path, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
-
-
-def write_bytes_atomic(path: Path | str, data: bytes) -> Path:
-    """Write `data` to `path` atomically: readers see the old file, or no file, or the whole new one.
-
-    The bytes go to a hidden temporary file in the same folder (same file system, so the rename
-    is atomic), are flushed to disk, then renamed over `path`. On any failure, Ctrl-C included,
-    the temporary file is removed. Readers skip `.nktenv-*.tmp` files as writes in progress.
-
-    Raises:
-        OSError: the folder is not writable (the temporary file is gone by then).
-    """
-    target = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=str(target.parent))
-    tmp = Path(tmp_name)
-    try:
-        # mkstemp creates 0600; a result on a shared folder must be readable like any other file.
-        os.chmod(tmp, _default_mode())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        _replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return target
-
-
-def _default_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _replace(src: Path, dst: Path, attempts: int = 10) -> None:
-    # On Windows a reader holding the target open makes os.replace fail for a moment; retry briefly.
-    for attempt in range(attempts):
-        try:
-            os.replace(src, dst)
-            return
-        except PermissionError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
 

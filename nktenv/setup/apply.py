@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping, Protocol
 
 from nktenv import __version__
 from nktenv.errors import ExitCode, NktenvError
+from nktenv.fsutil import write_json_atomic
 from nktenv.i18n import _
 from nktenv.setup import registry
 from nktenv.setup.backends import Backend
@@ -401,7 +402,7 @@ def load_lock_file(path: Path) -> tuple[InstallSpec, str | None]:
 
 def _write_json(path: Path, doc: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json_atomic(path, doc)
 
 
 # --- apply ------------------------------------------------------------------------------------

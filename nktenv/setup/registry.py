@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from nktenv.fsutil import write_json_atomic
 
 SCHEMA_ID = "nktenv.environments/1"
 FILE_NAME = "environments.json"
@@ -99,14 +100,7 @@ def _write(envs: list[Environment]) -> None:
     target = _registry_file()
     target.parent.mkdir(parents=True, exist_ok=True)
     doc = {"schema": SCHEMA_ID, "environments": [e.to_dict() for e in envs]}
-    fd, tmp = tempfile.mkstemp(prefix=".environments-", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2, ensure_ascii=False)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(target, doc)
 
 
 class _Lock:

@@ -84,6 +84,29 @@ def test_missing_framework_exits_1_and_keeps_one_json_document(runner, app, tmp_
     assert not store.default_path().exists()
 
 
+@posix_only
+def test_out_file_has_the_umask_mode_and_a_failed_write_leaves_no_temp_file(runner, app, tmp_path: Path) -> None:
+    python = fake_interpreter(tmp_path, _events(40.0))
+    out = tmp_path / "results" / "run.json"
+    old_mask = os.umask(0o022)
+    try:
+        result = runner.invoke(app, ["bench", "--python", str(python), "--framework", "torch", "--quick",
+                                     "--no-store", "--out", str(out)])
+    finally:
+        os.umask(old_mask)
+    assert result.exit_code == 0, result.stderr
+    assert out.stat().st_mode & 0o777 == 0o644  # readable like any file the user makes (mkstemp alone gives 0600)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["run.json"]
+    blocked = tmp_path / "results" / "taken"
+    blocked.mkdir()  # a folder where the file should go: the final rename fails
+    result = runner.invoke(app, ["bench", "--python", str(python), "--framework", "torch", "--quick",
+                                 "--no-store", "--out", str(blocked)])
+    assert result.exit_code == 5
+    assert "cannot write" in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in out.parent.iterdir()) == ["run.json", "taken"]
+    assert list(blocked.iterdir()) == []
+
+
 @pytest.mark.parametrize(("args", "needle"), [
     (["--device", "gpu0"], "--device must be cpu, cuda:N or all"),
     (["--framework", "jax"], "--framework must be one of"),

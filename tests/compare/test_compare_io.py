@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from compare_fleet import make_result
 
+from nktenv import fsutil
 from nktenv.compare import io as cio
 from nktenv.compare.io import InputMissing, load_results, result_filename, write_result_atomic
 
@@ -208,7 +209,7 @@ def test_write_result_atomic_leaves_nothing_when_it_fails(tmp_path: Path, monkey
     def boom(src: Path, dst: Path, attempts: int = 10) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cio, "_replace", boom)
+    monkeypatch.setattr(fsutil, "_replace", boom)
     with pytest.raises(OSError):
         write_result_atomic(target, make_result("pc"))
     assert os.listdir(tmp_path) == ["r.json"] and target.read_text() == '{"previous": 1}'
