@@ -27,6 +27,7 @@ FILES = ("cuda.toml", "torch.toml", "tensorflow.toml", "gpus.toml")
 PLATFORMS = ("linux-x86_64", "linux-aarch64", "windows-x86_64", "macos-arm64", "macos-x86_64")
 TF_GPU_PLATFORMS = ("linux", "wsl", "windows-native")
 AND_CUDA_STATES = ("absent", "broken", "ok")
+MACOS_TF_PACKAGES = ("tensorflow", "tensorflow-macos")
 OPEN_MODULE_STATES = ("required", "supported", "unsupported")
 DEFAULT_INDEX_PATTERN = "https://download.pytorch.org/whl/{variant}"
 
@@ -154,6 +155,8 @@ class TfRelease:
     glibc_min: str | None
     source: str
     and_cuda_python: str | None = None  # where `[and-cuda]` installs, when narrower than `python`
+    macos_arm64_package: str = "tensorflow"  # the PyPI package for Apple silicon (tensorflow-macos up to 2.12)
+    macos_x86_64: bool = True  # whether Intel-Mac wheels exist (2.16 was the last)
 
     def supports_python(self, version: str) -> bool:
         return python_in(version, self.python)
@@ -753,6 +756,8 @@ def _load_tf(doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]) -> tuple[T
                 "and_cuda",
                 "and_cuda_python",
                 "glibc_min",
+                "macos_arm64_package",
+                "macos_x86_64",
                 "source",
             ),
         )
@@ -791,6 +796,14 @@ def _load_tf(doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]) -> tuple[T
                 and_cuda_python=e.text(
                     "and_cuda_python", required=False, check=_is_spec, example=">=3.9,<3.11"
                 ),
+                macos_arm64_package=e.text(
+                    "macos_arm64_package",
+                    required=False,
+                    check=lambda v: v in MACOS_TF_PACKAGES,
+                    example=", ".join(MACOS_TF_PACKAGES),
+                )
+                or "tensorflow",
+                macos_x86_64=e.flag("macos_x86_64", True),
             )
         )
     return tuple(sorted(out, key=lambda r: version_tuple(r.version), reverse=True))

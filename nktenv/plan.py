@@ -843,7 +843,7 @@ def _tf_installable(rel: TfRelease, m: Machine) -> Finding | None:
             ),
             _("Use a Python in {spec}, or another TensorFlow release.").format(spec=rel.python),
         )
-    if m.platform == "macos-x86_64" and version_tuple(rel.version) >= (2, 17):
+    if m.platform == "macos-x86_64" and not rel.macos_x86_64:
         return _fail(
             "no_wheel_for_platform",
             _("TensorFlow {version} has no macOS x86_64 wheel (2.16 was the last).").format(
@@ -869,11 +869,7 @@ def _tf_installable(rel: TfRelease, m: Machine) -> Finding | None:
 def _tf_plan(rel: TfRelease, m: Machine, gpu: bool, reasons: list[str]) -> FrameworkPlan:
     route = _tf_route(m)
     if m.system == "darwin":
-        package = (
-            "tensorflow-macos"
-            if m.arch == "aarch64" and version_tuple(rel.version) < (2, 13)
-            else "tensorflow"
-        )
+        package = rel.macos_arm64_package if m.arch == "aarch64" else "tensorflow"
         reasons.append(
             _(
                 "macOS: plain {package} from PyPI; no CUDA on macOS (tensorflow-metal adds the Apple GPU)."

@@ -191,6 +191,13 @@ def _edit(folder: Path, name: str, old: str, new: str) -> None:
 
 BAD = [
     (
+        "tf-bad-macos-package",
+        "tensorflow.toml",
+        'macos_arm64_package = "tensorflow-macos"',
+        'macos_arm64_package = "tensorflow-metal"',
+        ["tensorflow.toml", "release 2.12.0", "'tensorflow-metal'", "tensorflow-macos"],
+    ),
+    (
         "cudnn-unknown-key",
         "cuda.toml",
         'major = "9"\n',
@@ -388,3 +395,11 @@ def test_planner_pins_the_paired_torchvision(m) -> None:
     for version, vision in (("2.14.0", "torchvision==0.29.0"), ("2.14.1", "torchvision==0.29.1"), ("2.15.0", "torchvision")):
         plan = make_plan(facts, m, PlanRequest(torch=version))
         assert plan.torch is not None and plan.torch.requirements == (f"torch=={version}", vision), version
+
+
+def test_tensorflow_macos_wheels(m) -> None:
+    # Apple silicon: tensorflow-macos up to 2.12, tensorflow from 2.13; Intel Macs: wheels end at 2.16.
+    assert m.tf_release("2.12").macos_arm64_package == "tensorflow-macos"
+    assert m.tf_release("2.13").macos_arm64_package == "tensorflow"
+    assert m.tf_release("2.16").macos_x86_64 and not m.tf_release("2.17").macos_x86_64
+    assert [r.version for r in m.tensorflow if not r.macos_x86_64][-1] == "2.17.0"
