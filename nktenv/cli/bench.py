@@ -16,10 +16,11 @@ _DEVICE = re.compile(r"^(cpu|all|cuda:\d+)$")
 
 def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
     from nktenv.i18n import _
+    from nktenv.wording import join_list
 
     if value not in allowed:
         raise NktenvError("usage", _("{option} must be one of {allowed}, not {value!r}").format(
-            option=option, allowed=", ".join(allowed), value=value), exit_code=ExitCode.USAGE)
+            option=option, allowed=join_list(allowed), value=value), exit_code=ExitCode.USAGE)
     return value
 
 

@@ -54,6 +54,7 @@ def register(app: typer.Typer) -> None:
         from nktenv.compare.io import InputMissing, load_results
         from nktenv.i18n import _
         from nktenv.output import emit_json, err_console
+        from nktenv.wording import join_list
 
         inputs = list(paths or [])
         stores = list(store or [])
@@ -83,7 +84,7 @@ def register(app: typer.Typer) -> None:
         except UnknownBaseline as exc:
             raise NktenvError(
                 "unknown-baseline", _("No results from a machine named {name}.").format(name=exc.name),
-                hint=_("Machines in these results: {names}").format(names=", ".join(exc.known) or "-"),
+                hint=_("Machines in these results: {names}").format(names=join_list(exc.known) or "-"),
             ) from None
 
         _print_notes(loaded.notes)
@@ -198,7 +199,7 @@ def _print_table(cmp: Any, console: Any) -> None:
     from rich.text import Text
 
     from nktenv.compare.render import fmt
-    from nktenv.compare.texts import pct, workload_label
+    from nktenv.compare.texts import pct, version_fields_text, workload_label
     from nktenv.i18n import _
 
     ref = _("vs {machine}").format(machine=cmp.baseline) if cmp.baseline else _("vs median")
@@ -207,7 +208,7 @@ def _print_table(cmp: Any, console: Any) -> None:
         mixed = cmp.mixed_versions.get(w.key, ())
         title = workload_label(w)
         if mixed:
-            title += "  " + _("(versions differ: {fields})").format(fields=", ".join(mixed))
+            title += "  " + _("(versions differ: {fields})").format(fields=version_fields_text(mixed))
         table = Table(title=Text(title, style="bold"), title_justify="left")
         heads = [(_("Machine"), False), (_("Device"), False), (_("Samples/s"), True), (_("Epoch s"), True)]
         if gpu:

@@ -44,7 +44,7 @@ def test_human_table_and_outliers(runner, app, fleet: Path) -> None:
     result = invoke(runner, app, ["compare", str(fleet)])
     assert result.exit_code == 0
     out = result.stdout
-    assert "torch CNN, resident pipeline, GPU, batch 100" in out and "(versions differ: framework, driver, cuda)" in out
+    assert "torch CNN, resident pipeline, GPU, batch 100" in out and "(versions differ: framework, driver, CUDA)" in out
     assert "研究室-pc-04" in out and "†framework,driver,cuda" in out
     assert "lab-pc-03 is 27% slower" in out and "PCIe link under load is Gen4 x4" in out
     assert "likely cause: older NVIDIA driver 535.104.05 (peers: 550.54.15)" in out

@@ -142,3 +142,16 @@ def test_facts_file_errors_are_one_japanese_line(ja, runner, app, tmp_path: Path
     ja_doc = json.loads(runner.invoke(app, ["--lang", "ja", "plan", "--facts", str(wrong), "--json"]).stdout)
     assert en_doc["error"]["code"] == ja_doc["error"]["code"] == "invalid-facts"
     assert "facts.os.system" in ja_doc["error"]["message"] and JAPANESE.search(ja_doc["error"]["message"])
+
+
+def test_compare_names_differing_versions_in_japanese(ja, tmp_path: Path) -> None:
+    fleet = pytest.importorskip("tests.compare.compare_fleet", reason="the compare test fleet is not there")
+    results = fleet.write_fleet(tmp_path / "results")
+    report = tmp_path / "report.html"
+    human = ja.invoke(["compare", str(results), "--html", str(report)])
+    assert human.exit_code == 0, human.output
+    flat = "".join(human.stdout.split())  # the table title may wrap
+    assert "(バージョンが異なります:フレームワーク、ドライバ、CUDA)" in flat
+    assert "バージョンが異なります:framework" not in flat
+    html = report.read_text(encoding="utf-8")
+    assert "ここではマシンによってバージョンが異なります: フレームワーク、ドライバ、CUDA。" in html
