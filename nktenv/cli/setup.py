@@ -146,7 +146,9 @@ def _render_findings(con: Console, findings: Any) -> None:
     from nktenv.i18n import _
 
     for f in findings or ():
-        con.print(f"[{getattr(f, 'severity', 'info')}] {_(getattr(f, 'title', str(f)))}", markup=False)
+        severity = getattr(f, "severity", "info")
+        template = {"error": _("[error] {title}"), "warning": _("[warning] {title}")}.get(severity, _("[info] {title}"))
+        con.print(template.format(title=_(getattr(f, "title", str(f)))), markup=False)
         fix = getattr(f, "fix", None)
         if fix:
             con.print("    " + _("fix: {fix}").format(fix=_(fix)), markup=False)
@@ -277,7 +279,8 @@ def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, ten
     else:
         assert result.verification is not None
         for check in result.verification.checks:
-            out.print(("  ok   " if check.ok else "  FAIL ") + f"{check.name}: {check.detail}", markup=False)
+            line = _("  ok   {check}: {detail}") if check.ok else _("  FAIL {check}: {detail}")
+            out.print(line.format(check=check.name, detail=check.detail), markup=False)
         out.print(_("Environment ready: {path}").format(path=target), markup=False)
     out.print(_("Activate it with: {command}").format(command=_activate_hint(target)), markup=False)
     doc["bench"] = None if no_bench else _quick_bench(err, result, spec.frameworks)

@@ -155,3 +155,26 @@ def test_compare_names_differing_versions_in_japanese(ja, tmp_path: Path) -> Non
     assert "バージョンが異なります:framework" not in flat
     html = report.read_text(encoding="utf-8")
     assert "ここではマシンによってバージョンが異なります: フレームワーク、ドライバ、CUDA。" in html
+
+
+def test_setup_findings_carry_japanese_severities() -> None:
+    from rich.console import Console
+
+    from nktenv.cli.setup import _render_findings
+    from nktenv.findings import Finding
+
+    findings = [
+        Finding(code="x", severity="warning", title="Secure Boot: enabled", fix="Do not use tensorflow[and-cuda] on Windows"),
+        Finding(code="y", severity="error", title="running in a container"),
+    ]
+    console = Console(record=True, width=200, color_system=None)
+    with i18n.use_language("ja"):
+        _render_findings(console, findings)
+    lines = console.export_text().splitlines()
+    assert lines[0] == "[警告] Secure Boot: 有効"
+    assert lines[1].startswith("    対処: ")
+    assert lines[2] == "[エラー] コンテナ内で実行されています"
+    console = Console(record=True, width=200, color_system=None)
+    with i18n.use_language("en"):
+        _render_findings(console, findings[1:])
+    assert console.export_text().splitlines() == ["[error] running in a container"]
