@@ -45,6 +45,14 @@ def _skip_text(code: str | None) -> str | None:
     return None
 
 
+def _spread(sps: Mapping[str, Any]) -> str:
+    """The interquartile range as a share of the median: how much the timed blocks disagree."""
+    q1, q3, median = sps.get("q1"), sps.get("q3"), sps.get("median")
+    if not all(isinstance(v, (int, float)) for v in (q1, q3, median)) or not median:
+        return "-"
+    return f"{100 * (q3 - q1) / median:.0f}%"
+
+
 def _percent(fraction: float | None) -> str:
     if fraction is None:
         return "-"
@@ -73,33 +81,54 @@ def render(document: Mapping[str, Any], console: Any) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=_("Training throughput (median of timed blocks)"))
-    for header in (_("framework"), _("model"), _("pipeline"), _("device"), _("samples/s"), _("IQR"),
-                   _("s/epoch"), _("% of limit"), _("GPU/CPU (95% CI)"), _("status")):
-        table.add_column(header)
-    errors: list[str] = []
+    rows = document.get("rows", [])
     speedups = {(s["framework"], s["model"], s["pipeline"], s["device"]): s for s in document.get("speedups", [])}
-    for row in document.get("rows", []):
+    # Columns that would say nothing are left out, so the table fits an 80-column console.
+    many_frameworks = len({r["framework"] for r in rows}) > 1
+    columns = ([_("framework")] if many_frameworks else []) + [
+        _("model"), _("pipeline"), _("device"), _("samples/s"), _("± IQR"), _("s/epoch"), _("% of limit")]
+    if speedups:
+        columns.append(_("GPU/CPU (95% CI)"))
+    columns.append(_("status"))
+    title = _("Training throughput (median of timed blocks)")
+    if rows and not many_frameworks:
+        title = f"{rows[0]['framework']}: {title}"
+    from rich import box
+
+    from rich.cells import cell_len
+
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    body: list[list[str]] = []
+    errors: list[str] = []
+    for row in rows:
         sps = row.get("samples_per_s") or {}
         key = (row["framework"], row["model"], row["pipeline"], row["device"])
         sp = speedups.get(key)
         status = row["status"]
         if status == "ok" and row.get("noisy"):
-            status = _("ok (noisy)")
+            status = _("noisy")
         elif status != "ok" and row.get("error"):
             error = _skip_text(row.get("skip_code")) or row["error"]
             if error not in errors:
                 errors.append(error)
             status = f"{status} [{errors.index(error) + 1}]"
-        table.add_row(
-            row["framework"], row["model"], row["pipeline"], row["device"],
+        cells = [row["framework"]] if many_frameworks else []
+        cells += [
+            row["model"], row["pipeline"], row["device"],
             _rate(sps.get("median")),
-            f"{_rate(sps.get('q1'))}-{_rate(sps.get('q3'))}" if sps else "-",
+            _spread(sps),
             f"{row['epoch_s']:.2f}" if row.get("epoch_s") else "-",
             _percent(row.get("fraction_of_limit")),
-            f"{sp['ratio']:.1f}x ({sp['ci_low']:.1f}-{sp['ci_high']:.1f})" if sp else "-",
-            status,
-        )
+        ]
+        if speedups:
+            cells.append(f"{sp['ratio']:.1f}x ({sp['ci_low']:.1f}-{sp['ci_high']:.1f})" if sp else "-")
+        cells.append(status)
+        body.append(cells)
+    # Cells never shrink (a number cut to "17…" is worse than none); long headers wrap instead.
+    for i, header in enumerate(columns):
+        table.add_column(header, min_width=max((cell_len(r[i]) for r in body), default=1), overflow="fold")
+    for cells in body:
+        table.add_row(*cells)
     console.print(table)
     for i, error in enumerate(errors, 1):
         console.print(f"[{i}] {error}", markup=False)
