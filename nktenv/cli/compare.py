@@ -226,15 +226,16 @@ def _print_table(cmp: Any, console: Any) -> None:
                 flags.append(_("noisy"))
             if c.status != "ok":
                 flags.append(c.status)
+            # "-" for a missing value, as in fmt(): cp932 consoles have no en dash.
             if gpu:
-                versions = " / ".join(c.versions.get(k) or "–" for k in ("framework", "driver", "cuda"))
+                versions = " / ".join(c.versions.get(k) or "-" for k in ("framework", "driver", "cuda"))
             else:
-                versions = c.versions.get("framework") or "–"
+                versions = c.versions.get("framework") or "-"
             values = [c.machine, _short_device(c), fmt(c.samples_per_s), fmt(c.epoch_s)]
             if gpu:
-                values += ["–" if c.speedup is None else fmt(c.speedup) + "×",
-                           "–" if c.fraction_of_limit is None else pct(c.fraction_of_limit)]
-            values += ["–" if c.relative is None else f"{c.relative:.2f}", versions, " ".join(flags)]
+                values += ["-" if c.speedup is None else fmt(c.speedup) + "×",
+                           "-" if c.fraction_of_limit is None else pct(c.fraction_of_limit)]
+            values += ["-" if c.relative is None else f"{c.relative:.2f}", versions, " ".join(flags)]
             # Machine names and versions are data, not rich markup ("pc [a1b2]" must print as is).
             table.add_row(*(Text(v) for v in values), style="red" if c.outlier else None)
         console.print(table)

@@ -59,7 +59,7 @@ _PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#
 def fmt(value: float | None) -> str:
     """Compact human number: 52000 -> 52.0k, 0.96 -> 0.96."""
     if value is None:
-        return "–"
+        return "-"  # not an en dash: a Japanese Windows console (cp932) has none
     a = abs(value)
     if a >= 1e6:
         return f"{value / 1e6:.2f}M"
@@ -161,9 +161,9 @@ def _cell_row(c: Cell, baseline: str | None) -> str:
             f"<td>{escape(c.machine)}</td><td>{escape(c.device_model or c.device)}</td>"
             f'<td class="n">{escape(fmt(c.samples_per_s))}{escape(iqr)}{status}{noisy}</td>'
             f'<td class="n">{escape(fmt(c.epoch_s))}</td>'
-            f'<td class="n">{"–" if c.speedup is None else escape(fmt(c.speedup)) + "×"}</td>'
-            f'<td class="n">{"–" if c.fraction_of_limit is None else escape(pct(c.fraction_of_limit))}</td>'
-            f'<td class="n">{"–" if c.relative is None else escape(f"{c.relative:.2f}")}</td>'
+            f'<td class="n">{"-" if c.speedup is None else escape(fmt(c.speedup)) + "×"}</td>'
+            f'<td class="n">{"-" if c.fraction_of_limit is None else escape(pct(c.fraction_of_limit))}</td>'
+            f'<td class="n">{"-" if c.relative is None else escape(f"{c.relative:.2f}")}</td>'
             f"<td>{escape(versions)}{mark}</td></tr>")
 
 
@@ -201,7 +201,7 @@ def to_html(cmp: Comparison, notes: Sequence[Note] = (), *, generated_at: dateti
         cells = (m.name, m.os, m.cpu_model, m.cpu_threads, ", ".join(m.gpus), sw.get("driver"), sw.get("cuda"),
                  sw.get("torch"), sw.get("tensorflow"), m.runs, m.latest)
         h.append(f'<tr class="machine" data-machine="{escape(m.name)}">'
-                 + "".join(f"<td>{escape('–' if v is None or v == '' else str(v))}</td>" for v in cells) + "</tr>")
+                 + "".join(f"<td>{escape('-' if v is None or v == '' else str(v))}</td>" for v in cells) + "</tr>")
     h.append("</tbody></table>")
 
     h.append(f'<h2 id="workloads">{escape(_("Throughput by workload"))}</h2>')

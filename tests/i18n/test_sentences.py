@@ -153,6 +153,7 @@ def test_compare_names_differing_versions_in_japanese(ja, tmp_path: Path) -> Non
     flat = "".join(human.stdout.split())  # the table title may wrap
     assert "(バージョンが異なります:フレームワーク、ドライバ、CUDA)" in flat
     assert "バージョンが異なります:framework" not in flat
+    assert "\u2013" not in human.stdout  # a missing value is "-": cp932 consoles have no en dash
     html = report.read_text(encoding="utf-8")
     assert "ここではマシンによってバージョンが異なります: フレームワーク、ドライバ、CUDA。" in html
 
