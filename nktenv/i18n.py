@@ -212,11 +212,12 @@ def clear_cache() -> None:
 _HELP_ATTRS = ("help", "short_help", "epilog")
 
 
-def localize_command(command: Any) -> None:
+def localize_command(command: Any, *, subcommands: bool = True) -> None:
     """Translate the help of a Click/Typer command tree in place, and its help headings.
 
     Typer builds a fresh Click command tree on each call, so changing it here affects this
-    invocation only.
+    invocation only. `subcommands=False` translates `command` alone (subcommands built later are
+    translated as they are built).
     """
     seen: set[int] = set()
     stack = [command]
@@ -242,7 +243,8 @@ def localize_command(command: Any) -> None:
         context_class = getattr(cmd, "context_class", None)
         if isinstance(context_class, type):
             cmd.context_class = _localized_context_class(context_class)
-        stack.extend((getattr(cmd, "commands", None) or {}).values())
+        if subcommands or cmd is not command:
+            stack.extend((getattr(cmd, "commands", None) or {}).values())
 
 
 @lru_cache(maxsize=4)

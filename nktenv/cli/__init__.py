@@ -1,23 +1,53 @@
-"""The Typer application. One module per command; heavy imports live inside command bodies."""
+"""The Typer application. One module per command; heavy imports live inside command bodies.
+
+Subcommands are registered lazily: `nktenv plan` imports and builds only `nktenv.cli.plan`, while
+`--help`, "did you mean" and `typer.main.get_command(app).commands` still see every command.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
-from typing import Annotated, Optional
+from functools import partial
+from typing import Annotated, Any, Optional
 
 import typer
 
 from nktenv import __version__
 from nktenv.cli._common import NktenvGroup
 
+# Subcommands in the order help lists them; each is `nktenv.cli.<name>`, with `register(app)` or a
+# sub-application `app`.
+COMMANDS = ("detect", "doctor", "plan", "setup", "bench", "compare", "manifests")
+_SETTINGS: dict[str, Any] = {"add_completion": False, "pretty_exceptions_enable": False, "rich_markup_mode": None}
+
+
+def _no_options() -> None:
+    """Makes the holder below a group, so Typer builds the subcommand as it would for the root."""
+
+
+def build_command(name: str) -> Any:
+    """The Click command for one subcommand, built by Typer exactly as an eagerly registered one."""
+    module = importlib.import_module(f"nktenv.cli.{name}")
+    holder = typer.Typer(**_SETTINGS)
+    if hasattr(module, "register"):
+        module.register(holder)
+    else:
+        holder.add_typer(module.app, name=name)
+    holder.callback()(_no_options)
+    return typer.main.get_command(holder).commands[name]  # type: ignore[attr-defined]
+
+
+class _RootGroup(NktenvGroup):
+    lazy_commands = {name: partial(build_command, name) for name in COMMANDS}
+
+
 app = typer.Typer(
     name="nktenv",
-    cls=NktenvGroup,
+    cls=_RootGroup,
     help="From 'just arrived' to 'proven fast': probe, plan, set up, diagnose and benchmark a GPU machine.",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    **_SETTINGS,
 )
 
 
@@ -50,17 +80,6 @@ def _root(
             param_hint="--lang",
         )
     set_language(lang)
-
-
-def _register() -> None:
-    from nktenv.cli import bench, compare, detect, doctor, manifests, plan, setup
-
-    for module in (detect, doctor, plan, setup, bench, compare):
-        module.register(app)
-    app.add_typer(manifests.app, name="manifests")
-
-
-_register()
 
 
 def main() -> None:
