@@ -25,17 +25,17 @@ def register(app: typer.Typer) -> None:
         ] = None,
         store: Annotated[
             Optional[List[Path]],
-            typer.Option("--store", help="A SQLite results store (repeatable). It is copied, never opened in place.",
+            typer.Option("--store", metavar="<path>", help="A SQLite results store (repeatable). It is copied, never opened in place.",
                          show_default=False),
         ] = None,
         baseline: Annotated[
             Optional[str],
-            typer.Option("--baseline", help="Machine name to compare against (default: the fleet median).",
+            typer.Option("--baseline", metavar="<machine>", help="Machine name to compare against (default: the fleet median).",
                          show_default=False),
         ] = None,
         margin: Annotated[
             float,
-            typer.Option("--margin", help="Flag a machine this much slower than its same-device peers (0.15 = 15%)."),
+            typer.Option("--margin", metavar="<fraction>", help="Flag a machine this much slower than its same-device peers (0.15 = 15%)."),
         ] = 0.15,
         html: Annotated[
             Optional[Path],

@@ -74,13 +74,13 @@ def check(json_: JsonOpt = False) -> None:
 def refresh(
     json_: JsonOpt = False,
     index_url: Annotated[
-        str, typer.Option("--index-url", help="Simple index root (PEP 503 / PEP 691), e.g. a lab mirror.")
+        str, typer.Option("--index-url", metavar="<url>", help="Simple index root (PEP 503 / PEP 691), e.g. a lab mirror.")
     ] = "https://download.pytorch.org/whl",
     write: Annotated[
         bool, typer.Option("--write", help="Add what the manifest lacks to torch.toml.")
     ] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to wait for the index.", min=1.0)
+        float, typer.Option("--timeout", metavar="<seconds>", help="Seconds to wait for the index.", min=1.0)
     ] = 30.0,
 ) -> None:
     """List the torch releases and variants an index has that the manifest lacks (and add them with --write)."""

@@ -31,19 +31,20 @@ def register(app: typer.Typer) -> None:
         json_: JsonOpt = False,
         facts_file: FactsOpt = None,
         torch: Annotated[
-            str, typer.Option("--torch", help="PyTorch release: latest, none, or a version such as 2.5.1.")
+            str, typer.Option("--torch", metavar="<version>", help="PyTorch release: latest, none, or a version such as 2.5.1.")
         ] = "latest",
         tensorflow: Annotated[
             str,
-            typer.Option("--tensorflow", help="TensorFlow release: none, latest, or a version such as 2.15."),
+            typer.Option("--tensorflow", metavar="<version>", help="TensorFlow release: none, latest, or a version such as 2.15."),
         ] = "none",
         variant: Annotated[
-            str, typer.Option("--variant", help="PyTorch build: auto, cpu, cu126, cu130, rocm6.2, xpu ...")
+            str, typer.Option("--variant", metavar="<name>", help="PyTorch build: auto, cpu, cu126, cu130, rocm6.2, xpu ...")
         ] = "auto",
         python: Annotated[
             Optional[str],
             typer.Option(
                 "--python",
+                metavar="<X.Y>",
                 help="Target Python version X.Y (default: the probed interpreter's).",
                 show_default=False,
             ),
