@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from nktenv.doctor import versions
-from nktenv.doctor.context import Ctx, base_version, finding, local_tag
+from nktenv.doctor.context import Ctx, base_version, finding, local_tag, vtuple
 from nktenv.findings import Finding
 from nktenv.i18n import _
 
@@ -20,7 +20,8 @@ def torchvision_mismatch(ctx: Ctx) -> Iterable[Finding]:
         return
     rel, variant = versions.installed_torch(ctx)
     evidence: list[str] = []
-    if rel is not None and rel.torchvision and base_version(have) != rel.torchvision:
+    # A torchvision series (0.29.*) is built for one torch series (2.14.*): patch releases mix freely.
+    if rel is not None and rel.torchvision and _series(base_version(have)) != _series(rel.torchvision):
         evidence.append(_("torch {torch} pairs with torchvision {paired}; torchvision {have} is installed").format(
             torch=torch.version, paired=rel.torchvision, have=have))
     torch_tag, vision_tag = local_tag(torch.version), local_tag(have)
@@ -46,3 +47,7 @@ def torchvision_mismatch(ctx: Ctx) -> Iterable[Finding]:
               "beside another they fail to load, and models using them stop with \"operator torchvision::nms does not exist\"."),
         framework="torch",
     )
+
+
+def _series(version: str | None) -> tuple[int, ...]:
+    return vtuple(version)[:2]

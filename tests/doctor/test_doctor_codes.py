@@ -425,3 +425,10 @@ def test_every_required_code_has_a_case() -> None:
 
     covered = {c[3] for c in CASES}
     assert set(CODES) - {"tf_log_noise"} <= covered, sorted(set(CODES) - covered)
+
+
+def test_torchvision_patch_releases_of_the_paired_series_are_fine() -> None:
+    # torch 2.5.1 pairs with torchvision 0.20.1; 0.20.0 is the same series, built for torch 2.5.*
+    found = by_code(run(_doc("linux", {"frameworks": {"torch": {"packages": {"torch": "2.5.1+cu124",
+                                                                             "torchvision": "0.20.0+cu124"}}}})))
+    assert "torchvision_mismatch" not in found
