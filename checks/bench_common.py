@@ -11,15 +11,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
 import sys
 import time
 import traceback
 from typing import Any, Callable
 
 EVENT_PREFIX = "@nktenv "
-CNN_TRAIN_SAMPLES = 50_000  # epoch-equivalent sizes (CIFAR-10 train; California Housing 80 %)
-MLP_TRAIN_SAMPLES = 16_512
-
 
 
 def dist_version(name: str):
@@ -32,6 +30,7 @@ def dist_version(name: str):
         return version(name)
     except PackageNotFoundError:
         return None
+
 
 def emit(event: str, **payload: Any) -> None:
     """One protocol line on stderr, flushed so the orchestrator sees it at once."""
@@ -114,6 +113,17 @@ def host_context(start: dict[str, Any], end: dict[str, Any]) -> dict[str, Any]:
     return {"cpus": usable_cpus(), "loadavg_start": start["loadavg"], "loadavg_end": end["loadavg"], "steal_fraction": steal}
 
 
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def error_text(exc: BaseException) -> str:
     """The verbatim error: type and message (the last traceback line, as Python prints it)."""
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -156,6 +166,31 @@ def normalize_images(images_u8: Any) -> Any:
     import numpy as np
 
     return (images_u8.astype(np.float32) / 255.0 - 0.5) / 0.5
+
+
+def load_data(model: str, config: dict[str, Any]) -> dict[str, Any]:
+    """numpy arrays, the same for every framework: {"x", "y"} for the benchmark pool (CNN x is uint8
+    NHWC), plus the split for training."""
+    seed = config["seed"]
+    if config["dataset"] == "real":
+        import data_real
+
+        if model == "cnn":
+            d = data_real.load_cifar10(config["data_dir"], download=bool(config.get("download")))
+            x, y = d["train"]
+            train, val = data_real.split_indices(len(x), (0.8, 0.2), seed)
+            return {"x": x[train], "y": y[train], "val": (x[val], y[val]), "test": d["test"], "source": d["source"]}
+        d = data_real.load_california_housing(config["data_dir"], download=bool(config.get("download")))
+        train, val, test = data_real.split_indices(len(d["x"]), (0.8, 0.1, 0.1), seed)
+        x, y = d["x"], d["y"]
+        return {"x": x[train], "y": y[train], "val": (x[val], y[val]), "test": (x[test], y[test]), "source": d["source"]}
+    if model == "cnn":
+        x, y = synthetic_cifar(config["cnn_pool"], seed)
+        vx, vy = synthetic_cifar(1000, seed + 1)
+        return {"x": x, "y": y, "val": (vx, vy), "test": (vx, vy), "source": "synthetic"}
+    x, y = synthetic_housing(20_640, seed)
+    n = int(len(x) * 0.8)
+    return {"x": x[:n], "y": y[:n], "val": (x[n:], y[n:]), "test": (x[n:], y[n:]), "source": "synthetic"}
 
 
 # ---------------------------------------------------------------- the block-timing protocol
@@ -335,6 +370,28 @@ def time_sweep_point(step: Callable[[], Any], sync: Callable[[], None], batch_si
     return rates[1]
 
 
+def sweep(fw: Any, framework: str, model: str, device: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Throughput at each configured batch size on the resident pipeline; a failing size is a point with its error."""
+    points = []
+    for bs in fw.config["sweep_sizes"]:
+        try:
+            arm = fw.make_arm(model, "resident", device, data, bs)
+            rate = time_sweep_point(arm.step, arm.sync, bs, fw.config["block_s"] / 2)
+            points.append({"batch_size": bs, "samples_per_s": rate, "error": None})
+        except Exception as exc:
+            points.append({"batch_size": bs, "samples_per_s": None, "error": error_text(exc)})
+    return {"framework": framework, "model": model, "pipeline": "resident", "device": device, "points": points}
+
+
+def step_overhead(fw: Any, device: str, data: dict[str, Any]) -> float:
+    """Seconds per training step of the MLP at batch 1: nearly all dispatch and launch cost."""
+    mlp_data = data.get("mlp") or dict(zip(("x", "y"), synthetic_housing(1000, 0)))
+    arm = fw.make_arm("mlp", "resident", device, mlp_data, 1)
+    for _ in range(10):
+        arm.step()
+    return arm.fastest_step_s(5, 10 if fw.config["quick"] else 40)
+
+
 def finish(document: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(document, default=_jsonable) + "\n")
     sys.stdout.flush()
@@ -376,7 +433,9 @@ def skip_reason(pipeline: str, device: str, config: dict[str, Any]) -> str | Non
 
 
 def run_all(fw: Any, framework: str, config: dict[str, Any]) -> int:
-    """The whole run for one framework object (see bench_torch.Torch / bench_tf.TF for the interface)."""
+    """The whole run for one framework object (bench_torch.Torch, bench_tf.TF): it has `config`, `threads`,
+    `devices()`, `device_name(d)`, `versions()`, `make_arm(...)`, `limits(d, data)`, `correctness(...)`,
+    `train(...)` and optionally `device_uuid(d)`; data, sweeps and the protocol are the same for both."""
     host_start = host_sample()
     devices = fw.devices()
     names = {d: fw.device_name(d) for d in devices}
@@ -399,7 +458,7 @@ def run_all(fw: Any, framework: str, config: dict[str, Any]) -> int:
     for m in models:
         progress("data", model=m)
         try:
-            data[m] = fw.load_data(m, config)
+            data[m] = load_data(m, config)
         except Exception as exc:
             data_errors[m] = error_text(exc)
 
@@ -466,9 +525,9 @@ def run_all(fw: Any, framework: str, config: dict[str, Any]) -> int:
                 if m in data_errors:
                     continue
                 progress("sweep", model=m, device=d)
-                sweep = fw.sweep(m, d, data[m])
-                sweeps.append(sweep)
-                emit("sweep", sweep=sweep)
+                result = sweep(fw, framework, m, d, data[m])
+                sweeps.append(result)
+                emit("sweep", sweep=result)
                 done += 1
 
     trainings = []
@@ -492,3 +551,16 @@ def run_all(fw: Any, framework: str, config: dict[str, Any]) -> int:
     finish({"host": host, "framework": framework, "ok": True, "versions": fw.versions(), "threads": fw.threads, "limits": limits,
             "rows": rows, "correctness": checks, "sweeps": sweeps, "trainings": trainings})
     return 0
+
+
+def main(argv: list[str], framework: str, make: Callable[[dict[str, Any]], Any]) -> int:
+    """A bench script's entry point: build the framework object from the config, then the whole run."""
+    config = read_config(argv)
+    try:
+        fw = make(config)
+    except Exception as exc:  # the framework is missing or broken: say so verbatim
+        error = error_text(exc)
+        emit("fatal", framework=framework, error=error)
+        finish({"framework": framework, "ok": False, "error": error})
+        return 3
+    return run_all(fw, framework, config)

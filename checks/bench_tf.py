@@ -16,7 +16,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import bench_common as bc  # noqa: E402
-from bench_torch import cpu_name  # noqa: E402  (stdlib only; does not import torch)
 
 FRAMEWORK = "tensorflow"
 
@@ -53,7 +52,7 @@ class TF:
 
     def device_name(self, device: str) -> str | None:
         if device == "cpu":
-            return cpu_name()
+            return bc.cpu_name()
         try:
             index = int(device.split(":", 1)[1])
             details = self.tf.config.experimental.get_device_details(self.gpus[index])
@@ -87,11 +86,6 @@ class TF:
         }
 
     # ------------------------------------------------------------------ data and steps
-
-    def load_data(self, model: str, config: dict[str, Any]) -> dict[str, Any]:
-        from bench_torch import Torch
-
-        return Torch.load_data(self, model, config)  # numpy only: the same data for both frameworks
 
     def tensors(self, model: str, x: Any, y: Any, device: str) -> tuple[Any, Any]:
         tf = self.tf
@@ -243,14 +237,10 @@ class TF:
 
             reps, dt = rate(h2d)
             out["h2d_pageable_bytes_per_s"] = host.nbytes * reps / dt
-        mlp_data = data.get("mlp") or dict(zip(("x", "y"), bc.synthetic_housing(1000, 0)))
-        arm = self.make_arm("mlp", "resident", device, mlp_data, 1)
-        for _ in range(10):
-            arm.step()
-        out["step_overhead_s"] = arm.fastest_step_s(5, 10 if quick else 40)
+        out["step_overhead_s"] = bc.step_overhead(self, device, data)
         return out
 
-    # ------------------------------------------------------------------ correctness, sweep, training
+    # ------------------------------------------------------------------ correctness and training
 
     def correctness(self, model: str, devices: list[str], data: dict[str, Any], steps: int = 5) -> dict[str, Any]:
         tf = self.tf
@@ -268,17 +258,6 @@ class TF:
                 losses = [float(train(xs[i * bs : (i + 1) * bs], ys[i * bs : (i + 1) * bs]).numpy()) for i in range(steps)]
             results.append({"device": device, "losses": losses})
         return bc.compare_losses(FRAMEWORK, model, results, steps)
-
-    def sweep(self, model: str, device: str, data: dict[str, Any]) -> dict[str, Any]:
-        points = []
-        for bs in self.config["sweep_sizes"]:
-            try:
-                arm = self.make_arm(model, "resident", device, data, bs)
-                rate = bc.time_sweep_point(arm.step, arm.sync, bs, self.config["block_s"] / 2)
-                points.append({"batch_size": bs, "samples_per_s": rate, "error": None})
-            except Exception as exc:
-                points.append({"batch_size": bs, "samples_per_s": None, "error": bc.error_text(exc)})
-        return {"framework": FRAMEWORK, "model": model, "pipeline": "resident", "device": device, "points": points}
 
     def train(self, model: str, device: str, data: dict[str, Any], epochs: int) -> dict[str, Any]:
         tf = self.tf
@@ -320,15 +299,7 @@ class TF:
 
 
 def main(argv: list[str]) -> int:
-    config = bc.read_config(argv)
-    try:
-        fw = TF(config)
-    except Exception as exc:
-        error = bc.error_text(exc)
-        bc.emit("fatal", framework=FRAMEWORK, error=error)
-        bc.finish({"framework": FRAMEWORK, "ok": False, "error": error})
-        return 3
-    return bc.run_all(fw, FRAMEWORK, config)
+    return bc.main(argv, FRAMEWORK, TF)
 
 
 if __name__ == "__main__":

@@ -20,17 +20,6 @@ import bench_common as bc  # noqa: E402
 FRAMEWORK = "torch"
 
 
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 class Torch:
     """Everything that touches torch, so the script reads top-down."""
 
@@ -70,7 +59,7 @@ class Torch:
 
     def device_name(self, device: str) -> str | None:
         if device == "cpu":
-            return cpu_name()
+            return bc.cpu_name()
         try:
             return self.torch.cuda.get_device_name(self.torch.device(device))
         except Exception:
@@ -109,29 +98,6 @@ class Torch:
         return lambda: None
 
     # ------------------------------------------------------------------ data
-
-    def load_data(self, model: str, config: dict[str, Any]) -> dict[str, Any]:
-        """numpy arrays: {"x", "y"} for the benchmark pool (CNN x is uint8 NHWC), plus the split for training."""
-        seed = config["seed"]
-        if config["dataset"] == "real":
-            import data_real
-
-            if model == "cnn":
-                d = data_real.load_cifar10(config["data_dir"], download=bool(config.get("download")))
-                x, y = d["train"]
-                train, val = data_real.split_indices(len(x), (0.8, 0.2), seed)
-                return {"x": x[train], "y": y[train], "val": (x[val], y[val]), "test": d["test"], "source": d["source"]}
-            d = data_real.load_california_housing(config["data_dir"], download=bool(config.get("download")))
-            train, val, test = data_real.split_indices(len(d["x"]), (0.8, 0.1, 0.1), seed)
-            x, y = d["x"], d["y"]
-            return {"x": x[train], "y": y[train], "val": (x[val], y[val]), "test": (x[test], y[test]), "source": d["source"]}
-        if model == "cnn":
-            x, y = bc.synthetic_cifar(config["cnn_pool"], seed)
-            vx, vy = bc.synthetic_cifar(1000, seed + 1)
-            return {"x": x, "y": y, "val": (vx, vy), "test": (vx, vy), "source": "synthetic"}
-        x, y = bc.synthetic_housing(20_640, seed)
-        n = int(len(x) * 0.8)
-        return {"x": x[:n], "y": y[:n], "val": (x[n:], y[n:]), "test": (x[n:], y[n:]), "source": "synthetic"}
 
     def tensors(self, model: str, x: Any, y: Any, device: str) -> tuple[Any, Any]:
         """Model-ready tensors on `device`: the CNN gets normalised NCHW float32, labels int64."""
@@ -341,12 +307,7 @@ class Torch:
         reps, dt = self._rate(thousand_adds, sync, min_s / 2)
         out["launch_overhead_s"] = dt / (reps * 1000)
 
-        # Per-step overhead: the MLP training step at batch 1 is nearly all dispatch and launch cost.
-        mlp_data = data.get("mlp") or dict(zip(("x", "y"), bc.synthetic_housing(1000, 0)))
-        arm = self.make_arm("mlp", "resident", device, mlp_data, 1)
-        for _ in range(10):
-            arm.step()
-        out["step_overhead_s"] = arm.fastest_step_s(5, 10 if quick else 40)
+        out["step_overhead_s"] = bc.step_overhead(self, device, data)
         return out
 
     # ------------------------------------------------------------------ correctness
@@ -377,18 +338,7 @@ class Torch:
             results.append({"device": device, "losses": losses})
         return bc.compare_losses(FRAMEWORK, model, results, steps)
 
-    # ------------------------------------------------------------------ sweep and full training
-
-    def sweep(self, model: str, device: str, data: dict[str, Any]) -> dict[str, Any]:
-        points = []
-        for bs in self.config["sweep_sizes"]:
-            try:
-                arm = self.make_arm(model, "resident", device, data, bs)
-                rate = bc.time_sweep_point(arm.step, arm.sync, bs, self.config["block_s"] / 2)
-                points.append({"batch_size": bs, "samples_per_s": rate, "error": None})
-            except Exception as exc:
-                points.append({"batch_size": bs, "samples_per_s": None, "error": bc.error_text(exc)})
-        return {"framework": FRAMEWORK, "model": model, "pipeline": "resident", "device": device, "points": points}
+    # ------------------------------------------------------------------ full training
 
     def train(self, model: str, device: str, data: dict[str, Any], epochs: int) -> dict[str, Any]:
         """The manual's training: the DataLoader pipeline for N epochs, validation after each, test at the end."""
@@ -443,15 +393,7 @@ class Torch:
 
 
 def main(argv: list[str]) -> int:
-    config = bc.read_config(argv)
-    try:
-        t = Torch(config)
-    except Exception as exc:  # the framework is missing or broken: say so verbatim
-        error = bc.error_text(exc)
-        bc.emit("fatal", framework=FRAMEWORK, error=error)
-        bc.finish({"framework": FRAMEWORK, "ok": False, "error": error})
-        return 3
-    return bc.run_all(t, FRAMEWORK, config)
+    return bc.main(argv, FRAMEWORK, Torch)
 
 
 if __name__ == "__main__":
