@@ -14,6 +14,7 @@ A framework that is not installed is null; an exception becomes `error`, verbati
 from __future__ import annotations
 
 import faulthandler
+import functools
 import json
 import os
 import platform
@@ -26,13 +27,35 @@ RELATED = re.compile(r"^(nvidia-.*|torch|torchvision|torchaudio|tensorflow.*|tf-
                      r"tf-keras|intel-tensorflow)$")
 
 
+# Every RELATED name starts with one of these; a *.dist-info / *.egg-info folder whose name does not
+# cannot hold a related distribution, so its metadata is never parsed (that parse is most of the time).
+_PREFIXES = ("nvidia", "torch", "tensor", "tf", "jax", "keras", "intel")
+
+
+def _maybe_related(dist) -> bool:
+    try:
+        folder = dist._path.name.lower()  # PathDistribution: the .dist-info / .egg-info folder
+    except Exception:  # noqa: BLE001 - another kind of distribution: read its metadata
+        return True
+    if not folder.endswith((".dist-info", ".egg-info")):
+        return True
+    return folder.startswith(_PREFIXES)
+
+
 def _dists() -> dict:
+    return dict(_related_dists())
+
+
+@functools.lru_cache(maxsize=1)
+def _related_dists() -> dict:
     try:
         from importlib import metadata
     except ImportError:  # pragma: no cover - Python < 3.8
         return {}
     out = {}
     for dist in metadata.distributions():
+        if not _maybe_related(dist):
+            continue
         try:
             name = (dist.metadata["Name"] or "").lower().replace("_", "-")
         except Exception:  # noqa: BLE001 - a broken dist-info must not stop the probe

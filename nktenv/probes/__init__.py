@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -45,35 +45,47 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
     `overrides` (NKTENV_OVERRIDE_* variables) win over the seam's environment: a replay takes the
     overrides of the person replaying, a live probe finds them in its own environment anyway.
     """
-    from nktenv.facts import Facts
-    from nktenv.probes import cuda as cuda_probe
-    from nktenv.probes import cudnn as cudnn_probe
     from nktenv.probes import frameworks as fw_probe
-    from nktenv.probes import nvidia, system
-    from nktenv.probes import windows as win_probe
     from nktenv.probes._ctx import Ctx
 
-    try:
-        plat = dict(seam.platform())
-    except Exception as exc:  # noqa: BLE001
-        plat = {"error": f"{type(exc).__name__}: {exc}"}
     env = dict(seam.environ)
     for key, value in (overrides or {}).items():
         if key.startswith("NKTENV_OVERRIDE_"):
             env[key] = value
-    ctx = Ctx(seam=seam, plat=plat, env=env)
-    target = python or plat.get("executable")
+    ctx = Ctx(seam=seam, plat={}, env=env)  # plat is filled in below; the children need only the seam
+    timeout = framework_timeout or fw_probe.FRAMEWORK_TIMEOUT_S
     # The slow parts are child processes (NVML, the interpreter, each framework): they run in the
-    # background while the files are read.
+    # background while the files are read. The framework check (an import of torch: seconds) is the
+    # longest, so with the interpreter known it starts before anything else is asked or imported.
     with ThreadPoolExecutor(max_workers=4) as pool:
+        info_future: Future[Any] | None = None
+        fw_future: Future[Any] | None = None
+
+        def start_children(target: str) -> None:
+            nonlocal info_future, fw_future
+            if frameworks:
+                # Not after the interpreter query: a framework that is not installed answers null in
+                # a blink, and the import of one that is starts early.
+                fw_future = pool.submit(fw_probe.probe_frameworks, ctx, target, None, timeout)
+            info_future = pool.submit(fw_probe.interpreter_info, ctx, target)
+
+        if python:
+            start_children(python)
         nvml_future = pool.submit(_nvml, seam)
-        info_future = pool.submit(fw_probe.interpreter_info, ctx, target) if target else None
-        fw_future = None
-        if frameworks and target:
-            # Started at once, not after the interpreter query: a framework that is not installed
-            # answers null in a blink, and the import of one that is (seconds) starts early.
-            timeout = framework_timeout or fw_probe.FRAMEWORK_TIMEOUT_S
-            fw_future = pool.submit(fw_probe.probe_frameworks, ctx, target, None, timeout)
+        try:
+            plat = dict(seam.platform())
+        except Exception as exc:  # noqa: BLE001
+            plat = {"error": f"{type(exc).__name__}: {exc}"}
+        ctx.plat.update(plat)
+        if not python and plat.get("executable"):
+            start_children(plat["executable"])
+
+        from nktenv.facts import Facts
+        from nktenv.probes import cuda as cuda_probe
+        from nktenv.probes import cudnn as cudnn_probe
+        from nktenv.probes import nvidia, system
+        from nktenv.probes import windows as win_probe
+
         os_facts = ctx.guard("os", lambda: system.probe_os(ctx), None)
         if os_facts is None:
             from nktenv.facts import OsFacts

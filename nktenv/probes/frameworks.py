@@ -10,12 +10,14 @@ import json
 import re
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from importlib.resources import as_file, files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nktenv.facts import Framework, Frameworks
-from nktenv.probes._ctx import Ctx
-from nktenv.probes.seam import CmdResult
+if TYPE_CHECKING:  # nktenv.facts is imported where a result is built: the children start first
+    from nktenv.facts import Framework, Frameworks
+    from nktenv.probes._ctx import Ctx
+    from nktenv.probes.seam import CmdResult
 
 INFO_TIMEOUT_S = 30.0
 FRAMEWORK_TIMEOUT_S = 180.0
@@ -27,6 +29,11 @@ _FIELDS = ("version", "package", "cuda", "cudnn", "is_cuda_build", "cuda_availab
 
 def _script(ctx: Ctx) -> str:
     """Path of checks/probe.py as shipped inside nktenv (wheel, sdist or editable install)."""
+    return _script_path()
+
+
+@lru_cache(maxsize=1)
+def _script_path() -> str:
     resource = files("nktenv.checks").joinpath("probe.py")
     with as_file(resource) as path:  # a real file for every install mode nktenv supports
         return str(path)
@@ -66,6 +73,8 @@ def interpreter_info(ctx: Ctx, python: str) -> tuple[dict[str, Any] | None, str 
 
 def _framework(ctx: Ctx, python: str, name: str, timeout: float) -> Framework | None:
     res = ctx.seam.run([python, _script(ctx), name], timeout=timeout, python=True)
+    from nktenv.facts import Framework
+
     if res.not_found:
         # No interpreter to ask (python.error says why) or, in a replay, a check that was not run.
         return None
@@ -100,11 +109,15 @@ def probe_frameworks(ctx: Ctx, python: str, packages: dict[str, str] | None,
     if wanted:
         with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
             futures = {n: pool.submit(_framework, ctx, python, n, timeout) for n in wanted}
+            from nktenv.facts import Framework  # once the children run
+
             for n, fut in futures.items():
                 try:
                     results[n] = fut.result()
                 except Exception as exc:  # noqa: BLE001 - a probe never raises
                     results[n] = Framework(error=f"{type(exc).__name__}: {exc}")
+    from nktenv.facts import Frameworks
+
     return Frameworks(torch=results["torch"], tensorflow=results["tensorflow"],
                       extra={"interpreter": {"python": python, "timeout_s": timeout}})
 
