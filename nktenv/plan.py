@@ -1034,7 +1034,9 @@ def make_plan(facts: Facts, manifests: Manifests, request: PlanRequest | None = 
     if req.tensorflow.strip().lower() != "none":
         tf_plan, more = _tensorflow(m, manifests, req)
         findings += more
-    if torch_plan and tf_plan and torch_plan.gpu and tf_plan.gpu:
+    if torch_plan and tf_plan and torch_plan.gpu and tf_plan.gpu and _pip_cuda(tf_plan):
+        # Only TensorFlow's [and-cuda] pins NVIDIA's pip packages (exact versions, unlike torch's);
+        # a TensorFlow that uses the system's CUDA libraries can share the venv.
         text = _(
             "Install PyTorch and TensorFlow into separate venvs: each pins its own versions of NVIDIA's CUDA library packages (torch {torch_cuda}, TensorFlow {tf_cuda}) and one venv cannot hold both sets."
         ).format(torch_cuda=torch_plan.cuda or "?", tf_cuda=tf_plan.cuda or "?")
@@ -1046,6 +1048,10 @@ def make_plan(facts: Facts, manifests: Manifests, request: PlanRequest | None = 
     findings = _dedupe(findings)
     ok = not any(f.severity == "error" for f in findings)
     return Plan(ok=ok, python=m.python, torch=torch_plan, tensorflow=tf_plan, findings=tuple(findings))
+
+
+def _pip_cuda(plan: FrameworkPlan) -> bool:
+    return any("[and-cuda]" in r.replace(" ", "") for r in plan.requirements)
 
 
 def _with_reason(plan: FrameworkPlan, text: str) -> FrameworkPlan:

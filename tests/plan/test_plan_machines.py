@@ -530,6 +530,15 @@ def test_separate_venvs_when_both_use_cuda(manifests) -> None:
     assert not cpu_tf.separate_venvs
 
 
+def test_tensorflow_on_system_cuda_shares_the_venv(manifests) -> None:
+    # TF 2.12 has no [and-cuda] extra: it loads the system's CUDA 11.8, torch cu118 brings its own
+    result = plan(manifests, ("RTX3090",), PlanRequest(torch="2.0.1", tensorflow="2.12.0"), driver="535.183.01",
+                  python="3.10.12")
+    assert result.torch.gpu and result.tensorflow.gpu
+    assert not any("[and-cuda]" in r for r in result.tensorflow.requirements)
+    assert not result.separate_venvs
+
+
 def test_plan_json_contract(manifests) -> None:
     result = plan(manifests, ("RTX3090",), PlanRequest(tensorflow="latest"), driver="550.54.15")
     doc = json.loads(json.dumps(result.to_dict()))

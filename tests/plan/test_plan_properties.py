@@ -207,5 +207,6 @@ def check_constraints(facts, req) -> None:
                 assert tf.requirements == (f"tensorflow=={tf.version}",)
             elif rel.and_cuda_for(python) == "ok":
                 assert tf.requirements == (f"tensorflow[and-cuda]=={tf.version}",)
-        if result.torch is not None and result.torch.gpu and tf.gpu:
-            assert result.separate_venvs
+        both_pin_cuda = result.torch is not None and result.torch.gpu and tf.gpu and any(
+            "[and-cuda]" in r for r in tf.requirements)
+        assert result.separate_venvs == bool(both_pin_cuda)
