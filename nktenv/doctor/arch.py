@@ -70,35 +70,32 @@ def _torch_arch_findings(ctx: Ctx) -> Iterable[Finding]:
         older_lines = []
     fix = versions.torch_fix(ctx)
     if too_new:
-        ev = [_gpu_line(g) for g in too_new if g.compute_capability] + ([built] if built else []) + newer_lines
-        yield finding(
-            "arch_unsupported",
-            "error",
+        yield _torch_arch_finding(
+            "arch_unsupported", too_new, built, newer_lines,
             _("The installed PyTorch has no kernels for this GPU (the GPU is newer than the build)"),
-            evidence=ev,
             fix=_("Install a build that includes this GPU's architecture: {command}").format(command=fix)
             if fix
             else _("No PyTorch build in nktenv's manifests covers this GPU with this driver; update the driver "
                    "and run nktenv plan to pick a build."),
             why=_("torch.cuda.is_available() can be True while every kernel launch fails with 'no kernel image is available'."),
-            framework="torch",
-            gpus=[g.compute_capability for g in too_new if g.compute_capability],
         )
     if too_old:
-        ev = [_gpu_line(g) for g in too_old if g.compute_capability] + ([built] if built else []) + older_lines
-        yield finding(
-            "arch_too_old",
-            "error",
+        yield _torch_arch_finding(
+            "arch_too_old", too_old, built, older_lines,
             _("This GPU is older than the installed PyTorch build supports"),
-            evidence=ev,
             fix=_("Install a build that still carries this architecture: {command}").format(command=fix)
             if fix
             else _("No PyTorch build in nktenv's manifests still supports this GPU with this driver; use the CPU "
                    "build or a newer GPU."),
             why=_("Each CUDA release drops old GPU generations, and PyTorch builds for new CUDA versions follow."),
-            framework="torch",
-            gpus=[g.compute_capability for g in too_old if g.compute_capability],
         )
+
+
+def _torch_arch_finding(code: str, gpus: list[Gpu], built: str, lines: list[str], title: str, *, fix: str, why: str) -> Finding:
+    known = [g for g in gpus if g.compute_capability]
+    evidence = [_gpu_line(g) for g in known] + ([built] if built else []) + lines
+    return finding(code, "error", title, evidence=evidence, fix=fix, why=why, framework="torch",
+                   gpus=[g.compute_capability for g in known])
 
 
 def _tf_older(ctx: Ctx) -> Iterable[Finding]:
