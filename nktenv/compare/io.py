@@ -115,15 +115,6 @@ def _parse_file(path: Path, raw: bytes | BadResult) -> Result:
     return Result.from_dict(_unwrap(parse_json_bytes(raw)), str(path), _content_id(raw))
 
 
-def read_json_file(path: Path) -> Result:
-    """Read one result file.
-
-    Raises:
-        BadResult: the file is unreadable or not a usable `nktenv.bench/1` result.
-    """
-    return _parse_file(path, _read_raw(path))
-
-
 def _is_sqlite(path: Path) -> bool:
     try:
         with path.open("rb") as fh:

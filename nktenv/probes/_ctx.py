@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ntpath
 import posixpath
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, TypeVar
 
@@ -68,14 +67,6 @@ def normalise_system(value: Any) -> str:
     if v == "darwin" or v.startswith("mac"):
         return "darwin"
     return "linux"
-
-
-_VERSION = re.compile(r"\d+(?:\.\d+)+")
-
-
-def first_version(text: str | None) -> str | None:
-    m = _VERSION.search(text or "")
-    return m.group(0) if m else None
 
 
 def same_path(a: str, b: str, windows: bool) -> bool:

@@ -27,7 +27,7 @@ from nktenv.i18n import _
 from nktenv.setup import registry
 from nktenv.setup.backends import Backend
 from nktenv.setup.interpreters import Interpreter
-from nktenv.setup.process import ProcResult, child_env, format_command
+from nktenv.setup.process import ProcResult, child_env
 from nktenv.setup.process import run as run_process
 from nktenv.setup.spec import InstallSpec, fingerprint
 from nktenv.setup.verify import SEEDS, Verification, scan_distributions, verify
@@ -584,8 +584,4 @@ def _variant(plan: Mapping[str, Any] | None) -> str | None:
         if isinstance(fw, Mapping) and fw.get("variant"):
             return str(fw["variant"])
     return None
-
-
-def describe(commands: list[list[str]]) -> list[str]:
-    return [format_command(c) for c in commands]
 

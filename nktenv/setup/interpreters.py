@@ -148,9 +148,3 @@ def _windows_hint(minor: str) -> str:
         "Install Python {version} from https://www.python.org/downloads/windows/ (not the Microsoft Store), "
         "then check it with: py -{version} --version"
     ).format(version=minor)
-
-
-def env_python_version(python: str | os.PathLike[str], run: Runner | None = None) -> str | None:
-    """X.Y.Z of an interpreter, or None when it does not run."""
-    found = _ask(os.fspath(python), run or _default_runner)
-    return found.version if found else None
