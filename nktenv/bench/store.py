@@ -33,12 +33,9 @@ CREATE INDEX IF NOT EXISTS rows_by_workload ON rows (framework, model, pipeline,
 
 
 def default_path() -> Path:
-    try:
-        from nktenv.setup.registry import data_dir
-    except ImportError:  # pragma: no cover - the registry ships with nktenv
-        import os
+    """bench.sqlite3 in nktenv's per-user data folder (the same folder as the environment registry)."""
+    from nktenv.setup.registry import data_dir
 
-        return Path(os.environ.get("NKTENV_DATA_DIR") or Path.home() / ".nktenv") / FILE_NAME
     return data_dir() / FILE_NAME
 
 
