@@ -193,9 +193,6 @@ class Ctx:
     def pip(self) -> str:
         return f"{self.python_exe} -m pip"
 
-    def path_sep(self) -> str:
-        return ";" if self.native_windows else ":"
-
 
 def finding(
     code: str,
