@@ -249,10 +249,6 @@ def _gpu_label(gpu: Gpu) -> str:
     return name
 
 
-def _sm(cc: tuple[int, int]) -> str:
-    return f"sm_{cc[0]}{cc[1]}"
-
-
 # --- torch -------------------------------------------------------------------------------------
 
 
