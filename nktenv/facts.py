@@ -249,6 +249,13 @@ def parse_cc(text: str | None) -> tuple[int, int] | None:
         return None
 
 
+def cuda_version_from_int(value: int | None) -> str | None:
+    """CUDA's integer encoding (NVML, cudaDriverGetVersion, driver error messages): 12040 -> '12.4'."""
+    if not value:
+        return None
+    return f"{value // 1000}.{(value % 1000) // 10}"
+
+
 # --- validation ------------------------------------------------------------------------------
 
 

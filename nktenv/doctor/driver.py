@@ -7,6 +7,7 @@ from typing import Iterable
 
 from nktenv.doctor import versions
 from nktenv.doctor.context import Ctx, cc_text, finding, vtuple
+from nktenv.facts import cuda_version_from_int
 from nktenv.findings import Finding
 from nktenv.i18n import _
 from nktenv.wording import join_sentences
@@ -144,13 +145,12 @@ def driver_too_old(ctx: Ctx) -> Iterable[Finding]:
     if lines and not reported and not ctx.grep(MISMATCH_LINES):
         m = ctx.search(r"found version (\d+)")
         ev = list(lines)
-        if m:
-            num = int(m.group(1))
-            found = (num // 1000, num % 1000 // 10)
+        found = cuda_version_from_int(int(m.group(1))) if m else None
+        if found:
             builds = [vtuple(fw.cuda)[:2] for fw in (ctx.torch, ctx.tf) if fw is not None and fw.cuda]
-            if builds and all(found >= b for b in builds):
+            if builds and all(vtuple(found) >= b for b in builds):
                 return  # the driver is new enough; the message comes from another failure
-            ev.append(_("the driver supports CUDA up to {cuda}").format(cuda=f"{found[0]}.{found[1]}"))
+            ev.append(_("the driver supports CUDA up to {cuda}").format(cuda=found))
         yield _too_old(ctx, None, None, None, None, ev)
 
 

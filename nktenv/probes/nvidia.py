@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from nktenv.facts import DriverFacts, Gpu, KernelModule, Pcie
+from nktenv.facts import DriverFacts, Gpu, KernelModule, Pcie, cuda_version_from_int
 from nktenv.probes._ctx import CMD_TIMEOUT_S, Ctx
 from nktenv.probes.seam import CmdResult
 
@@ -27,13 +27,6 @@ _REJECTED = re.compile(
 
 
 # --- pure parsers -------------------------------------------------------------------------------
-
-
-def cuda_version_from_int(value: int | None) -> str | None:
-    """NVML's 12040 -> '12.4'."""
-    if not value:
-        return None
-    return f"{value // 1000}.{(value % 1000) // 10}"
 
 
 def parse_proc_driver_version(text: str | None) -> tuple[str | None, str | None]:
