@@ -246,7 +246,10 @@ def plain_coercion(command: Any, *, subcommands: bool = True) -> bool:
         def get_help_option(ctx: Any) -> Any:
             option = original(ctx)
             if option is not None:
-                seed(option)
+                try:
+                    seed(option)
+                except Exception:  # noqa: BLE001 - Typer then coerces --help itself
+                    pass
             return option
 
         cmd.get_help_option = get_help_option
