@@ -116,6 +116,10 @@ def main() -> int:
             cpu=shell_cpu,
             pycache=pycache,
         )
+        typer_cpu: list[float] = []
+        typer_only = _wall(
+            [sys.executable, "-c", "import typer"], args.runs, check_json=False, cpu=typer_cpu, pycache=pycache
+        )
     load_s, plan_s = _in_process(200)
     median = statistics.median(wall)
 
@@ -128,6 +132,8 @@ def main() -> int:
         ("  same, CPU time user + sys (median)", ms(cpu), ""),
         ("nktenv --version, the CLI floor (median)", ms(shell), ""),
         ("  same, CPU time (median)", ms(shell_cpu), ""),
+        ("python -c 'import typer' (median)", ms(typer_only), ""),
+        ("  same, CPU time (median)", ms(typer_cpu), ""),
         ("bare interpreter start (median)", ms(baseline), ""),
         ("  same, CPU time (median)", ms(base_cpu), ""),
         ("load + validate manifests (in process)", f"{load_s * 1000:.1f} ms", ""),
