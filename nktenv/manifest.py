@@ -185,7 +185,7 @@ class GpuArch:
     products: str | None = None
 
     def contains(self, cc: tuple[int, int]) -> bool:
-        return _cc_tuple(self.cc_min) <= cc <= _cc_tuple(self.cc_max)
+        return cc_tuple(self.cc_min) <= cc <= cc_tuple(self.cc_max)
 
 
 @dataclass(frozen=True)
@@ -242,7 +242,8 @@ def major_minor(version: str | None) -> str | None:
     return f"{parts[0]}.{parts[1]}"
 
 
-def _cc_tuple(text: str) -> tuple[int, int]:
+def cc_tuple(text: str) -> tuple[int, int]:
+    """A validated compute capability '8.6' -> (8, 6) (facts.parse_cc is the lenient one for probed text)."""
     major, _, minor = text.partition(".")
     return int(major), int(minor or 0)
 
@@ -263,10 +264,10 @@ def build_covers(cc: tuple[int, int], sass: Iterable[str], ptx: Iterable[str]) -
     SASS for X.y runs on X.z with z >= y (same major); PTX for X.Y is JIT-compiled for any cc >= X.Y.
     """
     for target in sass:
-        major, minor = _cc_tuple(target)
+        major, minor = cc_tuple(target)
         if major == cc[0] and minor <= cc[1]:
             return True
-    return any(_cc_tuple(target) <= cc for target in ptx)
+    return any(cc_tuple(target) <= cc for target in ptx)
 
 
 _CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|<|>)\s*(\d+(?:\.\d+)*)\s*$")
@@ -832,7 +833,7 @@ def _load_gpus(doc: dict[str, Any]) -> tuple[GpuArch, ...]:
         )
         cc_min = e.text("cc_min", check=_is_cc, example="8.6") or "0.0"
         cc_max = e.text("cc_max", check=_is_cc, example="8.6") or "0.0"
-        if _cc_tuple(cc_min) > _cc_tuple(cc_max):
+        if cc_tuple(cc_min) > cc_tuple(cc_max):
             raise e.bad(_("cc_min {low} is above cc_max {high}").format(low=cc_min, high=cc_max))
         arch = GpuArch(
             name=e.text("name") or "",
@@ -852,9 +853,9 @@ def _load_gpus(doc: dict[str, Any]) -> tuple[GpuArch, ...]:
             source=e.text("source") or "",
         )
         for other in out:
-            if _cc_tuple(arch.cc_min) <= _cc_tuple(other.cc_max) and _cc_tuple(other.cc_min) <= _cc_tuple(
+            if cc_tuple(arch.cc_min) <= cc_tuple(other.cc_max) and cc_tuple(other.cc_min) <= cc_tuple(
                 arch.cc_max
             ):
                 raise e.bad(_("compute capability range overlaps {other}").format(other=other.name))
         out.append(arch)
-    return tuple(sorted(out, key=lambda a: _cc_tuple(a.cc_min)))
+    return tuple(sorted(out, key=lambda a: cc_tuple(a.cc_min)))

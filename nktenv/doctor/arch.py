@@ -104,7 +104,9 @@ def _tf_older(ctx: Ctx) -> Iterable[Finding]:
     rel = versions.tf_release(ctx)
     old: list[Gpu] = []
     if rel is not None and rel.min_cc and fw is not None and fw.is_cuda_build is not False:
-        floor = tuple(int(x) for x in rel.min_cc.split("."))
+        from nktenv.manifest import cc_tuple
+
+        floor = cc_tuple(rel.min_cc)
         old = [g for g in ctx.nvidia_gpus if g.cc is not None and g.cc < floor]
     if fw is not None and fw.arch_list and not old:
         sass, ptx = parse_arch_list(fw.arch_list)

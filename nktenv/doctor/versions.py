@@ -61,13 +61,10 @@ def tf_gpu_platform(ctx: Ctx) -> str | None:
 
 
 def variant_archs(ctx: Ctx, variant: TorchVariant) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    from nktenv.manifest import cc_tuple
+
     sass, ptx = variant.archs(os_key(ctx), ctx.facts.os.arch or "x86_64")
-    return [_cc(s) for s in sass], [_cc(p) for p in ptx]
-
-
-def _cc(text: str) -> tuple[int, int]:
-    major, _, minor = text.partition(".")
-    return int(major), int(minor or 0)
+    return [cc_tuple(s) for s in sass], [cc_tuple(p) for p in ptx]
 
 
 def installed_torch(ctx: Ctx) -> tuple[TorchRelease | None, TorchVariant | None]:
@@ -160,6 +157,8 @@ def tf_gpu_releases(ctx: Ctx) -> list[TfRelease]:
     """TensorFlow releases with a GPU build for this platform, this Python and every GPU here, newest first."""
     if ctx.m is None:
         return []
+    from nktenv.manifest import cc_tuple
+
     plat = tf_gpu_platform(ctx)
     py = ctx.python_version
     ccs = _gpu_ccs(ctx)
@@ -169,7 +168,7 @@ def tf_gpu_releases(ctx: Ctx) -> list[TfRelease]:
             continue
         if py and not rel.supports_python(py):
             continue
-        if rel.min_cc and any(cc < _cc(rel.min_cc) for cc in ccs):
+        if rel.min_cc and any(cc < cc_tuple(rel.min_cc) for cc in ccs):
             continue
         if rel.cuda and ctx.driver_version:
             floor = driver_floor(ctx, rel.cuda)
