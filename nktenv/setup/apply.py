@@ -299,6 +299,24 @@ _UNRESOLVABLE = re.compile(
 )
 
 
+def _missing_parents(target: Path) -> list[Path]:
+    """The folders above `target` that do not exist yet, deepest first."""
+    out: list[Path] = []
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        out.append(parent)
+        parent = parent.parent
+    return out
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first; stop at the first one something else now uses
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 def classify_failure(step: str, result: ProcResult, log_path: Path) -> NktenvError:
     """Turn a failed installer run into one clear error (pure over the output tail)."""
     tail = result.stdout
@@ -318,21 +336,21 @@ def classify_failure(step: str, result: ProcResult, log_path: Path) -> NktenvErr
     if _DISK_FULL.search(tail):
         return NktenvError(
             "disk-full", _("The disk filled up during the {step} step; nothing was left behind.").format(step=step),
-            hint=_("Free some space (torch with CUDA needs about 10 GB) and run the command again. {log}").format(log=hint),
+            hint=_("Free some space (torch with CUDA needs about 10 GB) and run the command again. The full log is {path}").format(path=log_path),
             exit_code=ExitCode.INSTALL_FAILED,
         )
     if _UNRESOLVABLE.search(tail) and not _NETWORK.search(tail):
         return NktenvError(
             "not-installable",
             _("The installer found no matching package: {line}").format(line=last),
-            hint=_("Check the version and variant with nktenv plan, or the --index-url/--find-links you gave. {log}").format(log=hint),
+            hint=_("Check the version and variant with nktenv plan, or the --index-url/--find-links you gave. The full log is {path}").format(path=log_path),
             exit_code=ExitCode.INSTALL_FAILED,
         )
     if _NETWORK.search(tail):
         return NktenvError(
             "no-network",
             _("The package index could not be reached; nothing was installed.").format(),
-            hint=_("Check the network or proxy, or use a local wheel folder with --find-links. {log}").format(log=hint),
+            hint=_("Check the network or proxy, or use a local wheel folder with --find-links. The full log is {path}").format(path=log_path),
             exit_code=ExitCode.INSTALL_FAILED,
         )
     return NktenvError(
@@ -459,6 +477,7 @@ def apply(
                 duration_s=time.monotonic() - started,
             )
 
+    made = _missing_parents(target)  # removed again if the setup fails: nothing half-done is left
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(target)
     staging = target.parent / f".{target.name}{_TMP_TAG}{os.getpid()}-{secrets.token_hex(3)}"
@@ -544,6 +563,7 @@ def apply(
             log.write(f"[{status} {target}]\n")
     except OSError as exc:
         _rmtree(staging)
+        _remove_empty(made)
         if exc.errno == errno.ENOSPC:
             raise NktenvError(
                 "disk-full", _("The disk filled up; nothing was left behind."),
@@ -555,6 +575,7 @@ def apply(
         ) from None
     except BaseException:
         _rmtree(staging)
+        _remove_empty(made)
         raise
     if old is not None:
         _rmtree(old)

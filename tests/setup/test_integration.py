@@ -121,6 +121,14 @@ def test_failed_verification_leaves_the_old_environment_untouched(tmp_path: Path
     assert _siblings(target) == []
 
 
+def test_failed_setup_removes_the_folders_it_made_for_the_venv(tmp_path: Path, index_url: str) -> None:
+    target = tmp_path / "new" / "nested" / "env"
+    broken = InstallSpec(("torch==0.0.2",), index_url=index_url, frameworks=("torch",))
+    with pytest.raises(A.VerificationFailed):
+        A.apply(_request(target, broken, BACKENDS[-1]))
+    assert list(tmp_path.iterdir()) == []  # not even an empty "new/nested"
+
+
 @pytest.mark.parametrize("backend", BACKENDS[-1:])  # pip is killed midway by the Ctrl-C test below
 def test_installer_killed_midway_leaves_nothing(tmp_path: Path, index_root: Path, backend: str) -> None:
     target = tmp_path / "env"
