@@ -17,10 +17,8 @@ import faulthandler
 import functools
 import json
 import os
-import platform
 import re
 import sys
-import traceback
 
 SCHEMA = "nktenv.probe/1"
 RELATED = re.compile(r"^(nvidia-.*|torch|torchvision|torchaudio|tensorflow.*|tf-nightly.*|tensorrt.*|jax.*|keras|"
@@ -66,6 +64,8 @@ def _related_dists() -> dict:
 
 
 def info() -> dict:
+    import platform  # here, not at the top: the framework children do not need it
+
     prefix = sys.prefix
     return {
         "version": platform.python_version(),
@@ -213,6 +213,8 @@ def run_framework(name: str) -> dict:
     try:
         result = fn()
     except BaseException as exc:  # noqa: BLE001 - SystemExit from a broken import is evidence too
+        import traceback
+
         result = {"error": "".join(traceback.format_exception_only(type(exc), exc)).strip(),
                   "traceback": traceback.format_exc(limit=8)}
         if "package" not in result:
