@@ -1,6 +1,6 @@
 """How long nktenv takes to describe a machine, next to PyTorch's own `collect_env`.
 
-    python benchmarks/detect_vs_collect_env.py [--runs 5] [--python PATH]
+    python benchmarks/detect_vs_collect_env.py [--runs 5] [--python PATH] [--torch-only]
 
 Times, interleaved so that machine load hits every command alike (median of --runs each):
 
@@ -12,6 +12,8 @@ Times, interleaved so that machine load hits every command alike (median of --ru
 PY is --python (default: this interpreter) and must have torch. Targets: detect <= 0.2x and
 doctor <= 1.0x of collect_env's wall time. Where PY also has TensorFlow, doctor checks it too
 (collect_env does not), and importing TensorFlow alone is then the floor: the report says so.
+`--torch-only` (POSIX) measures in a throw-away venv holding only PY's torch, its requirements and
+pip, linked from PY: the comparison the target is about.
 
 Every command runs with bytecode cached (as an installed nktenv and torch have it), kept out of the
 tree. The CPU column (user + sys of the command and its children, Unix only) is steadier than wall
@@ -30,6 +32,36 @@ import time
 
 TIMEOUT_S = 600
 _ENV: dict[str, str] = {}
+
+# Run by PY: link torch, its requirements (no extras), numpy and pip from PY's site-packages into argv[1].
+_LINK_TORCH = r"""
+import importlib.metadata as md, os, re, sys
+target, seen, todo = sys.argv[1], set(), ["torch", "numpy", "pip"]
+while todo:
+    name = re.split(r"[\s;<>=!~\[(]", todo.pop(), maxsplit=1)[0].lower().replace("_", "-")
+    if not name or name in seen:
+        continue
+    try:
+        dist = md.distribution(name)
+    except md.PackageNotFoundError:
+        continue
+    seen.add(name)
+    todo += [r for r in dist.requires or [] if "extra ==" not in r]
+    for top in {f.parts[0] for f in dist.files or []} - {"..", "__pycache__"}:
+        src, dst = os.path.join(str(dist.locate_file("")), top), os.path.join(target, top)
+        if os.path.exists(src) and not os.path.lexists(dst):
+            os.symlink(src, dst)
+"""
+
+
+def _torch_only(py: str, folder: str) -> str:
+    """A venv with nothing but PY's torch, what torch needs, numpy (torch uses it when present) and pip."""
+    subprocess.run([py, "-m", "venv", "--without-pip", folder], check=True, timeout=120, env=_ENV)
+    python = os.path.join(folder, "bin", "python")
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True, timeout=60, env=_ENV).stdout.strip()
+    subprocess.run([py, "-c", _LINK_TORCH, site], check=True, timeout=120, env=_ENV)
+    return python
 
 
 def _child_cpu() -> float:
@@ -67,6 +99,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="runs of each command (median is reported; >= 5)")
     parser.add_argument("--python", default=sys.executable, help="interpreter with torch (default: this one)")
+    parser.add_argument("--torch-only", action="store_true",
+                        help="measure in a venv linked to PY's torch alone (POSIX; leaves TensorFlow out)")
     args = parser.parse_args()
     runs = max(5, args.runs)
     nktenv = [sys.executable, "-m", "nktenv"]
@@ -76,6 +110,8 @@ def main() -> int:
         _ENV.update(os.environ, PYTHONUTF8="1", PYTHONIOENCODING="utf-8", NKTENV_LANG="en",
                     PYTHONPYCACHEPREFIX=os.path.join(tmp, "pycache"))
         _ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+        if args.torch_only:
+            py = _torch_only(py, os.path.join(tmp, "torch-only"))
         _, code, err, _ = _run([py, "-c", "import torch"])
         if code != 0:
             print(f"{py} cannot import torch:\n{err}", file=sys.stderr)
@@ -107,7 +143,8 @@ def main() -> int:
 
     base = statistics.median(times["collect"])
     targets = {"detect": 0.2, "doctor": 1.0}
-    print(f"interpreter: {py}{' (has TensorFlow too)' if has_tf else ''}")
+    label = f"{args.python} via a venv with torch alone" if args.torch_only else py
+    print(f"interpreter: {label}{' (has TensorFlow too)' if has_tf else ''}")
     print(f"runs: {runs} each, interleaved; cores: {os.cpu_count()}; load average before: {load_before}, "
           f"after: {_load()}")
     print()
