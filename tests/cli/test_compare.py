@@ -45,7 +45,9 @@ def test_human_table_and_outliers(runner, app, fleet: Path) -> None:
     assert result.exit_code == 0
     out = result.stdout
     assert "torch CNN, resident pipeline, GPU, batch 100" in out and "(versions differ: framework, driver, CUDA)" in out
-    assert "研究室-pc-04" in out and "†framework,driver,cuda" in out
+    assert "Versions (framework, driver, CUDA): 2.5.1+cu124 / 550.54.15 / 12.4" in out
+    assert "† 研究室-pc-04 runs 2.1.0+cu121 / 535.104.05 / 12.1 (framework, driver, CUDA differ)" in " ".join(out.split())
+    assert "…" not in out  # nothing cut: versions live under the table, not in a squeezed column
     assert "lab-pc-03 is 27% slower" in out and "PCIe link under load is Gen4 x4" in out
     assert "likely cause: older NVIDIA driver 535.104.05 (peers: 550.54.15)" in out
 
@@ -145,3 +147,13 @@ def test_html_report_follows_the_language(runner, app, fleet: Path, tmp_path: Pa
     page = html.read_text(encoding="utf-8")
     assert '<html lang="ja">' in page and heading in page
     assert cause.format(version="535.104.05", peer_version="550.54.15") in page
+
+
+def test_human_table_fits_80_columns(runner, app, fleet: Path, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    result = invoke(runner, app, ["compare", str(fleet)])
+    assert result.exit_code == 0
+    assert "…" not in result.stdout
+    tables = [line for line in result.stdout.splitlines() if not line.startswith(("!", " "))]
+    assert max(len(line) for line in tables) <= 80
+    assert "SLOW †" in result.stdout  # the flags column survives the narrow console
