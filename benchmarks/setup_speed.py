@@ -11,7 +11,7 @@ plus the no-op second run of `nktenv setup` on an environment that is already co
 Targets: nktenv (uv) >= 3x faster than manual; no-op < 2 s.
 
 Plans:
-  --plan torch      torch 2.13.0 CPU + torchvision (torch from /opt/wheels, the rest fetched once from PyPI
+  --plan torch      torch 2.13.0 CPU + numpy (torch from /opt/wheels, the rest fetched once from PyPI
                     into a wheelhouse); needs the plan for this machine to be the CPU one
   --plan synthetic  40 generated wheels (~3 MB each), no network at all (default when torch is unavailable)
 
@@ -35,7 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "setup"))
 from wheels import make_wheel, serve, write_simple_index  # noqa: E402
 
-TORCH_REQS = ["torch==2.13.0", "torchvision==0.28.0"]
+# What `nktenv setup --torch 2.13.0 --variant cpu --without torchvision` installs. PyPI's torchvision
+# is built for PyPI's torch, not the +cpu wheel on disk, and setup's verification (rightly) refuses it.
+TORCH_REQS = ["torch==2.13.0", "numpy"]
 
 
 def clean_env(data_dir: Path) -> dict[str, str]:
@@ -49,7 +51,7 @@ def torch_wheelhouse(folder: Path) -> list[str] | None:
     if not wheels:
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    if not any(folder.glob("torchvision-*.whl")):
+    if not any(folder.glob("numpy-*.whl")):
         cmd = [sys.executable, "-m", "pip", "download", "--dest", str(folder), "--find-links", "/opt/wheels",
                "--index-url", "https://pypi.org/simple", *TORCH_REQS]
         if subprocess.run(cmd, env=clean_env(folder), timeout=900).returncode != 0:
@@ -78,7 +80,7 @@ def nktenv_argv(plan: str, reqs: list[str], url: str, venv: Path, installer: str
     base = [sys.executable, "-m", "nktenv", "setup", "--venv", str(venv), "--yes", "--no-bench", "--installer", installer,
             "--index-url", url]
     if plan == "torch":
-        return base + ["--torch", "2.13.0", "--variant", "cpu"]
+        return base + ["--torch", "2.13.0", "--variant", "cpu", "--without", "torchvision"]
     return base + ["--from-lock", str(lock)]
 
 
