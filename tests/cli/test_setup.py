@@ -134,9 +134,8 @@ def test_setup_from_lock_then_noop(runner, app, lock: Path, tmp_path: Path) -> N
     assert [e["path"] for e in listed] == [str(target)]
 
 
-@pytest.mark.slow
-def test_failed_quick_bench_verdict_means_not_set_up(runner, app, tmp_path: Path, monkeypatch) -> None:
-    bench = pytest.importorskip("nktenv.bench")
+def _fake_torch_lock(tmp_path: Path) -> Path:
+    """A lock that installs a stand-in torch (imports and 'runs') from a local wheel folder."""
     from wheels import FAKE_TORCH_OK
 
     wheels = tmp_path / "wheels"
@@ -144,6 +143,13 @@ def test_failed_quick_bench_verdict_means_not_set_up(runner, app, tmp_path: Path
     lock = tmp_path / "lock.json"
     lock.write_text(json.dumps({"schema": LOCK_SCHEMA, "requirements": ["torch==0.0.1"], "no_index": True,
                                 "find_links": [str(wheels)], "frameworks": ["torch"]}), encoding="utf-8")
+    return lock
+
+
+@pytest.mark.slow
+def test_failed_quick_bench_verdict_means_not_set_up(runner, app, tmp_path: Path, monkeypatch) -> None:
+    bench = pytest.importorskip("nktenv.bench")
+    lock = _fake_torch_lock(tmp_path)
     calls = []
 
     def fake_quick(python, frameworks=("torch", "tensorflow"), **kw):
@@ -175,13 +181,7 @@ def test_failed_quick_bench_verdict_means_not_set_up(runner, app, tmp_path: Path
 @pytest.mark.parametrize(("status", "code"), [("ok", 0), ("failed", 1)])
 def test_no_gpu_verdict_still_needs_the_cpu_half_to_train(runner, app, tmp_path: Path, monkeypatch, status, code) -> None:
     bench = pytest.importorskip("nktenv.bench")
-    from wheels import FAKE_TORCH_OK
-
-    wheels = tmp_path / "wheels"
-    make_wheel(wheels, "torch", "0.0.1", module_source=FAKE_TORCH_OK)
-    lock = tmp_path / "lock.json"
-    lock.write_text(json.dumps({"schema": LOCK_SCHEMA, "requirements": ["torch==0.0.1"], "no_index": True,
-                                "find_links": [str(wheels)], "frameworks": ["torch"]}), encoding="utf-8")
+    lock = _fake_torch_lock(tmp_path)
 
     def fake_quick(python, frameworks=("torch", "tensorflow"), **kw):
         doc = {"schema": "nktenv.bench/1", "id": "run-" + status, "created_at": "2026-12-05T00:00:00Z",
