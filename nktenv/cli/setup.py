@@ -76,15 +76,18 @@ def _list(out: Console, json_mode: bool) -> None:
     if not envs:
         out.print(_("No environments made by nktenv yet."))
         return
-    from rich.table import Table
+    from nktenv.wording import join_list
 
-    table = Table(title=_("Environments made by nktenv (last one is the default for doctor and bench)"))
-    for col in (_("Folder"), _("Python"), _("torch"), _("tensorflow"), _("variant"), _("installer"), _("updated"), _("exists")):
-        table.add_column(col)
+    # One block per environment: the path is what people copy, so it stands whole on its own line.
+    out.print(_("Environments made by nktenv (last one is the default for doctor and bench):"))
     for e in envs:
-        table.add_row(e.path, e.python_version or "", e.torch or "", e.tensorflow or "", e.variant or "",
-                      e.installer or "", e.updated_at or "", _("yes") if e.exists else _("no (deleted)"))
-    out.print(table)
+        out.print("  " + (e.path if e.exists else _("{path} (deleted)").format(path=e.path)), markup=False, soft_wrap=True)
+        frameworks = [f"torch {e.torch}" + (f" ({e.variant})" if e.variant else "") if e.torch else None,
+                      f"tensorflow {e.tensorflow}" if e.tensorflow else None]
+        details = [_("Python {version}").format(version=e.python_version) if e.python_version else None,
+                   *frameworks, e.installer,
+                   _("updated {when}").format(when=e.updated_at[:16].replace("T", " ")) if e.updated_at else None]
+        out.print("      " + join_list(d for d in details if d), markup=False)
 
 
 def _plan_spec(interpreter: Any, *, torch: str, tensorflow: str, variant: str) -> tuple[Any, dict[str, Any], dict[str, Any]]:

@@ -87,8 +87,10 @@ def test_list_is_empty_then_shows_remembered_environments(runner, app, tmp_path:
                                            torch="2.13.0"))
     doc = json.loads(runner.invoke(app, ["setup", "--list", "--json"]).stdout)
     assert doc["environments"][0]["torch"] == "2.13.0" and doc["environments"][0]["exists"] is False
-    human = runner.invoke(app, ["setup", "--list"])
-    assert human.exit_code == 0 and "2.13.0" in human.stdout
+    human = runner.invoke(app, ["setup", "--list"], env={"COLUMNS": "60"})
+    assert human.exit_code == 0 and "torch 2.13.0" in human.stdout
+    # the path stands whole on its own line, however narrow the console
+    assert f"  {tmp_path / 'gone'} (deleted)" in human.stdout.splitlines()
 
 
 def test_dry_run_from_the_plan_for_this_machine(runner, app, tmp_path: Path) -> None:

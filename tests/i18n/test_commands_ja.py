@@ -152,7 +152,7 @@ def test_setup_list_in_japanese(runner, app, ja, tmp_path: Path) -> None:
                                            torch="2.13.0"))
     human = ja.invoke(["setup", "--list"])
     assert human.exit_code == 0, human.output
-    assert "2.13.0" in human.stdout and "いいえ(削除済み)" in squash_table(human.stdout)
+    assert "2.13.0" in human.stdout and "(削除済み)" in human.stdout
     ja.assert_translated(human.stdout)
     en_doc, ja_doc = _json_pair(runner, app, ["setup", "--list"])
     assert en_doc == ja_doc
