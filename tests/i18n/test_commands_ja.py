@@ -158,11 +158,6 @@ def test_setup_list_in_japanese(runner, app, ja, tmp_path: Path) -> None:
     assert en_doc == ja_doc
 
 
-def squash_table(text: str) -> str:
-    """A rich table's cells without the padding a narrow column adds."""
-    return "".join(text.split())
-
-
 # --- bench --------------------------------------------------------------------------------------
 
 CPU_BLOCKS = [1000.0 + i for i in range(10)]
