@@ -9,21 +9,14 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "setup"))
-from wheels import make_wheel  # noqa: E402
+from wheels import offline_lock  # noqa: E402
 
 from nktenv.setup import registry  # noqa: E402
-from nktenv.setup.apply import LOCK_SCHEMA  # noqa: E402
 
 
 @pytest.fixture
 def lock(tmp_path: Path) -> Path:
-    wheels = tmp_path / "wheels"
-    make_wheel(wheels, "nkt-dep", "1.0")
-    path = tmp_path / "lock.json"
-    path.write_text(json.dumps({"schema": LOCK_SCHEMA, "python": "%d.%d.%d" % sys.version_info[:3],
-                                "requirements": ["nkt-dep==1.0"], "no_index": True,
-                                "find_links": [str(wheels)]}), encoding="utf-8")
-    return path
+    return offline_lock(tmp_path)
 
 
 def test_dry_run_json_shows_exact_commands_and_changes_nothing(runner, app, lock: Path, tmp_path: Path) -> None:
@@ -140,11 +133,9 @@ def _fake_torch_lock(tmp_path: Path) -> Path:
     """A lock that installs a stand-in torch (imports and 'runs') from a local wheel folder."""
     from wheels import FAKE_TORCH_OK
 
-    wheels = tmp_path / "wheels"
-    make_wheel(wheels, "torch", "0.0.1", module_source=FAKE_TORCH_OK)
-    lock = tmp_path / "lock.json"
-    lock.write_text(json.dumps({"schema": LOCK_SCHEMA, "requirements": ["torch==0.0.1"], "no_index": True,
-                                "find_links": [str(wheels)], "frameworks": ["torch"]}), encoding="utf-8")
+    lock = offline_lock(tmp_path, "torch==0.0.1", module_source=FAKE_TORCH_OK)
+    lock.write_text(json.dumps(dict(json.loads(lock.read_text(encoding="utf-8")), frameworks=["torch"])),
+                    encoding="utf-8")
     return lock
 
 

@@ -27,7 +27,7 @@ for folder in ("bench", "setup"):  # their helpers are plain modules, as in test
         sys.path.insert(0, str(TESTS / folder))
 
 from bench_fakes import fake_interpreter, hello, row  # noqa: E402
-from wheels import make_wheel  # noqa: E402
+from wheels import offline_lock  # noqa: E402
 
 MACHINES = sorted(p.parent.name for p in (TESTS / "machines").glob("*/machine.json"))
 # Fields written for people: the only ones --lang may change in a JSON document.
@@ -95,15 +95,7 @@ def test_detect_framework_row_is_a_japanese_list(runner, app, ja) -> None:
 
 @pytest.fixture
 def lock(tmp_path: Path) -> Path:
-    from nktenv.setup.apply import LOCK_SCHEMA
-
-    wheels = tmp_path / "wheels"
-    make_wheel(wheels, "nkt-dep", "1.0")
-    path = tmp_path / "lock.json"
-    path.write_text(json.dumps({"schema": LOCK_SCHEMA, "python": "%d.%d.%d" % sys.version_info[:3],
-                                "requirements": ["nkt-dep==1.0"], "no_index": True,
-                                "find_links": [str(wheels)]}), encoding="utf-8")
-    return path
+    return offline_lock(tmp_path)
 
 
 def test_setup_dry_run_in_japanese(runner, app, ja, lock: Path, tmp_path: Path) -> None:

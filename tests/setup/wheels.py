@@ -160,3 +160,19 @@ def serve_slow(root: Path, *, stall: str = "nkt_slow", hold_s: float = 60.0) -> 
         release.set()
         server.shutdown()
         server.server_close()
+
+
+def offline_lock(folder: Path, requirement: str = "nkt-dep==1.0", **make: object) -> Path:
+    """A setup lock (`nktenv.lock/1`) that installs one small real wheel from a local folder, no index."""
+    import json
+    import sys
+
+    from nktenv.setup.apply import LOCK_SCHEMA
+
+    name, version = requirement.split("==")
+    make_wheel(folder / "wheels", name, version, **make)  # type: ignore[arg-type]
+    path = folder / "lock.json"
+    path.write_text(json.dumps({"schema": LOCK_SCHEMA, "python": "%d.%d.%d" % sys.version_info[:3],
+                                "requirements": [requirement], "no_index": True,
+                                "find_links": [str(folder / "wheels")]}), encoding="utf-8")
+    return path
