@@ -143,6 +143,22 @@ class Pcie(_Node):
 
 
 @dataclass(frozen=True)
+class GpuProcess(_Node):
+    pid: int | None = None
+    name: str | None = None
+    used_memory_bytes: int | None = None
+    type: str | None = None  # C (compute) | G (graphics) | C+G, as nvidia-smi prints it
+
+
+@dataclass(frozen=True)
+class MigDevice(_Node):
+    index: int | None = None
+    uuid: str | None = None
+    name: str | None = None
+    memory_total_bytes: int | None = None
+
+
+@dataclass(frozen=True)
 class Gpu(_Node):
     index: int | None = None
     vendor: str | None = None
@@ -153,6 +169,11 @@ class Gpu(_Node):
     memory_total_bytes: int | None = None
     pci_bus_id: str | None = None
     pcie: Pcie | None = None
+    driver_model: str | None = None  # Windows only: WDDM | TCC | MCDM
+    compute_mode: str | None = None  # Default | Exclusive_Process | Prohibited
+    mig_mode: str | None = None  # enabled | disabled; None where MIG is unsupported or unknown
+    mig_devices: tuple[MigDevice, ...] = ()
+    processes: tuple[GpuProcess, ...] | None = None  # None: not looked; () looked, none running
 
     @property
     def cc(self) -> tuple[int, int] | None:
