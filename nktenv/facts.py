@@ -91,6 +91,12 @@ class OsFacts(_Node):
     container: bool | None = None
     glibc: str | None = None
     secure_boot: bool | None = None
+    id: str | None = None  # os-release ID: ubuntu | debian | rhel | ...
+    version_id: str | None = None  # os-release VERSION_ID: 22.04
+    version_codename: str | None = None  # VERSION_CODENAME, else UBUNTU_CODENAME: jammy
+    wsl_version: int | None = None  # 1 | 2 inside WSL (only WSL 2 has GPU support), else None
+    tegra: bool | None = None  # NVIDIA Jetson / Tegra (L4T): no desktop driver branch applies
+    l4t_release: str | None = None  # Jetson Linux (L4T) release, e.g. 36.4.3
 
 
 @dataclass(frozen=True)
@@ -187,6 +193,8 @@ class CudaToolkit(_Node):
     root: str | None = None
     nvcc: str | None = None
     source: str | None = None
+    nvcc_version: str | None = None  # version.json cuda_nvcc
+    driver_version: str | None = None  # version.json nvidia_driver: the driver bundled with the toolkit
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,44 @@ def _device(nvml, index: int) -> dict:
             pcie[key] = None
             dev["errors"]["pcie." + key] = _field_err(exc)
     dev["pcie"] = pcie
+
+    def optional(key, fn):
+        # Unsupported here (the driver model off Windows, MIG before Ampere) is an answer, not an error.
+        try:
+            dev[key] = fn()
+        except Exception as exc:  # noqa: BLE001
+            dev[key] = None
+            if "Not Supported" not in str(exc) and "Function Not Found" not in str(exc) and not isinstance(exc, AttributeError):
+                dev["errors"][key] = _field_err(exc)
+
+    optional("driver_model", lambda: int(_first(nvml, ["nvmlDeviceGetDriverModel_v2", "nvmlDeviceGetDriverModel"], handle)[0]))
+    optional("compute_mode", lambda: int(nvml.nvmlDeviceGetComputeMode(handle)))
+    optional("mig_mode", lambda: int(nvml.nvmlDeviceGetMigMode(handle)[0]))
+    dev["mig_devices"] = _mig_devices(nvml, handle) if dev.get("mig_mode") == 1 else []
     return dev
+
+
+def _mig_devices(nvml, handle) -> list:
+    out = []
+    try:
+        count = int(nvml.nvmlDeviceGetMaxMigDeviceCount(handle))
+    except Exception:  # noqa: BLE001
+        return out
+    for i in range(count):
+        try:
+            mig = nvml.nvmlDeviceGetMigDeviceHandleByIndex(handle, i)
+        except Exception:  # noqa: BLE001 - an empty slot
+            continue
+        entry = {"index": i}
+        for key, fn in (("uuid", lambda: _text(nvml.nvmlDeviceGetUUID(mig))),
+                        ("name", lambda: _text(nvml.nvmlDeviceGetName(mig))),
+                        ("memory_total", lambda: int(nvml.nvmlDeviceGetMemoryInfo(mig).total))):
+            try:
+                entry[key] = fn()
+            except Exception:  # noqa: BLE001
+                entry[key] = None
+        out.append(entry)
+    return out
 
 
 def main() -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -18,6 +19,22 @@ def parse_version_json(text: str | None) -> str | None:
         return str(version) if version else None
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def parse_version_json_components(text: str | None) -> dict[str, str | None]:
+    """version.json beside the toolkit's version: nvcc ("cuda_nvcc") and the driver it bundles ("nvidia_driver")."""
+    try:
+        data = json.loads(text or "")
+    except ValueError:
+        data = None
+    out: dict[str, str | None] = {"nvcc_version": None, "driver_version": None}
+    if not isinstance(data, dict):
+        return out
+    for key, entry in (("nvcc_version", "cuda_nvcc"), ("driver_version", "nvidia_driver")):
+        value = data.get(entry)
+        version = value.get("version") if isinstance(value, dict) else None
+        out[key] = str(version) if version else None
+    return out
 
 
 def parse_version_txt(text: str | None) -> str | None:
@@ -74,8 +91,10 @@ def probe_toolkit(ctx: Ctx, root: str) -> CudaToolkit | None:
     p = ctx.path
     nvcc_path = p.join(root, "bin", "nvcc.exe" if ctx.windows else "nvcc")
     has_nvcc = ctx.seam.exists(nvcc_path)
-    version = parse_version_json(ctx.seam.read_text(p.join(root, "version.json")))
+    version_json = ctx.seam.read_text(p.join(root, "version.json"))
+    version = parse_version_json(version_json)
     source = "version.json" if version else None
+    parts = parse_version_json_components(version_json)
     if not version:
         version = parse_version_txt(ctx.seam.read_text(p.join(root, "version.txt")))
         source = "version.txt" if version else None
@@ -88,7 +107,8 @@ def probe_toolkit(ctx: Ctx, root: str) -> CudaToolkit | None:
         if not folder_version or not ctx.seam.exists(p.join(root, "bin")):
             return None  # a stale variable or an empty folder is not a toolkit
         version, source = folder_version, "folder"
-    return CudaToolkit(version=version, root=root, nvcc=nvcc_path if has_nvcc else None, source=source)
+    return CudaToolkit(version=version, root=root, nvcc=nvcc_path if has_nvcc else None, source=source,
+                       nvcc_version=parts["nvcc_version"], driver_version=parts["driver_version"])
 
 
 def probe_cuda(ctx: Ctx) -> list[CudaToolkit]:
@@ -121,8 +141,7 @@ def probe_cuda(ctx: Ctx) -> list[CudaToolkit]:
             on_path.append(first)
     out = []
     for tk, how, alias, first in zip(toolkits, found_by, aliases, on_path):
-        out.append(CudaToolkit(version=tk.version, root=tk.root, nvcc=tk.nvcc, source=tk.source,
-                               extra={"found_by": how, "on_path": first, "aliases": alias}))
+        out.append(dataclasses.replace(tk, extra={"found_by": how, "on_path": first, "aliases": alias}))
     if missing:
         # A variable pointing at nothing is evidence for doctor, not a toolkit.
         ctx.cache["cuda_missing_roots"] = missing

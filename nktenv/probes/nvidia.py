@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from nktenv.facts import DriverFacts, Gpu, KernelModule, Pcie, cuda_version_from_int
+from nktenv.facts import DriverFacts, Gpu, KernelModule, MigDevice, Pcie, cuda_version_from_int
 from nktenv.probes._ctx import CMD_TIMEOUT_S, Ctx
 from nktenv.probes.seam import CmdResult
 
@@ -40,18 +40,89 @@ def parse_proc_driver_version(text: str | None) -> tuple[str | None, str | None]
 
 
 def parse_smi_header(text: str | None) -> dict[str, str | None]:
-    """`nvidia-smi` table header -> driver version, CUDA version (the driver's ceiling), smi version."""
+    """`nvidia-smi` table header -> driver version, CUDA version (the driver's ceiling), smi version.
+
+    From the 610 branch the fields read `KMD Version:` / `CUDA UMD Version:`; before 410 there is no
+    CUDA field at all (then cuda_version is None).
+    """
     t = text or ""
-    driver = re.search(r"Driver Version:\s*([\d.]+)", t)
-    cuda = re.search(r"CUDA Version:\s*([\d.]+)", t)
-    smi = re.search(r"NVIDIA-SMI\s+([\d.]+)", t)
-    lib = re.search(r"NVML library version:\s*([\d.]+)", t)
+    driver = re.search(r"(?:Driver|KMD) Version:\s*(\d[\d.]*)", t)
+    cuda = re.search(r"CUDA (?:UMD )?Version:\s*(\d[\d.]*)", t)
+    smi = re.search(r"NVIDIA-SMI\s+(\d[\d.]*)", t)
+    lib = re.search(r"NVML library version:\s*(\d[\d.]*)", t)
     return {
         "driver_version": driver.group(1) if driver else None,
         "cuda_version": cuda.group(1) if cuda else None,
         "smi_version": smi.group(1) if smi else None,
         "nvml_library_version": lib.group(1) if lib else None,
     }
+
+
+_DRIVER_MODELS = {"WDDM", "TCC", "MCDM"}
+_COMPUTE_MODES = {"Default", "Exclusive_Process", "Exclusive_Thread", "Prohibited", "E. Process", "E. Thread"}
+
+
+def parse_smi_table(text: str | None) -> dict[int, dict[str, str | None]]:
+    """The GPU rows of the `nvidia-smi` table -> {index: {driver_model, compute_mode, mig_mode}}.
+
+    Each GPU is a block of up to three lines between `+---` rules. Its first cell ends with the
+    driver model where the header names the column `Driver-Model` / `TCC/WDDM` (Windows); the
+    third cell of the second line ends with the compute mode, that of the third line with MIG M.
+    """
+    out: dict[int, dict[str, str | None]] = {}
+    lines = (text or "").splitlines()
+    has_model = any(re.search(r"\|\s*GPU\s+Name\s.*(?:Driver-Model|TCC/WDDM)", ln) for ln in lines)
+    start = next((i for i, ln in enumerate(lines) if ln.startswith("|===")), None)
+    if start is None:
+        return out
+    block: list[list[str]] = []
+
+    def flush() -> None:
+        if not block:
+            return
+        first = block[0]
+        m = re.match(r"\s*(\d+)\s", first[0]) if first else None
+        if m:
+            model = first[0].split()[-1] if has_model and first[0].split() else None
+            compute = mig = None
+            if len(block) > 1 and len(block[1]) >= 3:
+                tail = block[1][2].strip()
+                compute = next((c for c in sorted(_COMPUTE_MODES, key=len, reverse=True) if tail.endswith(c)), None)
+            if len(block) > 2 and len(block[2]) >= 3:
+                mig = block[2][2].strip() or None
+            out[int(m.group(1))] = {
+                "driver_model": model if model in _DRIVER_MODELS else None,
+                "compute_mode": {"E. Process": "Exclusive_Process", "E. Thread": "Exclusive_Thread"}.get(
+                    compute or "", compute),
+                "mig_mode": {"Enabled": "enabled", "Disabled": "disabled"}.get(mig or ""),
+            }
+        block.clear()
+
+    for ln in lines[start + 1:]:
+        if not ln.strip():
+            break  # the end of the GPU table; MIG devices and processes follow
+        if ln.startswith("+") or ln.startswith("|==="):
+            flush()
+            continue
+        if ln.startswith("|"):
+            block.append(ln.strip().strip("|").split("|"))
+    flush()
+    return out
+
+
+def parse_smi_list(text: str | None) -> dict[int, list[MigDevice]]:
+    """`nvidia-smi -L` -> {gpu index: MIG devices} for the GPUs that list any."""
+    out: dict[int, list[MigDevice]] = {}
+    gpu: int | None = None
+    for line in (text or "").splitlines():
+        g = re.match(r"GPU (\d+):", line)
+        if g:
+            gpu = int(g.group(1))
+            continue
+        m = re.match(r"\s+MIG\s+(\S+)\s+Device\s+(\d+):\s*\(UUID:\s*([^)\s]+)\)", line)
+        if m and gpu is not None:
+            out.setdefault(gpu, []).append(MigDevice(index=int(m.group(2)), uuid=m.group(3), name=m.group(1)))
+    return out
 
 
 def _num(value: str) -> int | None:
@@ -99,6 +170,11 @@ def smi_rows_to_gpus(rows: list[dict[str, Any]]) -> list[Gpu]:
     return gpus
 
 
+# NVML's enums (nvml.h: nvmlDriverModel_t, nvmlComputeMode_t); NVML calls TCC "WDM".
+_NVML_DRIVER_MODEL = {0: "WDDM", 1: "TCC", 2: "MCDM"}
+_NVML_COMPUTE_MODE = {0: "Default", 1: "Exclusive_Thread", 2: "Prohibited", 3: "Exclusive_Process"}
+
+
 def nvml_gpus(data: Mapping[str, Any]) -> list[Gpu]:
     gpus = []
     for dev in data.get("devices") or []:
@@ -113,6 +189,12 @@ def nvml_gpus(data: Mapping[str, Any]) -> list[Gpu]:
             memory_total_bytes=dev.get("memory_total"),
             pci_bus_id=dev.get("pci_bus_id"),
             pcie=Pcie(**{k: pcie.get(k) for k in ("gen_current", "gen_max", "width_current", "width_max")}),
+            driver_model=_NVML_DRIVER_MODEL.get(dev.get("driver_model")),  # type: ignore[arg-type]
+            compute_mode=_NVML_COMPUTE_MODE.get(dev.get("compute_mode")),  # type: ignore[arg-type]
+            mig_mode={1: "enabled", 0: "disabled"}.get(dev.get("mig_mode")),  # type: ignore[arg-type]
+            mig_devices=tuple(MigDevice(index=m.get("index"), uuid=m.get("uuid"), name=m.get("name"),
+                                        memory_total_bytes=m.get("memory_total"))
+                              for m in dev.get("mig_devices") or []),
             extra={"source": "nvml", "errors": dict(dev.get("errors") or {})},
         ))
     return gpus
@@ -211,7 +293,30 @@ def probe_nvidia_smi(ctx: Ctx, path: str) -> tuple[dict[str, Any], list[Gpu]]:
     if not res.ok:
         info["query_error"] = _smi_error(res)
         return info, []
-    return info, smi_rows_to_gpus(parse_smi_query(res.stdout, fields))
+    gpus = with_smi_table(smi_rows_to_gpus(parse_smi_query(res.stdout, fields)), parse_smi_table(head.stdout))
+    if any(g.mig_mode == "enabled" for g in gpus):
+        listing = ctx.seam.run([path, "-L"], timeout=CMD_TIMEOUT_S)
+        if listing.ok:
+            gpus = with_mig_devices(gpus, parse_smi_list(listing.stdout))
+    return info, gpus
+
+
+def with_smi_table(gpus: list[Gpu], table: Mapping[int, Mapping[str, str | None]]) -> list[Gpu]:
+    """Driver model, compute mode and MIG mode from the `nvidia-smi` table, matched by index."""
+    import dataclasses
+
+    out = []
+    for i, gpu in enumerate(gpus):
+        row = table.get(gpu.index if gpu.index is not None else i) or {}
+        out.append(dataclasses.replace(gpu, driver_model=row.get("driver_model"), compute_mode=row.get("compute_mode"),
+                                       mig_mode=row.get("mig_mode")) if row else gpu)
+    return out
+
+
+def with_mig_devices(gpus: list[Gpu], listing: Mapping[int, list[MigDevice]]) -> list[Gpu]:
+    import dataclasses
+
+    return [dataclasses.replace(g, mig_devices=tuple(listing[g.index])) if g.index in listing else g for g in gpus]
 
 
 def probe_driver(ctx: Ctx, nvml: Mapping[str, Any] | None = None) -> tuple[DriverFacts | None, list[Gpu]]:

@@ -38,6 +38,35 @@ def distro_name(os_release: Mapping[str, str]) -> str | None:
     return f"{name} {version}" if name and version else name
 
 
+def wsl_version(release: str | None, proc_version: str | None = None) -> int | None:
+    """WSL 1 runs Microsoft's 4.4.0-<build>-Microsoft kernel emulation; WSL 2 a real kernel
+    (5.15.153.1-microsoft-standard-WSL2). None when neither says WSL."""
+    text = f"{release or ''} {proc_version or ''}"
+    if re.search(r"\b4\.4\.0-\d+-Microsoft\b", text):
+        return 1
+    if re.search(r"microsoft-standard|WSL2", text, re.IGNORECASE):
+        return 2
+    return None
+
+
+TEGRA_RELEASE_FILE = "/etc/nv_tegra_release"
+
+
+def parse_nv_tegra_release(text: str | None) -> str | None:
+    """/etc/nv_tegra_release: '# R36 (release), REVISION: 4.3, GCID: ...' -> '36.4.3'."""
+    m = re.search(r"#\s*R(\d+)\s*\(release\),\s*REVISION:\s*(\d+(?:\.\d+)*)", text or "")
+    if not m:
+        return None
+    return f"{m.group(1)}.{m.group(2)}"
+
+
+def l4t_from_proc_version(text: str | None) -> str | None:
+    """JetPack 5 names the L4T release in /proc/driver/nvidia/version ('... for aarch64  35.3.1  Release
+    Build ...'); desktop drivers and JetPack 6's OpenRM (540.4.0) have majors in the hundreds."""
+    m = re.search(r"Kernel Module for aarch64\s+(\d+)\.(\d+(?:\.\d+)*)", text or "")
+    return f"{m.group(1)}.{m.group(2)}" if m and int(m.group(1)) < 100 else None
+
+
 def windows_distro(build: str | None) -> str | None:
     """'10.0.22631' -> 'Windows 11' (Windows 11 keeps major version 10; builds >= 22000 are 11)."""
     m = re.match(r"(\d+)\.(\d+)\.(\d+)", build or "")
@@ -106,10 +135,19 @@ def probe_os(ctx: Ctx) -> OsFacts:
     distro = None
     wsl = container = secure_boot = None
     glibc = None
+    os_id = version_id = codename = wsl_ver = tegra = l4t = None
     if system == "linux":
-        distro = distro_name(parse_os_release(ctx.seam.read_text("/etc/os-release")))
+        osr = parse_os_release(ctx.seam.read_text("/etc/os-release"))
+        distro = distro_name(osr)
+        os_id, version_id = osr.get("ID") or None, osr.get("VERSION_ID") or None
+        codename = osr.get("VERSION_CODENAME") or osr.get("UBUNTU_CODENAME") or None
         proc_version = ctx.seam.read_text("/proc/version") or ""
         wsl = "microsoft" in f"{release} {proc_version}".lower() or bool(ctx.getenv("WSL_DISTRO_NAME"))
+        wsl_ver = wsl_version(release, proc_version) if wsl else None
+        tegra_text = ctx.seam.read_text(TEGRA_RELEASE_FILE)
+        l4t = parse_nv_tegra_release(tegra_text) or l4t_from_proc_version(
+            ctx.seam.read_text("/proc/driver/nvidia/version"))
+        tegra = bool(l4t or tegra_text is not None or "tegra" in (release or "").lower())
         kind = container_kind(ctx)
         container = kind is not None
         extra["container_kind"] = kind
@@ -141,6 +179,12 @@ def probe_os(ctx: Ctx) -> OsFacts:
         container=container,
         glibc=glibc,
         secure_boot=secure_boot,
+        id=os_id,
+        version_id=version_id,
+        version_codename=codename,
+        wsl_version=wsl_ver,
+        tegra=tegra,
+        l4t_release=l4t,
         extra=extra,
     )
 
