@@ -99,8 +99,8 @@ def parse_smi_table(text: str | None) -> dict[int, dict[str, str | None]]:
         block.clear()
 
     for ln in lines[start + 1:]:
-        if not ln.strip():
-            break  # the end of the GPU table; MIG devices and processes follow
+        if not ln.strip() or "MIG devices:" in ln or "Processes:" in ln:
+            break  # the end of the GPU table (the blank line between them is not always kept)
         if ln.startswith("+") or ln.startswith("|==="):
             flush()
             continue
