@@ -130,6 +130,8 @@ class Machine:
     glibc: str | None
     notes: tuple[str, ...] = ()
     warnings: tuple[Finding, ...] = ()
+    tegra: bool = False  # NVIDIA Jetson (L4T): the desktop and server wheel indexes do not apply
+    l4t: str | None = None
 
     @property
     def ccs(self) -> tuple[tuple[int, int], ...]:
@@ -239,6 +241,8 @@ def machine(facts: Facts, request: PlanRequest) -> Machine:
         glibc=facts.os.glibc,
         notes=tuple(notes),
         warnings=tuple(warnings),
+        tegra=bool(facts.os.tegra),
+        l4t=facts.os.l4t_release,
     )
 
 
@@ -1022,6 +1026,15 @@ def make_plan(facts: Facts, manifests: Manifests, request: PlanRequest | None = 
         req = _replace(req, torch=version, variant=local.split(".")[0].lower())
     m = machine(facts, req)
     findings: list[Finding] = list(m.warnings)
+    if m.tegra and (req.torch.strip().lower() != "none" or req.tensorflow.strip().lower() != "none"):
+        findings.append(_fail(
+            "no_wheel_for_platform",
+            _("This is an NVIDIA Jetson (Tegra, L4T {l4t}): the wheel indexes in nktenv's manifests are for desktop and server GPUs, and none of them applies here.").format(
+                l4t=m.l4t or "?"),
+            _("Install the PyTorch or TensorFlow build that NVIDIA publishes for your JetPack release (L4T {l4t}).").format(
+                l4t=m.l4t or "?"),
+        ))
+        return Plan(ok=False, python=m.python, torch=None, tensorflow=None, findings=tuple(_dedupe(findings)))
     torch_plan: FrameworkPlan | None = None
     tf_plan: FrameworkPlan | None = None
     if req.torch.strip().lower() != "none":

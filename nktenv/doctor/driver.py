@@ -16,7 +16,8 @@ MISMATCH_LINES = (
     r"Driver/library version mismatch|API mismatch: the client has the version|"
     r"this kernel module has the version|NVML library version: \S+"
 )
-SMI_HEADER = r"NVIDIA-SMI\s+(\d[\d.]*)\s+Driver Version:\s*(\d[\d.]*)"
+# From the 610 branch nvidia-smi prints "KMD Version:" where it printed "Driver Version:".
+SMI_HEADER = r"NVIDIA-SMI\s+(\d[\d.]*)\s+(?:Driver|KMD) Version:\s*(\d[\d.]*)"
 TOO_OLD_LINES = (
     r"CUDA driver version is insufficient for CUDA runtime version|NVIDIA driver on your system is too old|"
     r"cudaErrorInsufficientDriver|CUDA_ERROR_INSUFFICIENT_DRIVER|driver version is insufficient"
@@ -31,6 +32,11 @@ def _kernel_version(ctx: Ctx) -> str | None:
     if drv.kernel_module is not None and drv.kernel_module.version:
         return drv.kernel_module.version
     return None
+
+
+def _tegra(ctx: Ctx) -> bool:
+    """A Jetson's driver version is an L4T release (35.3.1) or its own OpenRM build, not a desktop branch."""
+    return bool(ctx.facts.os.tegra)
 
 
 def _branch(version: str | None) -> str | None:
@@ -131,6 +137,8 @@ def nvidia_smi_userspace_stale(ctx: Ctx) -> Iterable[Finding]:
 
 
 def driver_too_old(ctx: Ctx) -> Iterable[Finding]:
+    if _tegra(ctx):
+        return  # desktop driver floors do not apply to an L4T release
     lines = ctx.grep(TOO_OLD_LINES)
     driver = ctx.driver_version
     reported: set[str] = set()
@@ -185,6 +193,8 @@ def _too_old(ctx: Ctx, name: str | None, version: str | None, cuda: str | None, 
 
 
 def gpu_legacy_driver_cap(ctx: Ctx) -> Iterable[Finding]:
+    if _tegra(ctx):
+        return  # Jetson GPUs have no legacy desktop branch
     for gpu in ctx.nvidia_gpus:
         arch = versions.gpu_arch(ctx, gpu.cc)
         if arch is None or not getattr(arch, "last_driver_branch", None):

@@ -83,8 +83,8 @@ def secure_boot_module_rejected(ctx: Ctx) -> Iterable[Finding]:
 
 
 def nvidia_uvm_stale(ctx: Ctx) -> Iterable[Finding]:
-    if not ctx.linux or ctx.wsl:
-        return
+    if not ctx.linux or ctx.wsl or ctx.facts.os.tegra:
+        return  # a Jetson's CUDA goes through nvgpu, not nvidia_uvm
     drv = ctx.facts.driver
     lines = ctx.grep(UVM_LINES)
     km_loaded = bool(drv and drv.kernel_module and drv.kernel_module.loaded)

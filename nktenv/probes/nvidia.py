@@ -70,7 +70,7 @@ def parse_smi_table(text: str | None) -> dict[int, dict[str, str | None]]:
     third cell of the second line ends with the compute mode, that of the third line with MIG M.
     """
     out: dict[int, dict[str, str | None]] = {}
-    lines = (text or "").splitlines()
+    lines = [ln.strip() for ln in (text or "").splitlines()]  # pasted tables are often indented
     has_model = any(re.search(r"\|\s*GPU\s+Name\s.*(?:Driver-Model|TCC/WDDM)", ln) for ln in lines)
     start = next((i for i, ln in enumerate(lines) if ln.startswith("|===")), None)
     if start is None:

@@ -141,6 +141,9 @@ def probe_os(ctx: Ctx) -> OsFacts:
         distro = distro_name(osr)
         os_id, version_id = osr.get("ID") or None, osr.get("VERSION_ID") or None
         codename = osr.get("VERSION_CODENAME") or osr.get("UBUNTU_CODENAME") or None
+        # Ubuntu derivatives (Linux Mint: virginia) name the Ubuntu release NVIDIA's apt repositories use here.
+        extra["ubuntu_codename"] = osr.get("UBUNTU_CODENAME") or None
+        extra["id_like"] = osr.get("ID_LIKE") or None
         proc_version = ctx.seam.read_text("/proc/version") or ""
         wsl = "microsoft" in f"{release} {proc_version}".lower() or bool(ctx.getenv("WSL_DISTRO_NAME"))
         wsl_ver = wsl_version(release, proc_version) if wsl else None

@@ -11,12 +11,15 @@ MACHINES = Path(__file__).resolve().parents[1] / "machines"
 
 # machine -> (error codes, warning codes). Info findings are not pinned.
 EXPECTED: dict[str, tuple[set[str], set[str]]] = {
+    "a100-mig-nvml": (set(), set()),
+    "b200-driver610-smi-fallback": (set(), set()),
     "blackwell-rtx5090-proprietary": ({"blackwell_needs_open_kernel_module"}, set()),
     "conda-own-cudnn": ({"cudnn_shadowed_by_conda_lib", "cudnn_mismatch"}, {"tf_ptx_jit_unsupported_arch"}),
     "container-no-gpu": ({"container_without_gpu"}, set()),
     "cudnn9-sublibrary-missing": ({"cudnn9_sublibrary_missing"}, set()),
     "dual-gpu-mixed": (set(), {"cuda_visible_devices_hidden"}),
     "gtx1080ti-torch-cu128": ({"arch_too_old"}, set()),
+    "jetson-orin-jp5-l4t35": (set(), set()),
     "kepler-k40-driver470": (set(), set()),
     "laptop-no-driver": ({"driver_not_installed"}, set()),
     "macos-arm64": (set(), set()),
@@ -29,6 +32,7 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
                                          "windows_long_paths_disabled"}),
     "win11-ja-cp932": (set(), {"windows_long_paths_disabled"}),
     "win11-rtx4090-cuda118-cudnn89": ({"zlibwapi_missing"}, {"windows_long_paths_disabled"}),
+    "wsl1-ubuntu2004": ({"wsl_libcuda_not_found"}, set()),
     "wsl2-ubuntu-rtx4070": (set(), set()),
 }
 
