@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from nktenv.probes import nvidia
 from nktenv.probes import seam as seam_mod
 from nktenv.probes.seam import RealSeam
 
@@ -53,6 +54,31 @@ def nvmlDeviceGetCurrPcieLinkGeneration(h): raise NVMLError_NotSupported()
 def nvmlDeviceGetMaxPcieLinkGeneration(h): return 4
 def nvmlDeviceGetCurrPcieLinkWidth(h): return 16
 def nvmlDeviceGetMaxPcieLinkWidth(h): return 16
+'''
+
+_MIG_TCC = _WORKING + '''
+def nvmlDeviceGetDriverModel_v2(h): raise NVMLError_FunctionNotFound()
+def nvmlDeviceGetDriverModel(h): return [1, 1]
+def nvmlDeviceGetComputeMode(h): return 3
+def nvmlDeviceGetMigMode(h): return [1, 1]
+def nvmlDeviceGetMaxMigDeviceCount(h): return 3
+def nvmlDeviceGetMigDeviceHandleByIndex(h, i):
+    if i == 1:
+        raise NVMLError_NotFound()
+    return ("mig", i)
+class NVMLError_NotFound(NVMLError):
+    def __str__(self):
+        return "Not Found"
+_real_name = nvmlDeviceGetName
+def nvmlDeviceGetName(h): return b"NVIDIA A100-SXM4-80GB MIG 1g.10gb" if isinstance(h, tuple) else _real_name(h)
+_real_uuid = nvmlDeviceGetUUID
+def nvmlDeviceGetUUID(h): return f"MIG-0000000{h[1]}-0321-5fef-9c87-d4af3b54259e" if isinstance(h, tuple) else _real_uuid(h)
+'''
+
+_LINUX_NO_MIG = _WORKING + '''
+def nvmlDeviceGetDriverModel(h): raise NVMLError_NotSupported()
+def nvmlDeviceGetComputeMode(h): return 0
+def nvmlDeviceGetMigMode(h): raise NVMLError_NotSupported()
 '''
 
 _MISMATCH = _BASE + '''
@@ -108,3 +134,21 @@ def test_a_crash_in_the_driver_library_does_not_take_nktenv_down(tmp_path: Path,
     data = _nvml_with(tmp_path, monkeypatch, _CRASHES)
     assert data["available"] is False
     assert data["error"].startswith("NVML child failed:")
+
+
+def test_driver_model_compute_and_mig_devices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _nvml_with(tmp_path, monkeypatch, _MIG_TCC)
+    (dev,) = data["devices"]
+    assert (dev["driver_model"], dev["compute_mode"], dev["mig_mode"]) == (1, 3, 1)  # TCC, Exclusive_Process
+    assert [(m["index"], m["uuid"][:12], m["memory_total"]) for m in dev["mig_devices"]] == [
+        (0, "MIG-00000000", 25757220864), (2, "MIG-00000002", 25757220864)]  # slot 1 is empty
+    (gpu,) = nvidia.nvml_gpus(data)
+    assert (gpu.driver_model, gpu.compute_mode, gpu.mig_mode) == ("TCC", "Exclusive_Process", "enabled")
+    assert [m.name for m in gpu.mig_devices] == ["NVIDIA A100-SXM4-80GB MIG 1g.10gb"] * 2
+
+
+def test_unsupported_fields_are_no_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _nvml_with(tmp_path, monkeypatch, _LINUX_NO_MIG)
+    (dev,) = data["devices"]
+    assert (dev["driver_model"], dev["compute_mode"], dev["mig_mode"], dev["mig_devices"]) == (None, 0, None, [])
+    assert dev["errors"] == {"pcie.gen_current": "NVMLError_NotSupported: Not Supported"}
