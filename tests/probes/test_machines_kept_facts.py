@@ -138,3 +138,10 @@ def test_mig_devices_from_nvidia_smi_list() -> None:
     _info, gpus = nvidia.probe_nvidia_smi(Ctx(seam=seam, plat={"system": "Linux"}, env={}), path)
     assert [g.mig_mode for g in gpus] == ["enabled", "disabled"]
     assert [d.name for d in gpus[0].mig_devices] == ["1g.20gb"] * 4 and gpus[1].mig_devices == ()
+
+
+def test_redact_hides_mig_device_uuids(facts_of) -> None:
+    from nktenv.probes import redact
+
+    gpu = redact(facts_of("a100-mig-nvml")).gpus[0]
+    assert gpu.uuid is None and {m.uuid for m in gpu.mig_devices} == {"MIG-<redacted>"}
