@@ -30,6 +30,7 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "ubuntu2204-rtx3090-driver535": (set(), set()),
     "win10-store-python-tf215": (set(), {"tf_windows_native_gpu_unsupported", "vc_redist_missing", "windows_store_python",
                                          "windows_long_paths_disabled"}),
+    "win11-driver617-smi-fallback": (set(), {"windows_long_paths_disabled"}),
     "win11-ja-cp932": (set(), {"windows_long_paths_disabled"}),
     "win11-rtx4090-cuda118-cudnn89": ({"zlibwapi_missing"}, {"windows_long_paths_disabled"}),
     "wsl1-ubuntu2004": ({"wsl_libcuda_not_found"}, set()),

@@ -145,3 +145,22 @@ def test_redact_hides_mig_device_uuids(facts_of) -> None:
 
     gpu = redact(facts_of("a100-mig-nvml")).gpus[0]
     assert gpu.uuid is None and {m.uuid for m in gpu.mig_devices} == {"MIG-<redacted>"}
+
+
+def test_windows_617_driver_from_nvidia_smi_exe(facts_of) -> None:
+    f = facts_of("win11-driver617-smi-fallback")
+    d = f.driver
+    assert f.extra.get("probe_errors") is None
+    assert (d.version, d.cuda_version, d.source, d.userspace_version) == ("617.14", "13.4", "nvidia-smi", "617.14")
+    (gpu,) = f.gpus
+    assert (gpu.name, gpu.driver_model, gpu.compute_mode, gpu.mig_mode) == (
+        "NVIDIA GeForce RTX 3050 Laptop GPU", "WDDM", "Default", None)
+    assert f.os.id is None and f.os.tegra is None and f.os.wsl_version is None  # Linux-only keys
+
+
+def test_toolkit_keeps_nvcc_and_bundled_driver_from_version_json(facts_of) -> None:
+    (tk,) = facts_of("a100-mig-nvml").cuda_toolkits
+    assert (tk.version, tk.source, tk.nvcc_version, tk.driver_version) == ("11.8.0", "version.json", "11.8.89", "520.61.05")
+    assert tk.extra["found_by"] == ["default"]  # the dedupe's own keys survive
+    (old,) = facts_of("kepler-k40-driver470").cuda_toolkits  # no version.json: nvcc's answer only
+    assert (old.version, old.nvcc_version, old.driver_version) == ("11.4.152", None, None)
