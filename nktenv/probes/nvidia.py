@@ -133,6 +133,12 @@ def _num(value: str) -> int | None:
         return None  # "[N/A]", "[Not Supported]"
 
 
+def unknown_query_field(text: str | None) -> str | None:
+    """The field `--query-gpu` refused: 'Field "compute_cap" is not a valid field to query.' -> 'compute_cap'."""
+    m = re.search(r'Field "([^"]+)" is not a valid field to query', text or "")
+    return m.group(1) if m else None
+
+
 def parse_smi_query(text: str | None, fields: tuple[str, ...] = SMI_FIELDS) -> list[dict[str, Any]]:
     """`--query-gpu=...` with `--format=csv,noheader,nounits` -> one dict per GPU, keys = field names."""
     rows = []
@@ -285,9 +291,13 @@ def probe_nvidia_smi(ctx: Ctx, path: str) -> tuple[dict[str, Any], list[Gpu]]:
         return info, []  # a hung or broken nvidia-smi is not asked twice
     fields = SMI_FIELDS
     res = ctx.seam.run([path, "--query-gpu=" + ",".join(fields), "--format=csv,noheader,nounits"], timeout=CMD_TIMEOUT_S)
-    if not res.ok and "compute_cap" in (res.stdout + res.stderr):
-        # nvidia-smi before ~510 does not know compute_cap
-        fields = tuple(f for f in SMI_FIELDS if f != "compute_cap")
+    for _retry in range(2):
+        # nvidia-smi before ~510 does not know compute_cap; the 610 branch deprecates driver_version
+        # (for kmd_version). Each missing field is named: 'Field "compute_cap" is not a valid field to query.'
+        unknown = unknown_query_field(res.stdout + "\n" + res.stderr) if not res.ok else None
+        if unknown not in fields or unknown in ("index", "name"):
+            break
+        fields = tuple(f for f in fields if f != unknown)
         res = ctx.seam.run([path, "--query-gpu=" + ",".join(fields), "--format=csv,noheader,nounits"],
                            timeout=CMD_TIMEOUT_S)
     if not res.ok:

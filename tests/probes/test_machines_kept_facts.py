@@ -96,7 +96,7 @@ def test_doctor_does_not_read_an_l4t_release_as_a_desktop_driver_branch(facts_of
 class _Seam:
     """Just enough of a seam for probe_nvidia_smi: canned answers by argv."""
 
-    def __init__(self, answers: Mapping[tuple[str, ...], str]) -> None:
+    def __init__(self, answers: Mapping[tuple[str, ...], str | tuple[int, str]]) -> None:
         self.answers = answers
         self.asked: list[tuple[str, ...]] = []
 
@@ -105,7 +105,9 @@ class _Seam:
         self.asked.append(key)
         if key not in self.answers:
             return CmdResult(argv=key, not_found=True, error="not recorded")
-        return CmdResult(argv=key, returncode=0, stdout=self.answers[key])
+        answer = self.answers[key]
+        code, out = answer if isinstance(answer, tuple) else (0, answer)
+        return CmdResult(argv=key, returncode=code, stdout=out)
 
 
 def _query(path: str) -> tuple[str, ...]:
@@ -164,3 +166,22 @@ def test_toolkit_keeps_nvcc_and_bundled_driver_from_version_json(facts_of) -> No
     assert tk.extra["found_by"] == ["default"]  # the dedupe's own keys survive
     (old,) = facts_of("kepler-k40-driver470").cuda_toolkits  # no version.json: nvcc's answer only
     assert (old.version, old.nvcc_version, old.driver_version) == ("11.4.152", None, None)
+
+
+def test_query_drops_each_field_nvidia_smi_refuses() -> None:
+    path = "/usr/bin/nvidia-smi"
+    without_cc = tuple(f for f in nvidia.SMI_FIELDS if f != "compute_cap")
+    without_both = tuple(f for f in without_cc if f != "driver_version")
+    seam = _Seam({
+        (path,): (REAL / "smi-610.43.03-linux-rtx3080.txt").read_text(encoding="utf-8"),
+        _query(path): (2, 'Field "compute_cap" is not a valid field to query.\n\n'),  # as nvidia-smi 470 says it
+        (path, "--query-gpu=" + ",".join(without_cc), "--format=csv,noheader,nounits"):
+            (2, 'Field "driver_version" is not a valid field to query.\n\n'),
+        (path, "--query-gpu=" + ",".join(without_both), "--format=csv,noheader,nounits"):
+            "0, NVIDIA GeForce RTX 3080 Laptop GPU, GPU-aa, 16384, 00000000:01:00.0, 4, 4, 16, 16\n",
+    })
+    info, gpus = nvidia.probe_nvidia_smi(Ctx(seam=seam, plat={"system": "Linux"}, env={}), path)
+    assert "query_error" not in info
+    (gpu,) = gpus
+    assert (gpu.name, gpu.memory_total_bytes, gpu.compute_mode) == ("NVIDIA GeForce RTX 3080 Laptop GPU", 16384 * 2**20, "Default")
+    assert nvidia.unknown_query_field("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.") is None
