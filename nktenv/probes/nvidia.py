@@ -292,8 +292,8 @@ def probe_nvidia_smi(ctx: Ctx, path: str) -> tuple[dict[str, Any], list[Gpu]]:
     fields = SMI_FIELDS
     res = ctx.seam.run([path, "--query-gpu=" + ",".join(fields), "--format=csv,noheader,nounits"], timeout=CMD_TIMEOUT_S)
     for _retry in range(2):
-        # nvidia-smi before ~510 does not know compute_cap; the 610 branch deprecates driver_version
-        # (for kmd_version). Each missing field is named: 'Field "compute_cap" is not a valid field to query.'
+        # nvidia-smi before ~510 does not know compute_cap, and NVIDIA deprecated "Driver Version" for
+        # "KMD Version" in 610, so driver_version may go too. nvidia-smi names the field it refuses.
         unknown = unknown_query_field(res.stdout + "\n" + res.stderr) if not res.ok else None
         if unknown not in fields or unknown in ("index", "name"):
             break
