@@ -92,10 +92,12 @@ def _device(nvml, index: int) -> dict:
             dev[key] = fn()
         except Exception as exc:  # noqa: BLE001
             dev[key] = None
-            if "Not Supported" not in str(exc) and "Function Not Found" not in str(exc) and not isinstance(exc, AttributeError):
+            quiet = isinstance(exc, AttributeError) or "Not Supported" in str(exc) or "Function Not Found" in str(exc)
+            if not quiet:
                 dev["errors"][key] = _field_err(exc)
 
-    optional("driver_model", lambda: int(_first(nvml, ["nvmlDeviceGetDriverModel_v2", "nvmlDeviceGetDriverModel"], handle)[0]))
+    models = ["nvmlDeviceGetDriverModel_v2", "nvmlDeviceGetDriverModel"]
+    optional("driver_model", lambda: int(_first(nvml, models, handle)[0]))  # (current, pending)
     optional("compute_mode", lambda: int(nvml.nvmlDeviceGetComputeMode(handle)))
     optional("mig_mode", lambda: int(nvml.nvmlDeviceGetMigMode(handle)[0]))
     dev["mig_devices"] = _mig_devices(nvml, handle) if dev.get("mig_mode") == 1 else []

@@ -318,8 +318,10 @@ def with_smi_table(gpus: list[Gpu], table: Mapping[int, Mapping[str, str | None]
     out = []
     for i, gpu in enumerate(gpus):
         row = table.get(gpu.index if gpu.index is not None else i) or {}
-        out.append(dataclasses.replace(gpu, driver_model=row.get("driver_model"), compute_mode=row.get("compute_mode"),
-                                       mig_mode=row.get("mig_mode")) if row else gpu)
+        if row:
+            gpu = dataclasses.replace(gpu, driver_model=row.get("driver_model"),
+                                      compute_mode=row.get("compute_mode"), mig_mode=row.get("mig_mode"))
+        out.append(gpu)
     return out
 
 
