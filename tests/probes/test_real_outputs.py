@@ -60,6 +60,11 @@ def test_mig_mode_per_gpu_and_the_mig_section_is_not_a_gpu() -> None:
     assert list(tight) == [0] and tight[0]["mig_mode"] == "enabled"
 
 
+def test_exclusive_process_as_the_table_abbreviates_it() -> None:
+    rows = nvidia.parse_smi_table(real("smi-linux-v100-exclusive-process.txt"))
+    assert rows == {0: {"driver_model": None, "compute_mode": "Exclusive_Process", "mig_mode": None}}
+
+
 def test_pre_410_table_keeps_compute_mode() -> None:
     rows = nvidia.parse_smi_table(real("smi-331.62-linux-no-cuda-field.txt"))
     assert sorted(rows) == [0, 1, 2] and all(r["compute_mode"] == "Default" for r in rows.values())
