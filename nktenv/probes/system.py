@@ -141,7 +141,7 @@ def probe_os(ctx: Ctx) -> OsFacts:
         distro = distro_name(osr)
         os_id, version_id = osr.get("ID") or None, osr.get("VERSION_ID") or None
         codename = osr.get("VERSION_CODENAME") or osr.get("UBUNTU_CODENAME") or None
-        # Ubuntu derivatives (Linux Mint: virginia) name the Ubuntu release NVIDIA's apt repositories use here.
+        # An Ubuntu derivative (Linux Mint 21.3: virginia) keeps the Ubuntu codename apt repositories use here.
         extra["ubuntu_codename"] = osr.get("UBUNTU_CODENAME") or None
         extra["id_like"] = osr.get("ID_LIKE") or None
         proc_version = ctx.seam.read_text("/proc/version") or ""
