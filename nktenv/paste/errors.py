@@ -1,0 +1,86 @@
+"""Tracebacks, framework warnings and installer errors: kept verbatim as logs, with the facts they state."""
+
+from __future__ import annotations
+
+import re
+
+from nktenv.paste.model import Piece, is_prompt
+
+_TRACEBACK = re.compile(r"^\s*Traceback \(most recent call last\):\s*$")
+_FRAME = re.compile(r'^\s*File "[^"]+", line \d+|^\s{2,}\S|^\s*\^+\s*$|^\s*raise\b|^\s*warnings\.warn\(')
+_EXC = re.compile(r"^\s*(?:\w+\.)*\w*(?:Error|Exception|Warning|Interrupt|Exit)\b(?::.*)?$")
+_TORCH_WARN = re.compile(r"\bUserWarning:")
+_SM = re.compile(r"(?P<name>NVIDIA .+?|\S.+?) with CUDA capability sm_(?P<cc>\d+) is not compatible with the current PyTorch installation")
+_SUPPORTS = re.compile(r"The current PyTorch install supports CUDA capabilities (?P<arches>(?:(?:sm|compute)_\d+\w*\s*)+)")
+_PIP = re.compile(r"ERROR: (?:Could not find a version that satisfies the requirement|No matching distribution found for)"
+                  r"|ERROR: Could not install packages|ERROR: pip's dependency resolver|error: subprocess-exited-with-error"
+                  r"|ERROR: Failed building wheel|Looking in indexes:")
+_UV = re.compile(r"No solution found when resolving dependencies|^\s*(?:[╰`]─?▶|`->)\s|^\s*help:\s|^\s*│\s"
+                 r"|^\s*error: (?:Failed to fetch|Request failed|Failed to download)|dns error|failed to lookup address"
+                 r"|Caused by:")
+_CUDA_ERR = re.compile(r"CUDA (?:error|out of memory)|CUDA kernel errors|CUDA_LAUNCH_BLOCKING|TORCH_USE_CUDA_DSA|"
+                       r"no kernel image|named symbol not found|undefined symbol|cannot open shared object file|"
+                       r"NCCL|cuDNN|cudnn|libcuda|nvJitLink|Could not load dynamic library|DLL load failed|WinError|"
+                       r"If you want to use the .+ GPU with PyTorch|not compatible with the current PyTorch|"
+                       r"The current PyTorch install supports|Found no NVIDIA driver|driver|Torch not compiled with CUDA")
+_PY_VERSION = re.compile(r"(?:^|\s)(?:version\s+)?Python\s+(?P<v>3\.\d+(?:\.\d+)?)\b")
+
+
+def detect(lines: list[str]) -> bool:
+    return any(_TRACEBACK.match(ln) or _TORCH_WARN.search(ln) or _PIP.search(ln) or _UV.search(ln)
+               or _CUDA_ERR.search(ln) for ln in lines)
+
+
+def kinds(lines: list[str]) -> list[str]:
+    out = []
+    if any(_PIP.search(ln) for ln in lines):
+        out.append("pip-error")
+    if any(_UV.search(ln) for ln in lines):
+        out.append("uv-error")
+    if any(_TRACEBACK.match(ln) or _TORCH_WARN.search(ln) or _CUDA_ERR.search(ln) or _EXC.match(ln) for ln in lines):
+        out.append("traceback")
+    return out
+
+
+def parse(lines: list[str]) -> Piece:
+    """The lines that belong to an error report; the rules grep them (they become `logs`)."""
+    piece = Piece("error")
+    torch: dict[str, object] = {}
+    gpus = []
+    in_tb = False
+    for i, ln in enumerate(lines):
+        if not ln.strip():
+            continue
+        hit = False
+        if _TRACEBACK.match(ln):
+            in_tb = hit = True
+        elif in_tb and _FRAME.match(ln):
+            hit = True
+        elif _EXC.match(ln) or _TORCH_WARN.search(ln) or _PIP.search(ln) or _UV.search(ln) or _CUDA_ERR.search(ln):
+            hit = True
+            in_tb = False
+        elif is_prompt(ln):
+            hit = True
+        if re.match(r"^\s{4,}\S", ln) and piece.lines and (i - 1) in piece.lines:
+            hit = True  # a wrapped continuation line of the message above (uv wraps at 100 columns)
+        sm = _SM.search(ln)
+        if sm:
+            cc = sm.group("cc")
+            gpus.append({"name": sm.group("name").strip(), "vendor": "nvidia",
+                         "compute_capability": f"{cc[:-1]}.{cc[-1]}"})
+        sup = _SUPPORTS.search(ln)
+        if sup:
+            torch["arch_list"] = sup.group("arches").split()
+        pv = _PY_VERSION.search(ln)
+        if pv and (hit or re.match(r"^\s*(?:version\s+)?Python\s+3", ln)):
+            piece.data.setdefault("python", {"version": pv.group("v")})
+            hit = True
+        if re.search(r"[A-Za-z]:\\(?:Users|Program Files|Windows|ProgramData)|\\site-packages\\", ln):
+            piece.data.setdefault("os", {"system": "windows"})
+        if hit:
+            piece.lines.add(i)
+    if gpus:
+        piece.data["gpus"] = gpus
+    if torch:
+        piece.data["torch"] = torch
+    return piece

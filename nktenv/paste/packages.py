@@ -1,0 +1,120 @@
+"""`pip list`, `pip freeze` and `conda list`: the distributions that decide CUDA (torch tags, nvidia-* wheels)."""
+
+from __future__ import annotations
+
+import re
+
+from nktenv.paste.model import Piece, is_prompt
+
+_PIP_HEADER = re.compile(r"^\s*Package\s+Version(?:\s+(?:Editable project location|Location|Installer))*\s*$")
+_PIP_RULE = re.compile(r"^\s*-{3,}(?:\s+-{3,})+\s*$")
+_VERSION = r"\d[\w.!+-]*"
+_PIP_ROW = re.compile(rf"^\s*(?P<name>[A-Za-z0-9][\w.-]*)\s+(?P<version>{_VERSION})(?:\s+\S.*)?\s*$")
+_FREEZE_ROW = re.compile(rf"^\s*(?P<name>[A-Za-z0-9][\w.-]*)(?:\[[\w,-]+\])?\s*(?:==|===)\s*(?P<version>{_VERSION})\s*$")
+_FREEZE_URL = re.compile(r"^\s*(?P<name>[A-Za-z0-9][\w.-]*)\s+@\s+\S+\s*$")
+_CONDA_HEADER = re.compile(r"^\s*#\s*packages in environment at\s+(?P<prefix>.+?):\s*$")
+_CONDA_COLUMNS = re.compile(r"^\s*#\s*(?:Name\s+Version\s+Build\s+Channel)?\s*$")
+_CONDA_ROW = re.compile(rf"^\s*(?P<name>[A-Za-z0-9_][\w.-]*)\s+(?P<version>{_VERSION})\s+(?P<build>\S+)(?:\s+(?P<channel>\S+))?\s*$")
+_CONDA_BUILD = re.compile(r"^(?:pypi_0|<pip>|py\d+\w*|h[0-9a-f]{6,}\w*|\d+|\w+_\d+|cuda\w+|mkl|main|conda_forge)$")
+# The CUDA-relevant distributions, as `detect` keeps them in python.packages, plus the extensions
+# that are built against one torch (their mismatch is a classic breakage).
+_RELEVANT = re.compile(r"^(?:nvidia-.+|torch.*|tensorflow.*|tf-nightly|tf-keras|keras|tensorrt.*|jax.*|xformers|"
+                       r"flash[-_]attn|bitsandbytes|triton|pytorch-triton|cupy.*|onnxruntime-gpu|vllm)$")
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def detect_pip_list(lines: list[str]) -> bool:
+    return any(_PIP_HEADER.match(ln) for ln in lines)
+
+
+def detect_freeze(lines: list[str]) -> bool:
+    rows = sum(1 for ln in lines if _FREEZE_ROW.match(ln))
+    return rows >= 3 and rows >= 0.5 * sum(1 for ln in lines if ln.strip())
+
+
+def detect_conda_list(lines: list[str]) -> bool:
+    if any(_CONDA_HEADER.match(ln) for ln in lines):
+        return True
+    rows = [m for m in (_CONDA_ROW.match(ln) for ln in lines) if m and _CONDA_BUILD.match(m.group("build"))]
+    return len(rows) >= 3 and any(m.group("build") in ("pypi_0", "<pip>") or m.group("channel") for m in rows)
+
+
+def _relevant(packages: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in packages.items() if _RELEVANT.match(k)}
+
+
+def parse_pip_list(lines: list[str]) -> Piece:
+    piece = Piece("pip-list")
+    packages: dict[str, str] = {}
+    inside = False
+    for i, ln in enumerate(lines):
+        if _PIP_HEADER.match(ln) or _PIP_RULE.match(ln):
+            inside = True
+            piece.lines.add(i)
+            continue
+        if is_prompt(ln) or re.match(r"^\s*(?:Microsoft Windows \[Version [\d.]+\]|\(c\) Microsoft Corporation\..*)$", ln):
+            piece.lines.add(i)
+            continue
+        m = _PIP_ROW.match(ln) if inside else None
+        if m:
+            packages[_norm(m.group("name"))] = m.group("version")
+            piece.lines.add(i)
+    piece.data["all_packages"] = packages
+    piece.data["packages"] = _relevant(packages)
+    return piece
+
+
+def parse_freeze(lines: list[str]) -> Piece:
+    piece = Piece("pip-freeze")
+    packages: dict[str, str] = {}
+    for i, ln in enumerate(lines):
+        m = _FREEZE_ROW.match(ln)
+        if m:
+            packages[_norm(m.group("name"))] = m.group("version")
+            piece.lines.add(i)
+        elif _FREEZE_URL.match(ln) or is_prompt(ln):
+            piece.lines.add(i)
+    piece.data["all_packages"] = packages
+    piece.data["packages"] = _relevant(packages)
+    return piece
+
+
+def parse_conda_list(lines: list[str]) -> Piece:
+    piece = Piece("conda-list")
+    packages: dict[str, str] = {}
+    pip_rows: dict[str, str] = {}
+    prefix = None
+    for i, ln in enumerate(lines):
+        h = _CONDA_HEADER.match(ln)
+        if h:
+            prefix = h.group("prefix").strip()
+            piece.lines.add(i)
+            continue
+        if _CONDA_COLUMNS.match(ln) or is_prompt(ln):
+            piece.lines.add(i)
+            continue
+        m = _CONDA_ROW.match(ln)
+        if m:
+            name = _norm(m.group("name"))
+            if m.group("build") in ("pypi_0", "<pip>") or m.group("channel") == "pypi":
+                pip_rows[name] = m.group("version")
+            else:
+                packages[name] = m.group("version")
+            piece.lines.add(i)
+            continue
+        m = _PIP_ROW.match(ln)  # a row whose build string is empty (pip rows in old conda)
+        if m and m.group("version"):
+            packages[_norm(m.group("name"))] = m.group("version")
+            piece.lines.add(i)
+    conda: dict[str, object] = {"packages": packages}
+    if prefix:
+        conda["prefix"] = prefix
+        piece.data["os"] = {"system": "windows" if re.match(r"^[A-Za-z]:\\", prefix) else "linux"}
+        piece.data["python"] = {"kind": "conda", "conda_prefix": prefix}
+    piece.data["conda"] = conda
+    piece.data["all_packages"] = {**pip_rows}
+    piece.data["packages"] = _relevant({**pip_rows, **{k: v for k, v in packages.items() if k in ("pytorch", "tensorflow")}})
+    return piece

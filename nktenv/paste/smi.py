@@ -1,0 +1,271 @@
+"""nvidia-smi as people paste it: the table (every header layout since 2019), `-q`, `-L`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from nktenv.paste.model import Piece, is_prompt, known, mib
+
+# Both header layouts: `Driver Version: / CUDA Version:` and, from the 610 drivers,
+# `KMD Version: / CUDA UMD Version:` (the old names are deprecated there).
+_HEADER = re.compile(
+    r"NVIDIA-SMI\s+(?P<smi>[\d.]+)\s+(?:Driver|KMD)\s+Version:\s*(?P<driver>[\d.]+)"
+    r"(?:\s+CUDA(?:\s+UMD)?\s+Version:\s*(?P<cuda>[\d.]+|N/A))?"
+)
+_ID_ROW = re.compile(r"^\s*\|\s+ID\s+ID\b.*$")  # second line of the process table's column header
+_BORDER = re.compile(r"^\s*[+|][-=+|\s]*[+|]\s*$")
+_TIMESTAMP = re.compile(r"^\s*\w{3} \w{3}\s+\d+ \d\d:\d\d:\d\d \d{4}\s*$")
+_COLUMNS = re.compile(r"^\s*\|.*(?:Persistence-M|Driver-Model|TCC/WDDM|Pwr:Usage/Cap|MIG M\.|Memory-Usage|"
+                      r"Processes:|Process name|GPU Memory|Usage\s*\||MIG devices:|Shared Memory-Usage|"
+                      r"Shared BAR1-Usage|ID\s+ID\s+Dev|ECC\|).*\|\s*$")
+_GPU_ROW = re.compile(
+    r"^\s*\|\s*(?P<index>\d+)\s+(?P<name>.+?)\s+(?P<mode>On|Off|WDDM|TCC|MCDM|N/A)\s*\|\s*"
+    r"(?P<bus>[0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9A-Fa-f])\s+(?P<disp>On|Off|N/A)\s*\|"
+    r"\s*(?P<ecc>.*?)\s*\|\s*$"
+)
+_STATS_ROW = re.compile(
+    r"^\s*\|.*?\|\s*(?P<used>\d+MiB|N/A)\s*/\s*(?P<total>\d+MiB|N/A)\s*\|\s*(?P<util>\S+)\s+(?P<cm>.+?)\s*\|\s*$"
+)
+_MIG_M_ROW = re.compile(r"^\s*\|\s*\|\s*\|\s*(?P<mig>N/A|Enabled|Disabled)\s*\|\s*$")
+_MIG_DEV_ROW = re.compile(
+    r"^\s*\|\s*(?P<gpu>\d+)\s+(?P<gi>\d+)\s+(?P<ci>\d+)\s+(?P<dev>\d+)\s*\|\s*(?P<used>\d+MiB)\s*/\s*(?P<total>\d+MiB)"
+)
+_MIG_BAR1_ROW = re.compile(r"^\s*\|\s*\|\s*\d+MiB\s*/\s*\d+MiB\s*\|")
+_PROC_ROW = re.compile(
+    r"^\s*\|\s*(?P<gpu>\d+)\s+(?P<gi>\d+|N/A)\s+(?P<ci>\d+|N/A)\s+(?P<pid>\d+)\s+(?P<type>C\+G|C|G|M|M\+C)\s+"
+    r"(?P<name>.+?)\s+(?P<mem>\d+MiB|N/A)\s*\|\s*$"
+)
+_NO_PROC = re.compile(r"^\s*\|\s*No running processes found\s*\|\s*$")
+# nvidia-smi writes compute modes abbreviated in the table.
+_COMPUTE_MODES = {"Default": "Default", "E. Process": "Exclusive_Process", "E. Thread": "Exclusive_Thread",
+                  "Prohibited": "Prohibited"}
+
+
+def detect_table(lines: list[str]) -> bool:
+    return any(_HEADER.search(ln) for ln in lines) or any(_GPU_ROW.match(ln) for ln in lines)
+
+
+def parse_table(lines: list[str]) -> Piece:
+    piece = Piece("nvidia-smi")
+    gpus: dict[int, dict[str, Any]] = {}
+    driver: dict[str, Any] = {}
+    current: int | None = None
+    proc_header = proc_rows = False
+    procs: dict[int, list[dict[str, Any]]] = {}
+    no_procs = False
+    mig_by_gpu: dict[int, list[dict[str, Any]]] = {}
+    model_column = None
+    for i, ln in enumerate(lines):
+        m = _HEADER.search(ln)
+        if m:
+            driver = {"version": m.group("driver"), "cuda_version": known(m.group("cuda")),
+                      "smi_version": m.group("smi"),
+                      "header": "kmd" if "KMD Version" in ln else "driver"}
+            piece.lines.add(i)
+            continue
+        if _TIMESTAMP.match(ln) or _BORDER.match(ln) or is_prompt(ln):
+            piece.lines.add(i)
+            if "=" in ln and proc_header:
+                proc_rows = True
+            continue
+        if _COLUMNS.match(ln) or _ID_ROW.match(ln):
+            piece.lines.add(i)
+            if "Driver-Model" in ln or "TCC/WDDM" in ln:
+                model_column = "driver_model"
+            elif "Persistence-M" in ln:
+                model_column = "persistence"
+            if "Processes:" in ln:
+                proc_header = True
+            continue
+        m = _GPU_ROW.match(ln)
+        if m:
+            idx = int(m.group("index"))
+            name = m.group("name").strip()
+            gpu: dict[str, Any] = {"index": idx, "name": name, "pci_bus_id": m.group("bus")}
+            if name.endswith("...") or name.endswith("…"):
+                gpu["name_truncated"] = True  # the table cuts long names; -L and -q print them whole
+            mode = m.group("mode")
+            if mode in ("WDDM", "TCC", "MCDM") or model_column == "driver_model":
+                gpu["driver_model"] = mode if mode in ("WDDM", "TCC", "MCDM") else None
+            elif mode in ("On", "Off"):
+                gpu["persistence_mode"] = mode
+            gpus[idx] = gpu
+            current = idx
+            piece.lines.add(i)
+            continue
+        m = _STATS_ROW.match(ln)
+        if m and current is not None and "memory_total_bytes" not in gpus[current]:
+            g = gpus[current]
+            g["memory_total_bytes"] = mib(m.group("total"))
+            g["memory_used_bytes"] = mib(m.group("used"))
+            g["compute_mode"] = _COMPUTE_MODES.get(m.group("cm").strip(), m.group("cm").strip())
+            piece.lines.add(i)
+            continue
+        m = _MIG_M_ROW.match(ln)
+        if m and current is not None and not proc_header:
+            mig = m.group("mig")
+            gpus[current]["mig_mode"] = None if mig == "N/A" else mig.lower()
+            piece.lines.add(i)
+            current = None
+            continue
+        m = _MIG_DEV_ROW.match(ln)
+        if m:
+            mig_by_gpu.setdefault(int(m.group("gpu")), []).append({
+                "index": int(m.group("dev")), "gpu_instance": int(m.group("gi")),
+                "compute_instance": int(m.group("ci")), "memory_total_bytes": mib(m.group("total"))})
+            piece.lines.add(i)
+            continue
+        if _MIG_BAR1_ROW.match(ln):
+            piece.lines.add(i)
+            continue
+        m = _PROC_ROW.match(ln)
+        if m:
+            procs.setdefault(int(m.group("gpu")), []).append({
+                "pid": int(m.group("pid")), "name": m.group("name").strip(), "type": m.group("type"),
+                "used_memory_bytes": mib(m.group("mem"))})
+            piece.lines.add(i)
+            continue
+        if _NO_PROC.match(ln):
+            no_procs = True
+            piece.lines.add(i)
+    for idx, g in gpus.items():
+        g["vendor"] = "nvidia"
+        if idx in mig_by_gpu:
+            g["mig_devices"] = mig_by_gpu[idx]
+        # The process list is known only when the paste reached its rows; a cut paste says nothing.
+        if proc_rows or no_procs:
+            g["processes"] = procs.get(idx, [])
+    if driver:
+        piece.data["driver"] = driver
+    else:
+        piece.missing.append("header")
+    piece.data["gpus"] = [gpus[k] for k in sorted(gpus)]
+    if not gpus:
+        piece.missing.append("gpus")
+    if not (proc_rows or no_procs):
+        piece.missing.append("processes")
+    return piece
+
+
+# --- nvidia-smi -q ----------------------------------------------------------------------------
+
+_KV = re.compile(r"^(?P<indent>\s*)(?P<key>[^:]+?)\s*:\s*(?P<value>.*?)\s*$")
+_GPU_BLOCK = re.compile(r"^GPU\s+(?P<bus>[0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9A-Fa-f])\s*$")
+_DEPRECATED = re.compile(r"\s*\[Deprecated[^\]]*\]\s*$")
+
+
+def detect_query(lines: list[str]) -> bool:
+    return any("NVSMI LOG" in ln for ln in lines) or (
+        any(_GPU_BLOCK.match(ln) for ln in lines) and any("Product Name" in ln for ln in lines))
+
+
+def parse_query(lines: list[str]) -> Piece:
+    """`nvidia-smi -q`: indented `Key : value` lines under section titles."""
+    piece = Piece("nvidia-smi-q")
+    driver: dict[str, Any] = {}
+    gpus: list[dict[str, Any]] = []
+    gpu: dict[str, Any] | None = None
+    path: list[tuple[int, str]] = []  # (indent, section title)
+    proc: dict[str, Any] | None = None
+    for i, raw in enumerate(lines):
+        if not raw.strip():
+            continue
+        if "NVSMI LOG" in raw or is_prompt(raw):
+            piece.lines.add(i)
+            continue
+        m = _GPU_BLOCK.match(raw)
+        if m:
+            gpu = {"index": len(gpus), "vendor": "nvidia", "pci_bus_id": m.group("bus"), "processes": None}
+            gpus.append(gpu)
+            path = []
+            proc = None
+            piece.lines.add(i)
+            continue
+        indent = len(raw) - len(raw.lstrip())
+        while path and path[-1][0] >= indent:
+            path.pop()
+        kv = _KV.match(raw)
+        if not kv or (not kv.group("value") and ":" not in raw):
+            path.append((indent, raw.strip()))  # a section title such as "FB Memory Usage"
+            piece.lines.add(i)
+            continue
+        key, value = kv.group("key").strip(), _DEPRECATED.sub("", kv.group("value"))
+        section = path[-1][1] if path else ""
+        piece.lines.add(i)
+        if gpu is None:
+            if key in ("Driver Version", "KMD Version") and value:
+                driver.setdefault("version", value)
+            elif key in ("CUDA Version", "CUDA UMD Version") and value:
+                driver.setdefault("cuda_version", known(value))
+            continue
+        if key == "Product Name":
+            gpu["name"] = value
+        elif key == "GPU UUID":
+            gpu["uuid"] = value
+        elif key == "Product Architecture":
+            gpu["architecture"] = value
+        elif key == "Total" and section == "FB Memory Usage":
+            gpu["memory_total_bytes"] = mib(value)
+        elif key == "Compute Mode":
+            gpu["compute_mode"] = value
+        elif key == "Current" and section == "Driver Model":
+            gpu["driver_model"] = known(value)
+        elif key == "Current" and section == "MIG Mode":
+            gpu["mig_mode"] = known(value) and value.lower()
+        elif key == "Processes":
+            gpu["processes"] = [] if value == "None" else gpu.get("processes")
+        elif key == "Process ID":
+            proc = {"pid": int(value) if value.isdigit() else None}
+            gpu["processes"] = (gpu.get("processes") or []) + [proc]
+        elif proc is not None and key == "Type":
+            proc["type"] = value
+        elif proc is not None and key == "Name":
+            proc["name"] = value
+        elif proc is not None and key == "Used GPU Memory":
+            proc["used_memory_bytes"] = mib(value)
+    if driver:
+        piece.data["driver"] = driver
+    else:
+        piece.missing.append("driver")
+    piece.data["gpus"] = gpus
+    if not gpus:
+        piece.missing.append("gpus")
+    for g in gpus:
+        for key in ("name", "uuid", "memory_total_bytes"):
+            if g.get(key) is None:
+                piece.missing.append(f"gpus[{g['index']}].{key}")
+    return piece
+
+
+# --- nvidia-smi -L ----------------------------------------------------------------------------
+
+_L_GPU = re.compile(r"^\s*GPU\s+(?P<index>\d+):\s+(?P<name>.+?)\s+\(UUID:\s*(?P<uuid>GPU-[0-9a-fA-F-]+)\)\s*$")
+_L_MIG = re.compile(r"^\s*MIG\s+(?P<profile>\S+)\s+Device\s+(?P<index>\d+):\s+\(UUID:\s*(?P<uuid>MIG-[^)]+)\)\s*$")
+
+
+def detect_list(lines: list[str]) -> bool:
+    return any(_L_GPU.match(ln) for ln in lines)
+
+
+def parse_list(lines: list[str]) -> Piece:
+    piece = Piece("nvidia-smi-L")
+    gpus: list[dict[str, Any]] = []
+    for i, ln in enumerate(lines):
+        m = _L_GPU.match(ln)
+        if m:
+            gpus.append({"index": int(m.group("index")), "vendor": "nvidia", "name": m.group("name"),
+                         "uuid": m.group("uuid")})
+            piece.lines.add(i)
+            continue
+        m = _L_MIG.match(ln)
+        if m and gpus:
+            gpus[-1].setdefault("mig_devices", []).append(
+                {"index": int(m.group("index")), "uuid": m.group("uuid"), "name": m.group("profile")})
+            gpus[-1]["mig_mode"] = "enabled"
+            piece.lines.add(i)
+            continue
+        if is_prompt(ln):
+            piece.lines.add(i)
+    piece.data["gpus"] = gpus
+    return piece
