@@ -37,9 +37,7 @@ def _lines(text: str) -> list[str]:
     return normalise(text).split("\n")
 
 
-def recognise(text: str) -> list[str]:
-    """Every kind of text found, e.g. ['nvidia-smi', 'traceback']; [] for text nktenv cannot read."""
-    lines = _lines(text)
+def _structured(lines: list[str]) -> list[str]:
     found = [kind for kind, (detect, _) in KINDS.items() if detect(lines)]
     if "nvidia-smi-q" in found and "nvidia-smi" in found and not any("NVIDIA-SMI " in ln for ln in lines):
         found.remove("nvidia-smi")
@@ -47,20 +45,34 @@ def recognise(text: str) -> list[str]:
         found.remove("pip-freeze")  # collect_env's own "[pip3] x==y" lines
     if "pip-list" in found and "conda-list" in found and not any("packages in environment" in ln for ln in lines):
         found.remove("conda-list")
-    return found + (errors.kinds(lines) if errors.detect(lines) else [])
+    return found
+
+
+def _parse(text: str) -> tuple[list[str], list[Piece]]:
+    lines = _lines(text)
+    kinds = _structured(lines)
+    pieces = [KINDS[k][1](lines) for k in kinds]
+    env = tools.parse_env(lines)
+    if env is not None:
+        pieces.append(env)
+    read_ = set().union(*(p.lines for p in pieces)) if pieces else set()
+    # Error reports are looked for only in what the structured parsers left: a collect_env line
+    # such as "Nvidia driver version: 535.98" is a fact, not an error.
+    rest = [ln if i not in read_ else "" for i, ln in enumerate(lines)]
+    if errors.detect(rest):
+        kinds += errors.kinds(rest)
+        pieces.append(errors.parse(rest))
+    return kinds, pieces
+
+
+def recognise(text: str) -> list[str]:
+    """Every kind of text found, e.g. ['nvidia-smi', 'traceback']; [] for text nktenv cannot read."""
+    return _parse(text)[0]
 
 
 def parse(text: str) -> list[Piece]:
     """One Piece per kind recognised, plus an `error` piece for tracebacks and installer errors."""
-    lines = _lines(text)
-    kinds = recognise(text)
-    pieces = [KINDS[k][1](lines) for k in kinds if k in KINDS]
-    env = tools.parse_env(lines)
-    if env is not None:
-        pieces.append(env)
-    if errors.detect(lines):
-        pieces.append(errors.parse(lines))
-    return pieces
+    return _parse(text)[1]
 
 
 def unread_lines(text: str, pieces: list[Piece] | None = None) -> list[str]:

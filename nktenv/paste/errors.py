@@ -7,22 +7,26 @@ import re
 from nktenv.paste.model import Piece, is_prompt
 
 _TRACEBACK = re.compile(r"^\s*Traceback \(most recent call last\):\s*$")
-_FRAME = re.compile(r'^\s*File "[^"]+", line \d+|^\s{2,}\S|^\s*\^+\s*$|^\s*raise\b|^\s*warnings\.warn\(')
+_FRAME = re.compile(r'^\s*File "[^"]+", line \d+|^\s{2,}\S|^\s*\^+\s*$|^\s*raise\b')
 _EXC = re.compile(r"^\s*(?:\w+\.)*\w*(?:Error|Exception|Warning|Interrupt|Exit)\b(?::.*)?$")
 _TORCH_WARN = re.compile(r"\bUserWarning:")
-_SM = re.compile(r"(?P<name>NVIDIA .+?|\S.+?) with CUDA capability sm_(?P<cc>\d+) is not compatible with the current PyTorch installation")
+_SM = re.compile(r"(?:^|:\s)(?P<name>[^:]+?) with CUDA capability sm_(?P<cc>\d+) is not compatible with the current PyTorch installation")
 _SUPPORTS = re.compile(r"The current PyTorch install supports CUDA capabilities (?P<arches>(?:(?:sm|compute)_\d+\w*\s*)+)")
 _PIP = re.compile(r"ERROR: (?:Could not find a version that satisfies the requirement|No matching distribution found for)"
                   r"|ERROR: Could not install packages|ERROR: pip's dependency resolver|error: subprocess-exited-with-error"
                   r"|ERROR: Failed building wheel|Looking in indexes:")
 _UV = re.compile(r"No solution found when resolving dependencies|^\s*(?:[╰`]─?▶|`->)\s|^\s*help:\s|^\s*│\s"
-                 r"|^\s*error: (?:Failed to fetch|Request failed|Failed to download)|dns error|failed to lookup address"
+                 r"|^\s*error: (?:Failed to fetch|Request failed|Failed to download|error sending request)|dns error"
+                 r"|failed to lookup address|^\s*[⠁-⣿]\s+Resolving dependencies"
                  r"|Caused by:")
 _CUDA_ERR = re.compile(r"CUDA (?:error|out of memory)|CUDA kernel errors|CUDA_LAUNCH_BLOCKING|TORCH_USE_CUDA_DSA|"
                        r"no kernel image|named symbol not found|undefined symbol|cannot open shared object file|"
-                       r"NCCL|cuDNN|cudnn|libcuda|nvJitLink|Could not load dynamic library|DLL load failed|WinError|"
+                       r"NCCL (?:error|WARN|INFO)|ncclUnhandled|Could not load (?:dynamic )?library|Could not locate \S+\.dll|"
+                       r"DLL load failed|\[WinError \d+\]|cuDNN (?:error|version incompatibility)|CUDNN_STATUS_\w+|"
                        r"If you want to use the .+ GPU with PyTorch|not compatible with the current PyTorch|"
-                       r"The current PyTorch install supports|Found no NVIDIA driver|driver|Torch not compiled with CUDA")
+                       r"The current PyTorch install supports|Found no NVIDIA driver|NVIDIA driver on your system is too old|"
+                       r"Torch not compiled with CUDA|Failed to initialize NVML|CUDA driver version is insufficient|"
+                       r"could not select device driver|nvidia-container-cli|Cannot dlopen some GPU libraries")
 _PY_VERSION = re.compile(r"(?:^|\s)(?:version\s+)?Python\s+(?P<v>3\.\d+(?:\.\d+)?)\b")
 
 
@@ -56,13 +60,13 @@ def parse(lines: list[str]) -> Piece:
             in_tb = hit = True
         elif in_tb and _FRAME.match(ln):
             hit = True
-        elif _EXC.match(ln) or _TORCH_WARN.search(ln) or _PIP.search(ln) or _UV.search(ln) or _CUDA_ERR.search(ln):
+        elif re.match(r"^\s*warnings\.warn\(\s*$", ln) or _EXC.match(ln) or _TORCH_WARN.search(ln) or _PIP.search(ln) or _UV.search(ln) or _CUDA_ERR.search(ln):
             hit = True
             in_tb = False
         elif is_prompt(ln):
             hit = True
-        if re.match(r"^\s{4,}\S", ln) and piece.lines and (i - 1) in piece.lines:
-            hit = True  # a wrapped continuation line of the message above (uv wraps at 100 columns)
+        if re.match(r"^\s{2,}\S", ln) and piece.lines and (i - 1) in piece.lines:
+            hit = True  # the indented line under a warning, or a message uv wrapped at 100 columns
         sm = _SM.search(ln)
         if sm:
             cc = sm.group("cc")

@@ -64,6 +64,8 @@ def parse_pip_list(lines: list[str]) -> Piece:
             piece.lines.add(i)
     piece.data["all_packages"] = packages
     piece.data["packages"] = _relevant(packages)
+    if any(re.match(r"^\s*(?:Microsoft Windows \[Version|[A-Za-z]:\\.*>)", ln) for ln in lines):
+        piece.data["os"] = {"system": "windows"}  # the cmd.exe banner or prompt above the list
     return piece
 
 

@@ -141,6 +141,8 @@ def parse_table(lines: list[str]) -> Piece:
     else:
         piece.missing.append("header")
     piece.data["gpus"] = [gpus[k] for k in sorted(gpus)]
+    if any(g.get("driver_model") for g in gpus.values()):
+        piece.data["os"] = {"system": "windows"}  # only Windows has driver models (WDDM/TCC/MCDM)
     if not gpus:
         piece.missing.append("gpus")
     if not (proc_rows or no_procs):
@@ -211,6 +213,8 @@ def parse_query(lines: list[str]) -> Piece:
             gpu["compute_mode"] = value
         elif key == "Current" and section == "Driver Model":
             gpu["driver_model"] = known(value)
+            if gpu["driver_model"]:
+                piece.data["os"] = {"system": "windows"}
         elif key == "Current" and section == "MIG Mode":
             gpu["mig_mode"] = known(value) and value.lower()
         elif key == "Processes":

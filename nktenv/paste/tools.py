@@ -134,6 +134,17 @@ def parse_torch_print(lines: list[str]) -> Piece:
             pending = None
         elif is_code(ln) or re.match(r"^\s*>>>", ln):
             piece.lines.add(i)
+        else:
+            banner = re.match(r"^\s*Python (?P<v>3\.\d+\.\d+)\s+\(.*\)\s*$", ln)
+            if banner:  # the REPL's first line; its second names the platform
+                piece.data.setdefault("python", {})["version"] = banner.group("v")
+                piece.lines.add(i)
+            elif re.match(r"^\s*\[(?:GCC|Clang|MSC) .*\] (?:.* )?on (?:linux|win32|darwin)\s*$", ln):
+                system = {"linux": "linux", "win32": "windows", "darwin": "darwin"}[ln.strip().rsplit(" ", 1)[-1]]
+                piece.data.setdefault("os", {})["system"] = system
+                piece.lines.add(i)
+            elif re.match(r'^\s*Type "help", "copyright", "credits" or "license" for more information\.\s*$', ln):
+                piece.lines.add(i)
     if "version" in torch:
         build, cuda = cuda_from_tag(torch["version"])
         torch.setdefault("cuda", cuda)
