@@ -183,7 +183,7 @@ def render(facts: Facts, console: Any) -> None:
                 t.add_row(name, _("broken: {error}").format(error=f.error.splitlines()[-1]))
                 continue
             # Pasted facts may say nothing about the build: unknown is not "CPU-only".
-            build = f"CUDA {f.cuda}" if f.cuda else (_("CPU-only build") if f.is_cuda_build is not None else "")
+            build = f"CUDA {f.cuda}" if f.cuda else (_("CPU-only build") if f.is_cuda_build is False else "")
             gpu = _("GPU works") if f.kernel_ok else (_("GPU check failed") if f.kernel_ok is False
                                                       else (_("no GPU visible") if f.cuda_available is False else ""))
             t.add_row(name, join_list(x for x in (f.version or "?", build, gpu) if x))
