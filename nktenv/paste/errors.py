@@ -85,6 +85,8 @@ def parse(lines: list[str]) -> Piece:
             piece.lines.add(i)
     if gpus:
         piece.data["gpus"] = gpus
+        # torch read the GPU's name and capability, which it can only do through a loaded driver.
+        piece.data["driver"] = {"kernel_module": {"loaded": True}}
     if torch:
         piece.data["torch"] = torch
     return piece

@@ -213,7 +213,8 @@ def build(acc: _Acc, records: list[dict[str, Any]], logs: list[LogText]) -> Fact
             extra["proc_version"] = d["proc_version"]
         driver = DriverFacts(
             version=d.get("version"), cuda_version=d.get("cuda_version"),
-            source="procfs" if kind == "proc-driver-version" else "nvidia-smi",
+            source={"proc-driver-version": "procfs", "nvidia-smi": "nvidia-smi", "nvidia-smi-q": "nvidia-smi",
+                    "nvidia-smi-L": "nvidia-smi", "collect_env": "nvidia-smi"}.get(kind) if d.get("version") else None,
             kernel_module=KernelModule(**km) if km else None,
             userspace_version=d.get("smi_version"), extra=extra)
     py = None

@@ -272,4 +272,6 @@ def parse_list(lines: list[str]) -> Piece:
         if is_prompt(ln):
             piece.lines.add(i)
     piece.data["gpus"] = gpus
+    if gpus:
+        piece.data["driver"] = {"kernel_module": {"loaded": True}}  # -L lists GPUs only through a loaded driver
     return piece

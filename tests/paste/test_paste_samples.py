@@ -59,7 +59,8 @@ EXPECT: dict[str, dict[str, Any]] = {
         "driver.version": "595.80", "gpus[0].name": "NVIDIA L40S", "gpus[0].mig_mode": None,
         "gpus[0].driver_model": None, "gpus[0].processes#": 0},
     "nvidia-smi-L/linux-quadro-rtx4000-x2-2024": {
-        "gpus#": 2, "gpus[1].uuid": "GPU-d6de6afc-bdfe-75c4-5273-0544439153fc", "driver": None},
+        "gpus#": 2, "gpus[1].uuid": "GPU-d6de6afc-bdfe-75c4-5273-0544439153fc", "driver.version": None,
+        "driver.kernel_module.loaded": True},
     "nvidia-smi-L/linux-h100-mig-590.48.01": {
         "gpus#": 1, "gpus[0].mig_devices#": 4, "gpus[0].mig_devices[0].name": "3g.40gb", "gpus[0].mig_mode": "enabled"},
     "nvidia-smi-L/windows-geforce-rtx-2080-super-610.62": {"gpus[0].name": "NVIDIA GeForce RTX 2080 SUPER"},
