@@ -217,3 +217,13 @@ def test_samples_cover_every_kind_and_era() -> None:
     assert any("KMD Version" in t for t in smi) and any("Driver Version" in t for t in smi)
     assert any("TCC/WDDM" in t for t in smi) and any("Driver-Model" in t for t in smi)
     assert any("MIG devices" in t for t in smi)
+
+
+def test_coverage_benchmark_counts_what_the_tests_assert() -> None:
+    import runpy
+
+    bench = runpy.run_path(str(SAMPLES.parent.parent.parent / "benchmarks" / "paste_coverage.py"))
+    result = bench["measure"]()
+    assert sum(r["samples"] for r in result.values()) == len(all_samples())
+    assert sum(r["fully_read"] for r in result.values()) == len(all_samples()) - len(NOT_FULLY_READ)
+    assert result["nvidia-smi"]["missing"]["linux-titan-xp-450.57-2020"] == ["processes"]
