@@ -26,8 +26,15 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _bare_rows(lines: list[str]) -> list[int]:
+    """`pip list | grep torch` keeps no header: rows of a CUDA-relevant name, two spaces, a version."""
+    return [i for i, ln in enumerate(lines)
+            if (m := re.match(rf"^\s*(?P<name>[A-Za-z0-9][\w.-]*)\s{{2,}}(?P<version>{_VERSION})\s*$", ln))
+            and _RELEVANT.match(_norm(m.group("name")))]
+
+
 def detect_pip_list(lines: list[str]) -> bool:
-    return any(_PIP_HEADER.match(ln) for ln in lines)
+    return any(_PIP_HEADER.match(ln) for ln in lines) or len(_bare_rows(lines)) >= 2
 
 
 def detect_freeze(lines: list[str]) -> bool:
@@ -50,7 +57,13 @@ def parse_pip_list(lines: list[str]) -> Piece:
     piece = Piece("pip-list")
     packages: dict[str, str] = {}
     inside = False
+    bare = set(_bare_rows(lines))
     for i, ln in enumerate(lines):
+        if i in bare:
+            m = _PIP_ROW.match(ln)
+            packages[_norm(m.group("name"))] = m.group("version")
+            piece.lines.add(i)
+            continue
         if _PIP_HEADER.match(ln) or _PIP_RULE.match(ln):
             inside = True
             piece.lines.add(i)

@@ -98,6 +98,13 @@ EXPECT: dict[str, dict[str, Any]] = {
         "python.packages.nvidia-cudnn-cu11": "8.7.0.84", "python.packages.nvidia-cublas-cu11": "11.11.3.6",
         "cudnn[0].source": "pip", "cudnn[0].location": "pip:nvidia-cudnn-cu11"},
     "pip-list/windows-2025-pip-list-head": {"python.packages.bitsandbytes": "0.48.2", "os.system": "windows"},
+    "pip-list/linux-grep-torch-rtx5060-2026": {
+        "python.packages.torch": "2.9.1+cu128", "frameworks.torch.version": "2.9.1+cu128",
+        "frameworks.torch.cuda": "12.8", "frameworks.torch.is_cuda_build": True,
+        "frameworks.torch.source": "pasted:pip-list", "logs#": 1},
+    "torch-print/linux-python-c-prompts-2025": {
+        "frameworks.torch.version": "2.1.0+cu118", "frameworks.torch.cuda": "11.8",
+        "frameworks.torch.cuda_available": True},
     "pip-freeze/linux-forge-tensorrt": {"python.packages.bitsandbytes": "0.43.3", "frameworks": None},
     "nvcc/linux-cuda-11.1": {"cuda_toolkits[0].version": "11.1", "cuda_toolkits[0].full_version": "11.1.105"},
     "nvcc/linux-cuda-7.5-2015": {"cuda_toolkits[0].version": "7.5"},
@@ -196,7 +203,8 @@ def test_every_sample_has_expectations() -> None:
 
 # Samples cut by the person pasting, or with prose around the output, leave lines unread; all the
 # others must be read line by line (benchmarks/paste_coverage.py reports the same count).
-NOT_FULLY_READ = {"torch-print/linux-cu102-version-print", "unrecognised/ja-reg-query-cp932"}
+NOT_FULLY_READ = {"torch-print/linux-cu102-version-print", "unrecognised/ja-reg-query-cp932",
+                  "pip-list/linux-grep-torch-rtx5060-2026"}
 
 
 @pytest.mark.parametrize("path", all_samples(), ids=sample_id)
