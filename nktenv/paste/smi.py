@@ -190,11 +190,24 @@ def parse_query(lines: list[str]) -> Piece:
         kv = _KV.match(raw)
         if not kv or (not kv.group("value") and ":" not in raw):
             path.append((indent, raw.strip()))  # a section title such as "FB Memory Usage"
+            if raw.strip() == "MIG Device" and gpu is not None:
+                gpu.setdefault("mig_devices", []).append({})
             piece.lines.add(i)
             continue
         key, value = kv.group("key").strip(), _DEPRECATED.sub("", kv.group("value"))
         section = path[-1][1] if path else ""
         piece.lines.add(i)
+        if gpu is not None and any(t == "MIG Device" for _, t in path):
+            mig = gpu["mig_devices"][-1]
+            if key == "Index" and section == "MIG Device":
+                mig["index"] = int(value) if value.isdigit() else None
+            elif key == "GPU Instance ID":
+                mig["gpu_instance"] = int(value) if value.isdigit() else None
+            elif key == "Compute Instance ID":
+                mig["compute_instance"] = int(value) if value.isdigit() else None
+            elif key == "Total" and section == "Shared FB Memory Usage":
+                mig["memory_total_bytes"] = mib(value)
+            continue
         if gpu is None:
             if key in ("Driver Version", "KMD Version") and value:
                 driver.setdefault("version", value)

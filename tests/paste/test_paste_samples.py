@@ -54,6 +54,7 @@ EXPECT: dict[str, dict[str, Any]] = {
         "gpus[0].architecture": "Turing", "gpus[0].processes#": 19, "os.system": "windows"},
     "nvidia-smi-q/linux-h100-mig-590.48.01": {
         "driver.version": "590.48.01", "gpus[0].mig_mode": "enabled", "gpus[0].memory_total_bytes": 81559 * MIB,
+        "gpus[0].mig_devices#": 4, "gpus[0].mig_devices[1].memory_total_bytes": 20096 * MIB,
         "gpus[0].uuid": "GPU-00000000-0000-0000-0000-000000000000"},
     "nvidia-smi-q/linux-l40s-595.80": {
         "driver.version": "595.80", "gpus[0].name": "NVIDIA L40S", "gpus[0].mig_mode": None,
