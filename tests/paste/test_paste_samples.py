@@ -81,6 +81,10 @@ EXPECT: dict[str, dict[str, Any]] = {
         "frameworks.torch.version": "2.8.0.dev20250528+cpu", "frameworks.torch.is_cuda_build": False,
         "frameworks.torch.cuda": None, "frameworks.torch.cuda_available": False, "driver": None, "gpus#": 0,
         "cuda_toolkits#": 0, "os.release": "10.0.22631", "logs#": 1},
+    "collect_env/windows-2020-cpu-build-could-not-collect": {
+        "frameworks.torch.version": "1.7.1+cpu", "frameworks.torch.is_cuda_build": False,
+        "frameworks.torch.cuda": None, "frameworks.torch.cuda_available": None, "os.system": "windows",
+        "os.distro": "Microsoft Windows 10 Home Single Language"},
     "collect_env/wsl2-2024-rtx4070-laptop": {
         "os.wsl": True, "os.glibc": "2.35", "driver.version": "551.88", "cuda_toolkits[0].version": "12.4",
         "frameworks.torch.cuda": "12.1", "cpu.model": "13th Gen Intel(R) Core(TM) i9-13950HX"},
