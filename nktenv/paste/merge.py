@@ -14,15 +14,18 @@ from nktenv.facts import (SCHEMA_ID, CpuFacts, CudaToolkit, Cudnn, DriverFacts, 
                           GpuProcess, KernelModule, LogText, MigDevice, OsFacts, PythonFacts)
 
 
-def _fill(target: dict[str, Any], data: dict[str, Any], origin: str, conflicts: list[dict[str, Any]], where: str) -> None:
+def _fill(target: dict[str, Any], data: dict[str, Any], origin: str, conflicts: list[dict[str, Any]], where: str,
+          origins: dict[str, str] | None = None) -> None:
     for key, value in data.items():
         if value is None:
             continue
         old = target.get(key)
         if old is None:
             target[key] = value
+            if origins is not None:
+                origins.setdefault(f"{where}.{key}", origin)
         elif isinstance(old, dict) and isinstance(value, dict):
-            _fill(old, value, origin, conflicts, f"{where}.{key}")
+            _fill(old, value, origin, conflicts, f"{where}.{key}", origins)
         elif old != value and not isinstance(old, (list, dict)):
             conflicts.append({"field": f"{where}.{key}", "kept": old, "other": value, "from": origin})
 
@@ -62,6 +65,7 @@ class _Acc:
         self.env: dict[str, str] = {}
         self.conflicts: list[dict[str, Any]] = []
         self.sources: dict[str, list[str]] = {}
+        self.origins: dict[str, str] = {}  # "driver.version" -> the paste kind that stated it first
 
     def _from(self, section: str, origin: str) -> None:
         self.sources.setdefault(section, [])
@@ -73,7 +77,7 @@ class _Acc:
                                 ("os", self.os), ("python", self.python), ("cpu", self.cpu), ("env", self.env),
                                 ("conda", self.conda)):
             if data.get(section):
-                _fill(target, data[section], origin, self.conflicts, section)
+                _fill(target, data[section], origin, self.conflicts, section, self.origins)
                 self._from(section, origin)
         if data.get("packages"):
             for k, v in data["packages"].items():
@@ -203,12 +207,13 @@ def build(acc: _Acc, records: list[dict[str, Any]], logs: list[LogText]) -> Fact
     d = acc.driver
     if d:
         km = d.get("kernel_module")
-        origin = acc.sources["driver"][0]
+        origin = acc.origins.get("driver.version") or acc.sources["driver"][0]
         kind = origin.split(":", 1)[1]
         extra: dict[str, Any] = {"provenance": origin, "sources": acc.sources["driver"]}
-        if d.get("smi_version"):
-            extra["nvidia_smi"] = {"found": True, "version": d["smi_version"], "driver_version": d.get("version"),
-                                   "cuda_version": d.get("cuda_version"), "error": None, "pasted": True}
+        if d.get("smi_version") or d.get("nvidia_smi_error"):
+            extra["nvidia_smi"] = {"found": True, "version": d.get("smi_version"), "driver_version": d.get("version"),
+                                   "cuda_version": d.get("cuda_version"), "error": d.get("nvidia_smi_error"),
+                                   "pasted": True}
         if d.get("proc_version"):
             extra["proc_version"] = d["proc_version"]
         driver = DriverFacts(
@@ -216,7 +221,7 @@ def build(acc: _Acc, records: list[dict[str, Any]], logs: list[LogText]) -> Fact
             source={"proc-driver-version": "procfs", "nvidia-smi": "nvidia-smi", "nvidia-smi-q": "nvidia-smi",
                     "nvidia-smi-L": "nvidia-smi", "collect_env": "nvidia-smi"}.get(kind) if d.get("version") else None,
             kernel_module=KernelModule(**km) if km else None,
-            userspace_version=d.get("smi_version"), extra=extra)
+            userspace_version=d.get("smi_version"), errors=tuple(d.get("errors") or ()), extra=extra)
     py = None
     if acc.python or acc.packages:
         p = acc.python

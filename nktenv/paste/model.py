@@ -10,7 +10,7 @@ from typing import Any
 # `(venv) user@host:~$ ...`, `>>> import torch`, `❯ uv add ...`, a markdown `**$ nvcc --version**`.
 _PROMPT = re.compile(
     r"^\s*(?:\*\*)?(?:\([^)]*\)\s*)?(?:\[[^\]]*\]\s*)?(?:"
-    r"[\w.@~:/-]*\s?[$#❯]\s+\S.*"  # POSIX shells and starship/zsh arrows
+    r"[\w.@~:/\[\]-]*\s?[$#❯]\s+\S.*"  # POSIX shells (root@host[/]#), starship/zsh arrows
     r"|(?:sudo\s+)?(?:pip3?|uv|conda|mamba|python3?(?:\.\d+)?\s+-m\s+pip)\s+(?:pip\s+)?(?:install|add|sync|list|freeze|run|lock|venv|compile)\b.*"
     r"|(?:nvidia-smi|nvcc|cat\s+/proc/driver/nvidia/version|python3?\s+-m\s+torch\.utils\.collect_env)(?:\s+\S+)*"
     r"|[A-Za-z]:\\[^>]*>\s*\S.*"  # cmd.exe

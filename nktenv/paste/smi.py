@@ -288,3 +288,37 @@ def parse_list(lines: list[str]) -> Piece:
     if gpus:
         piece.data["driver"] = {"kernel_module": {"loaded": True}}  # -L lists GPUs only through a loaded driver
     return piece
+
+
+# --- nvidia-smi failing ----------------------------------------------------------------------------
+
+_FAILED = re.compile(r"^\s*(?P<msg>NVIDIA-SMI has failed because it couldn.t communicate with the NVIDIA driver\..*"
+                     r"|Failed to initialize NVML: .+|Unable to determine the device handle for GPU.+"
+                     r"|No devices were found|Make sure that the latest NVIDIA driver is installed and running\.?)\s*$")
+_NVML_LIB = re.compile(r"^\s*NVML library version:\s*(?P<v>[\d.]+)\s*$")
+
+
+def detect_failure(lines: list[str]) -> bool:
+    return any(_FAILED.match(ln) for ln in lines)
+
+
+def parse_failure(lines: list[str]) -> Piece:
+    """nvidia-smi's own error: a driver is expected there but does not answer (a fact, not an unknown)."""
+    piece = Piece("nvidia-smi-error")
+    errors: list[str] = []
+    lib = None
+    for i, ln in enumerate(lines):
+        m = _FAILED.match(ln)
+        if m:
+            errors.append(m.group("msg").strip())
+            piece.lines.add(i)
+            continue
+        m = _NVML_LIB.match(ln)
+        if m:
+            lib = m.group("v")
+            piece.lines.add(i)
+        elif is_prompt(ln) and "nvidia-smi" in ln:
+            piece.lines.add(i)
+    text = "\n".join(errors)
+    piece.data["driver"] = {"errors": errors, "nvidia_smi_error": text, "smi_version": lib}
+    return piece

@@ -71,3 +71,10 @@ def test_env_lines_are_read_for_known_variables_only() -> None:
                                            "MY_SECRET=x\n")])
     assert facts.env == {"CUDA_VISIBLE_DEVICES": "1", "LD_LIBRARY_PATH": "/usr/local/cuda/lib64"}
     assert facts.logs[0].text == "MY_SECRET=x"
+
+
+def test_nvml_mismatch_paste_gives_the_rule_both_versions() -> None:
+    facts = facts_from_pastes([text("nvidia-smi-error/truenas-nvml-mismatch-with-proc-version.txt")])
+    findings = diagnose(facts, load())
+    assert [f.code for f in findings] == ["nvml_version_mismatch"]
+    assert any("Failed to initialize NVML: Driver/library version mismatch" in e for e in findings[0].evidence)

@@ -65,6 +65,16 @@ EXPECT: dict[str, dict[str, Any]] = {
     "nvidia-smi-L/linux-h100-mig-590.48.01": {
         "gpus#": 1, "gpus[0].mig_devices#": 4, "gpus[0].mig_devices[0].name": "3g.40gb", "gpus[0].mig_mode": "enabled"},
     "nvidia-smi-L/windows-geforce-rtx-2080-super-610.62": {"gpus[0].name": "NVIDIA GeForce RTX 2080 SUPER"},
+    "nvidia-smi-error/truenas-nvml-mismatch-with-proc-version": {
+        "driver.version": "580.173.02", "driver.source": "procfs", "driver.provenance": "pasted:proc-driver-version",
+        "driver.userspace_version": "580.178", "driver.kernel_module.flavor": "proprietary",
+        "driver.errors": ["Failed to initialize NVML: Driver/library version mismatch"],
+        "driver.nvidia_smi.error": "Failed to initialize NVML: Driver/library version mismatch"},
+    "nvidia-smi-error/ubuntu2204-nvml-mismatch-open-p2p": {
+        "driver.version": None, "driver.userspace_version": "570.124", "driver.errors#": 1, "gpus#": 0},
+    "nvidia-smi-error/gcp-debian11-has-failed": {
+        "driver.version": None, "driver.source": None, "driver.errors#": 1, "logs#": 0,
+        "driver.nvidia_smi.found": True},
     "collect_env/linux-2019-rtx2060": {
         "frameworks.torch.version": "1.1.0", "frameworks.torch.cuda": "9.0", "frameworks.torch.cuda_available": True,
         "driver.version": "418.67", "cuda_toolkits[0].version": "9.1", "gpus[0].name": "GeForce RTX 2060",
@@ -223,7 +233,7 @@ def test_sample_is_read_fully(path) -> None:
 
 def test_samples_cover_every_kind_and_era() -> None:
     kinds = {p.parent.name for p in all_samples()}
-    assert {"nvidia-smi", "nvidia-smi-q", "nvidia-smi-L", "collect_env", "pip-list", "pip-freeze", "conda-list",
+    assert {"nvidia-smi", "nvidia-smi-q", "nvidia-smi-L", "nvidia-smi-error", "collect_env", "pip-list", "pip-freeze", "conda-list",
             "nvcc", "proc-driver-version", "torch-print", "tf-devices", "traceback", "pip-error",
             "uv-error"} <= kinds
     smi = [p.read_text(encoding="utf-8") for p in (SAMPLES / "nvidia-smi").glob("*.txt")]
