@@ -27,11 +27,16 @@ _CUDA_ERR = re.compile(r"CUDA (?:error|out of memory)|CUDA kernel errors|CUDA_LA
                        r"The current PyTorch install supports|Found no NVIDIA driver|NVIDIA driver on your system is too old|"
                        r"Torch not compiled with CUDA|Failed to initialize NVML|CUDA driver version is insufficient|"
                        r"could not select device driver|nvidia-container-cli|Cannot dlopen some GPU libraries")
+# TensorFlow/XLA's C++ log lines (`2023-12-29 16:17:51.727737: I tensorflow/...cc:182] ...`, absl's `E0000 00:00:...`)
+# and the wrapped second line of the CPU-instructions notice.
+_FW_LOG = re.compile(r"^\s*(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] \S+:\d+\]|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\]"
+                     r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\."
+                     r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR)")
 _PY_VERSION = re.compile(r"(?:^|\s)(?:version\s+)?Python\s+(?P<v>3\.\d+(?:\.\d+)?)\b")
 
 
 def detect(lines: list[str]) -> bool:
-    return any(_TRACEBACK.match(ln) or _TORCH_WARN.search(ln) or _PIP.search(ln) or _UV.search(ln)
+    return any(_FW_LOG.match(ln) or _TRACEBACK.match(ln) or _TORCH_WARN.search(ln) or _PIP.search(ln) or _UV.search(ln)
                or _CUDA_ERR.search(ln) for ln in lines)
 
 
@@ -43,6 +48,8 @@ def kinds(lines: list[str]) -> list[str]:
         out.append("uv-error")
     if any(_TRACEBACK.match(ln) or _TORCH_WARN.search(ln) or _CUDA_ERR.search(ln) or _EXC.match(ln) for ln in lines):
         out.append("traceback")
+    if any(_FW_LOG.match(ln) for ln in lines):
+        out.append("framework-log")
     return out
 
 
@@ -60,7 +67,7 @@ def parse(lines: list[str]) -> Piece:
             in_tb = hit = True
         elif in_tb and _FRAME.match(ln):
             hit = True
-        elif re.match(r"^\s*warnings\.warn\(\s*$", ln) or _EXC.match(ln) or _TORCH_WARN.search(ln) or _PIP.search(ln) or _UV.search(ln) or _CUDA_ERR.search(ln):
+        elif _FW_LOG.match(ln) or re.match(r"^\s*warnings\.warn\(\s*$", ln) or _EXC.match(ln) or _TORCH_WARN.search(ln) or _PIP.search(ln) or _UV.search(ln) or _CUDA_ERR.search(ln):
             hit = True
             in_tb = False
         elif is_prompt(ln):

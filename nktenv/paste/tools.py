@@ -165,8 +165,12 @@ _TF_EMPTY = re.compile(r"^\s*(?:\w+\s+)?\[\]\s*$")
 _TF_COUNT = re.compile(r"Num GPUs(?: Available)?:\s*(?P<n>\d+)")
 
 
+_TF_VERSION = re.compile(r"^\s*(?:TensorFlow version|tf\.__version__)\s*[:=]?\s*(?P<v>\d+\.\d+\.\d+\S*)\s*$")
+_TF_BUILT = re.compile(r"tf\.test\.is_built_with_cuda\(\)")
+
+
 def detect_tf_devices(lines: list[str]) -> bool:
-    return any(_TF_DEVICE.search(ln) or _TF_COUNT.search(ln) for ln in lines) or (
+    return any(_TF_DEVICE.search(ln) or _TF_COUNT.search(ln) or _TF_BUILT.search(ln) for ln in lines) or (
         any(_TF_ASK.search(ln) for ln in lines) and any(_TF_EMPTY.match(ln) for ln in lines))
 
 
@@ -174,7 +178,27 @@ def parse_tf_devices(lines: list[str]) -> Piece:
     piece = Piece("tf-devices")
     gpus: set[int] = set()
     said_none = False
+    tf: dict[str, Any] = {}
+    ask_built = False
     for i, ln in enumerate(lines):
+        if ask_built and ln.strip():
+            ask_built = False
+            if ln.strip() in ("True", "False"):
+                tf["is_cuda_build"] = ln.strip() == "True"
+                piece.lines.add(i)
+                continue
+        if _TF_BUILT.search(ln):
+            ask_built = True
+            piece.lines.add(i)
+            continue
+        v = _TF_VERSION.match(ln)
+        if v:
+            tf["version"] = v.group("v")
+            piece.lines.add(i)
+            continue
+        if re.match(r"^\s*>>>\s*import tensorflow", ln):
+            piece.lines.add(i)
+            continue
         found = list(_TF_DEVICE.finditer(ln))
         if found:
             gpus.update(int(m.group("n")) for m in found if m.group("type") == "GPU")
@@ -194,5 +218,7 @@ def parse_tf_devices(lines: list[str]) -> Piece:
         elif _TF_ASK.search(ln) or is_code(ln) or re.fullmatch(r"\s*(?:and for|The output is:?)\s*", ln):
             piece.lines.add(i)
     if gpus or said_none:
-        piece.data["tensorflow"] = {"cuda_available": bool(gpus), "device_count": len(gpus)}
+        tf.update({"cuda_available": bool(gpus), "device_count": len(gpus)})
+    if tf:
+        piece.data["tensorflow"] = tf
     return piece

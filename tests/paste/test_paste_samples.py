@@ -140,6 +140,12 @@ EXPECT: dict[str, dict[str, Any]] = {
     "tf-devices/windows-tf214-gpu-empty": {
         "frameworks.tensorflow.cuda_available": False, "frameworks.tensorflow.device_count": 0,
         "frameworks.tensorflow.version": None, "frameworks.torch": None},
+    "tf-devices/windows-tf210-gpu-listed": {
+        "frameworks.tensorflow.version": "2.10.0", "frameworks.tensorflow.cuda_available": True,
+        "frameworks.tensorflow.device_count": 1},
+    "tf-devices/conda-forge-tf215-not-built-with-cuda": {
+        "frameworks.tensorflow.version": "2.15.0", "frameworks.tensorflow.is_cuda_build": False,
+        "frameworks.tensorflow.package": "tensorflow", "logs#": 1},
     "tf-devices/linux-tf21-xla-gpu-only": {"frameworks.tensorflow.cuda_available": False},
     "traceback/windows-rtx5090-sm120-warning": {
         "gpus[0].name": "NVIDIA GeForce RTX 5090", "gpus[0].compute_capability": "12.0",
