@@ -72,3 +72,31 @@ def test_non_ascii_user_path_survives(tmp_path) -> None:
     path.write_bytes(WIN_SMI.read_bytes())
     name, text = read(str(path))
     assert name == "smi.txt" and "610.62" in text
+
+
+def test_any_bytes_give_a_valid_snapshot_never_a_traceback() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from nktenv.facts import validate
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.binary(max_size=400) | st.text(max_size=400).map(lambda t: t.encode("utf-8")))
+    def check(raw: bytes) -> None:
+        facts = facts_from_pastes([("x.txt", decode(raw))])
+        assert validate(facts.to_dict()) is None
+
+    check()
+
+
+def test_lines_from_every_sample_shuffled_still_parse() -> None:
+    import random
+
+    from nktenv.facts import validate
+    from tests.paste.samples import all_samples
+
+    lines = [ln for p in all_samples() for ln in decode(p.read_bytes()).splitlines()]
+    rnd = random.Random(7)
+    for _ in range(20):
+        rnd.shuffle(lines)
+        assert validate(facts_from_pastes([("mix.txt", "\n".join(lines[:300]))]).to_dict()) is None
