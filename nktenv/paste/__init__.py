@@ -42,8 +42,6 @@ def _structured(lines: list[str]) -> list[str]:
     found = [kind for kind, (detect, _) in KINDS.items() if detect(lines)]
     if "nvidia-smi-q" in found and "nvidia-smi" in found and not any("NVIDIA-SMI " in ln for ln in lines):
         found.remove("nvidia-smi")
-    if "collect_env" in found and "pip-freeze" in found:
-        found.remove("pip-freeze")  # collect_env's own "[pip3] x==y" lines
     if "pip-list" in found and "conda-list" in found and not any("packages in environment" in ln for ln in lines):
         found.remove("conda-list")
     return found

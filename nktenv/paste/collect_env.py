@@ -21,6 +21,13 @@ _FIELD = re.compile(r"^(?P<key>" + "|".join(re.escape(f) for f in sorted(set(FIE
                     + r"):\s*(?P<value>.*?)\s*$")
 _LIB = re.compile(r"^\[(?P<tool>pip3?|conda)\]\s+(?P<rest>.+?)\s*$")
 _GPU_LINE = re.compile(r"^\s*GPU\s+(?P<index>\d+):\s*(?P<name>.+?)\s*$")
+_CONTINUATION = {
+    "GPU models and configuration": re.compile(r"^GPU\s+\d+:"),
+    "cuDNN version": re.compile(r"^(?:/|[A-Za-z]:\\|Probably one of the following)"),
+    "Intel GPU driver version": re.compile(r"^\*"),
+    "Intel GPU models onboard": re.compile(r"^\*"),
+    "Intel GPU models detected": re.compile(r"^\*"),
+}
 _MULTI = ("GPU models and configuration", "cuDNN version", "Intel GPU driver version", "Intel GPU models onboard",
           "Intel GPU models detected")
 
@@ -54,7 +61,7 @@ def parse(lines: list[str]) -> Piece:
     for i, raw in enumerate(lines):
         ln = raw.strip()
         if not ln:
-            block = None if block == "CPU" else block
+            block = None if block in ("CPU",) + _MULTI else block
             continue
         if ln.startswith("Collecting") and "environment information" in ln:
             piece.lines.add(i)
@@ -83,7 +90,7 @@ def parse(lines: list[str]) -> Piece:
             cpu.append(ln)
             piece.lines.add(i)
             continue
-        if block in _MULTI:
+        if block in _MULTI and _CONTINUATION[block].match(ln):
             multi.setdefault(block, []).append(ln)
             piece.lines.add(i)
             continue

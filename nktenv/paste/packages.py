@@ -14,7 +14,8 @@ _FREEZE_ROW = re.compile(rf"^\s*(?P<name>[A-Za-z0-9][\w.-]*)(?:\[[\w,-]+\])?\s*(
 _FREEZE_URL = re.compile(r"^\s*(?P<name>[A-Za-z0-9][\w.-]*)\s+@\s+\S+\s*$")
 _CONDA_HEADER = re.compile(r"^\s*#\s*packages in environment at\s+(?P<prefix>.+?):\s*$")
 _CONDA_COLUMNS = re.compile(r"^\s*#\s*(?:Name\s+Version\s+Build\s+Channel)?\s*$")
-_CONDA_ROW = re.compile(rf"^\s*(?P<name>[A-Za-z0-9_][\w.-]*)\s+(?P<version>{_VERSION})\s+(?P<build>\S+)(?:\s+(?P<channel>\S+))?\s*$")
+_CONDA_ROW = re.compile(rf"^\s*(?P<name>[A-Za-z0-9_][\w.-]*)\s+(?P<version>{_VERSION})\s+(?P<build>\S+)"
+                        r"(?:\s+\[\w+\])?(?:\s+(?P<channel>\S+))?\s*$")  # old conda: a "[vc14]" features column
 _CONDA_BUILD = re.compile(r"^(?:pypi_0|<pip>|py\d+\w*|h[0-9a-f]{6,}\w*|\d+|\w+_\d+|cuda\w+|mkl|main|conda_forge)$")
 # The CUDA-relevant distributions, as `detect` keeps them in python.packages, plus the extensions
 # that are built against one torch (their mismatch is a classic breakage).
@@ -38,8 +39,13 @@ def detect_pip_list(lines: list[str]) -> bool:
 
 
 def detect_freeze(lines: list[str]) -> bool:
-    rows = sum(1 for ln in lines if _FREEZE_ROW.match(ln))
-    return rows >= 3 and rows >= 0.5 * sum(1 for ln in lines if ln.strip())
+    """Three `name==version` rows in a row (a requirements line here and there is not a freeze)."""
+    run = 0
+    for ln in lines:
+        run = run + 1 if (_FREEZE_ROW.match(ln) or _FREEZE_URL.match(ln)) else 0
+        if run >= 3:
+            return True
+    return False
 
 
 def detect_conda_list(lines: list[str]) -> bool:
@@ -75,6 +81,8 @@ def parse_pip_list(lines: list[str]) -> Piece:
         if m:
             packages[_norm(m.group("name"))] = m.group("version")
             piece.lines.add(i)
+        elif inside and not ln.strip():
+            inside = False  # the list ends at the first blank line
     piece.data["all_packages"] = packages
     piece.data["packages"] = _relevant(packages)
     if any(re.match(r"^\s*(?:Microsoft Windows \[Version|[A-Za-z]:\\.*>)", ln) for ln in lines):
@@ -112,7 +120,7 @@ def parse_conda_list(lines: list[str]) -> Piece:
             piece.lines.add(i)
             continue
         m = _CONDA_ROW.match(ln)
-        if m:
+        if m and (prefix or _CONDA_BUILD.match(m.group("build"))):
             name = _norm(m.group("name"))
             if m.group("build") in ("pypi_0", "<pip>") or m.group("channel") == "pypi":
                 pip_rows[name] = m.group("version")
@@ -120,10 +128,6 @@ def parse_conda_list(lines: list[str]) -> Piece:
                 packages[name] = m.group("version")
             piece.lines.add(i)
             continue
-        m = _PIP_ROW.match(ln)  # a row whose build string is empty (pip rows in old conda)
-        if m and m.group("version"):
-            packages[_norm(m.group("name"))] = m.group("version")
-            piece.lines.add(i)
     conda: dict[str, object] = {"packages": packages}
     if prefix:
         conda["prefix"] = prefix

@@ -59,6 +59,8 @@ def parse_table(lines: list[str]) -> Piece:
     for i, ln in enumerate(lines):
         m = _HEADER.search(ln)
         if m:
+            proc_header = False  # a second table pasted below the first starts over
+            current = None
             driver = {"version": m.group("driver"), "cuda_version": known(m.group("cuda")),
                       "smi_version": m.group("smi"),
                       "header": "kmd" if "KMD Version" in ln else "driver"}
@@ -154,6 +156,8 @@ def parse_table(lines: list[str]) -> Piece:
 
 _KV = re.compile(r"^(?P<indent>\s*)(?P<key>[^:]+?)\s*:\s*(?P<value>.*?)\s*$")
 _GPU_BLOCK = re.compile(r"^GPU\s+(?P<bus>[0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9A-Fa-f])\s*$")
+_TOP_KEYS = {"Timestamp", "Driver Version", "CUDA Version", "KMD Version", "CUDA UMD Version", "Attached GPUs",
+             "Unit Count", "HIC Info"}
 _DEPRECATED = re.compile(r"\s*\[Deprecated[^\]]*\]\s*$")
 
 
@@ -170,14 +174,26 @@ def parse_query(lines: list[str]) -> Piece:
     gpu: dict[str, Any] | None = None
     path: list[tuple[int, str]] = []  # (indent, section title)
     proc: dict[str, Any] | None = None
+    inside = False
     for i, raw in enumerate(lines):
         if not raw.strip():
             continue
-        if "NVSMI LOG" in raw or is_prompt(raw):
+        if "NVSMI LOG" in raw:
+            inside = True
             piece.lines.add(i)
             continue
         m = _GPU_BLOCK.match(raw)
+        if not m and not raw[:1].isspace():
+            # At the left margin -q prints only its header keys and "GPU <bus id>"; anything else
+            # is text pasted after the report.
+            kv0 = _KV.match(raw)
+            inside = inside and bool(kv0) and kv0.group("key").strip() in _TOP_KEYS
+        if not inside and not m:
+            if is_prompt(raw) and "nvidia-smi" in raw:
+                piece.lines.add(i)
+            continue
         if m:
+            inside = True
             gpu = {"index": len(gpus), "vendor": "nvidia", "pci_bus_id": m.group("bus"), "processes": None}
             gpus.append(gpu)
             path = []

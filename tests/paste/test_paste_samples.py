@@ -256,3 +256,11 @@ def test_coverage_benchmark_counts_what_the_tests_assert() -> None:
     assert sum(r["samples"] for r in result.values()) == len(all_samples())
     assert sum(r["fully_read"] for r in result.values()) == len(all_samples()) - len(NOT_FULLY_READ)
     assert result["nvidia-smi"]["missing"]["linux-titan-xp-450.57-2020"] == ["processes"]
+
+
+def test_all_samples_in_one_paste_read_as_they_do_alone() -> None:
+    """No parser swallows the lines of another kind: one chat message often holds several outputs."""
+    texts = [_read(p) for p in all_samples()]
+    together = "\n\n".join(texts)
+    assert set(unread_lines(together)) == {ln for t in texts for ln in unread_lines(t)}
+    assert set(recognise(together)) == {k for t in texts for k in recognise(t)}
