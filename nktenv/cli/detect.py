@@ -177,7 +177,7 @@ def render(facts: Facts, console: Any) -> None:
     if fw is not None:
         for name, f in (("torch", fw.torch), ("tensorflow", fw.tensorflow)):
             if f is None:
-                t.add_row(name, _("not installed"))
+                t.add_row(name, _("unknown") if name in (fw.extra.get("not_pasted") or ()) else _("not installed"))
                 continue
             if f.error and not f.version:
                 t.add_row(name, _("broken: {error}").format(error=f.error.splitlines()[-1]))

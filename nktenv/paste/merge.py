@@ -239,7 +239,8 @@ def build(acc: _Acc, records: list[dict[str, Any]], logs: list[LogText]) -> Fact
         frameworks = Frameworks(
             torch=_framework(acc.torch, acc.sources.get("torch", ["pasted"]), torch_pk) if acc.torch else None,
             tensorflow=_framework(acc.tf, acc.sources.get("tensorflow", ["pasted"]), tf_pk) if acc.tf else None,
-            extra={"pasted": True})
+            # null here means "no paste spoke of it", not "not installed" as it does for a probe
+            extra={"pasted": True, "not_pasted": [n for n, d in (("torch", acc.torch), ("tensorflow", acc.tf)) if not d]})
     cpu = CpuFacts(model=acc.cpu.get("model"), logical_cores=acc.cpu.get("logical_cores"),
                    extra={"source": acc.sources["cpu"][0]}) if acc.cpu else None
     toolkits = tuple(CudaToolkit(version=t.get("version"), root=t.get("root"), source=t.get("source"),

@@ -78,3 +78,12 @@ def test_nvml_mismatch_paste_gives_the_rule_both_versions() -> None:
     findings = diagnose(facts, load())
     assert [f.code for f in findings] == ["nvml_version_mismatch"]
     assert any("Failed to initialize NVML: Driver/library version mismatch" in e for e in findings[0].evidence)
+
+
+def test_a_framework_no_paste_mentions_is_unknown_not_uninstalled(runner, app) -> None:
+    facts = facts_from_pastes([text("tf-devices/windows-tf210-gpu-listed.txt")])
+    assert facts.frameworks.torch is None and facts.frameworks.extra["not_pasted"] == ["torch"]
+    result = runner.invoke(app, ["detect", "--from", str(SAMPLES / "tf-devices" / "windows-tf210-gpu-listed.txt")],
+                           catch_exceptions=False)
+    row = next(ln for ln in result.stdout.splitlines() if ln.startswith("torch"))
+    assert "unknown" in row and "not installed" not in row
