@@ -140,7 +140,9 @@ def render(facts: Facts, console: Any) -> None:
     if facts.memory and facts.memory.total_bytes:
         t.add_row(_("Memory"), _gib(facts.memory.total_bytes))
     d = facts.driver
-    if d is None or not d.version:
+    if d is None and "driver" in set((facts.extra.get("pasted") or {}).get("unknown") or ()):
+        t.add_row(_("NVIDIA driver"), _("unknown"))
+    elif d is None or not d.version:
         t.add_row(_("NVIDIA driver"), _("not found"))
     else:
         t.add_row(_("NVIDIA driver"), _("{version} (from {source})").format(version=d.version or "?",
@@ -162,11 +164,14 @@ def render(facts: Facts, console: Any) -> None:
                   " ".join(x for x in (g.name or "?", f"sm_{g.compute_capability.replace('.', '')}"
                                        if g.compute_capability else "", mem) if x))
     if not facts.gpus:
-        t.add_row(_("GPUs"), _("none found"))
+        t.add_row(_("GPUs"), _("unknown") if "gpus" in set((facts.extra.get("pasted") or {}).get("unknown") or ())
+                  else _("none found"))
+    # A snapshot built from pastes lists what no paste spoke of: "unknown", not "none".
+    unknown = set((facts.extra.get("pasted") or {}).get("unknown") or ())
     for tk in facts.cuda_toolkits:
         t.add_row(_("CUDA toolkit"), f"{tk.version or '?'}  {tk.root or ''}")
     if not facts.cuda_toolkits:
-        t.add_row(_("CUDA toolkit"), _("none installed"))
+        t.add_row(_("CUDA toolkit"), _("unknown") if "cuda_toolkits" in unknown else _("none installed"))
     for c in facts.cudnn:
         t.add_row(_("cuDNN"), f"{c.version or '?'}  ({c.source or '?'}) {c.location or ''}")
     if facts.windows:

@@ -250,7 +250,11 @@ def build(acc: _Acc, records: list[dict[str, Any]], logs: list[LogText]) -> Fact
                         extra={k: c[k] for k in ("provenance", "distribution") if c.get(k)}
                         | ({"major": int(c["version"].split(".")[0])} if c.get("version") and c["version"].split(".")[0].isdigit() else {}))
                   for c in acc.cudnn)
-    root_extra: dict[str, Any] = {"pasted": {"files": records, "conflicts": acc.conflicts}}
+    blocks = {"driver": driver, "gpus": acc.gpus, "cuda_toolkits": toolkits, "cudnn": cudnn, "python": py,
+              "frameworks": frameworks, "env": acc.env, "cpu": cpu, "memory": None, "windows": None}
+    # What no paste spoke of: an empty list or a null here is "unknown", not "none found".
+    unknown = [name for name, value in blocks.items() if not value]
+    root_extra: dict[str, Any] = {"pasted": {"files": records, "conflicts": acc.conflicts, "unknown": unknown}}
     return Facts(schema=SCHEMA_ID, os=os_facts, driver=driver, gpus=tuple(_gpu(g) for g in acc.gpus),
                  cuda_toolkits=toolkits, cudnn=cudnn, python=py, cpu=cpu, env=dict(acc.env) or None,
                  frameworks=frameworks, logs=tuple(logs), extra=root_extra)

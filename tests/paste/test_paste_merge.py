@@ -52,6 +52,16 @@ def test_unknown_stays_unknown() -> None:
     facts = facts_from_pastes([text("nvcc/linux-cuda-11.1.txt")])
     assert facts.driver is None and facts.gpus == () and facts.frameworks is None and facts.env is None
     assert facts.os.extra["system_source"] == "assumed"
+    assert facts.extra["pasted"]["unknown"] == ["driver", "gpus", "cudnn", "python", "frameworks", "env", "cpu",
+                                                "memory", "windows"]
+
+
+def test_detect_shows_unknown_for_what_no_paste_said(runner, app) -> None:
+    result = runner.invoke(app, ["detect", "--from", str(SAMPLES / "nvcc" / "linux-cuda-11.1.txt")],
+                           catch_exceptions=False)
+    rows = {ln.split("  ")[0]: ln for ln in result.stdout.splitlines()}
+    assert "unknown" in rows["NVIDIA driver"] and "unknown" in rows["GPUs"]
+    assert "11.1" in rows["CUDA toolkit"]
 
 
 def test_lines_no_parser_read_stay_evidence_for_the_rules() -> None:
