@@ -29,6 +29,12 @@ EXPECT: dict[str, dict[str, Any]] = {
     "nvidia-smi/linux-rtx4070-550.40.07-2024": {
         "driver.version": "550.40.07", "driver.cuda_version": "12.4", "gpus[0].name": "NVIDIA GeForce RTX 4070",
         "gpus[0].memory_total_bytes": 12282 * MIB},
+    "nvidia-smi/linux-a40-x10-550.127.05": {
+        "driver.version": "550.127.05", "gpus#": 10, "gpus[9].name": "NVIDIA A40", "gpus[9].index": 9,
+        "gpus[9].pci_bus_id": "00000000:D6:00.0", "gpus[9].processes#": 0, "gpus[9].mig_mode": None},
+    "nvidia-smi/linux-h100-sxm-x8-565.57.01": {
+        "driver.cuda_version": "12.7", "gpus#": 8, "gpus[7].mig_mode": "disabled",
+        "gpus[7].memory_total_bytes": 81559 * MIB, "gpus[0].processes#": 0},
     "nvidia-smi/linux-l40s-595.80": {
         "driver.version": "595.80", "gpus[0].name": "NVIDIA L40S", "gpus[0].processes#": 0},
     "nvidia-smi/linux-geforce-rtx-4080-super-595.71.05-load": {
