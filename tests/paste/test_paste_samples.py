@@ -35,6 +35,12 @@ EXPECT: dict[str, dict[str, Any]] = {
     "nvidia-smi/linux-h100-sxm-x8-565.57.01": {
         "driver.cuda_version": "12.7", "gpus#": 8, "gpus[7].mig_mode": "disabled",
         "gpus[7].memory_total_bytes": 81559 * MIB, "gpus[0].processes#": 0},
+    "nvidia-smi/windows-tesla-p4-tcc-538.15-2024": {
+        "driver.version": "538.15", "gpus[0].name": "Tesla P4", "gpus[0].driver_model": "TCC",
+        "gpus[0].memory_total_bytes": None, "os.system": "windows"},
+    "nvidia-smi/linux-tesla-v100-525.105-empty-processes": {
+        "gpus[0].name": "Tesla V100-SXM2...", "gpus[0].name_truncated": True, "gpus[0].processes#": 0,
+        "gpus[0].memory_used_bytes": 308 * MIB},
     "nvidia-smi/linux-l40s-595.80": {
         "driver.version": "595.80", "gpus[0].name": "NVIDIA L40S", "gpus[0].processes#": 0},
     "nvidia-smi/linux-geforce-rtx-4080-super-595.71.05-load": {
