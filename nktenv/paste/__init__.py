@@ -23,6 +23,7 @@ KINDS: dict[str, tuple[Callable[[list[str]], bool], Callable[[list[str]], Piece]
     "nvidia-smi-q": (smi.detect_query, smi.parse_query),
     "nvidia-smi-L": (smi.detect_list, smi.parse_list),
     "nvidia-smi-error": (smi.detect_failure, smi.parse_failure),
+    "nvidia-smi-csv": (smi.detect_csv, smi.parse_csv),
     "collect_env": (collect_env.detect, collect_env.parse),
     "pip-list": (packages.detect_pip_list, packages.parse_pip_list),
     "pip-freeze": (packages.detect_freeze, packages.parse_freeze),

@@ -338,3 +338,100 @@ def parse_failure(lines: list[str]) -> Piece:
     text = "\n".join(errors)
     piece.data["driver"] = {"errors": errors, "nvidia_smi_error": text, "smi_version": lib}
     return piece
+
+
+# --- nvidia-smi --query-gpu / --query-compute-apps --format=csv ------------------------------------
+
+_CSV_GPU_FIELDS = {"name", "driver_version", "uuid", "pci.bus_id", "index", "compute_cap", "memory.total [MiB]",
+                   "memory.total"}
+_CSV_APP_FIELDS = {"pid", "process_name", "used_gpu_memory [MiB]", "used_memory [MiB]", "gpu_uuid", "gpu_bus_id"}
+
+
+def _csv(line: str) -> list[str]:
+    return [c.strip() for c in line.split(",")]
+
+
+def _csv_header(line: str) -> str | None:
+    cells = set(_csv(line))
+    if len(cells & _CSV_GPU_FIELDS) >= 2:
+        return "gpu"
+    if len(cells & _CSV_APP_FIELDS) >= 2 and "pid" in cells:
+        return "apps"
+    return None
+
+
+def detect_csv(lines: list[str]) -> bool:
+    return any("," in ln and _csv_header(ln) for ln in lines)
+
+
+def parse_csv(lines: list[str]) -> Piece:
+    """The CSV people paste from `--query-gpu=...`/`--query-compute-apps=...` (with its header, units or not)."""
+    piece = Piece("nvidia-smi-csv")
+    gpus: list[dict[str, Any]] = []
+    apps: list[dict[str, Any]] = []
+    driver: dict[str, Any] = {}
+    header: list[str] | None = None
+    what = None
+    for i, ln in enumerate(lines):
+        if "," in ln and _csv_header(ln):
+            header, what = _csv(ln), _csv_header(ln)
+            piece.lines.add(i)
+            continue
+        if is_prompt(ln) and "nvidia-smi" in ln:
+            piece.lines.add(i)
+            continue
+        if header is None or not ln.strip():
+            header = None if not ln.strip() else header
+            continue
+        cells = _csv(ln)
+        if len(cells) != len(header):
+            header = None
+            continue
+        row = dict(zip(header, cells))
+        piece.lines.add(i)
+        if what == "gpu":
+            gpu: dict[str, Any] = {"vendor": "nvidia", "name": known(row.get("name")), "uuid": known(row.get("uuid")),
+                                   "pci_bus_id": known(row.get("pci.bus_id"))}
+            if row.get("index", "").isdigit():
+                gpu["index"] = int(row["index"])
+            mem = row.get("memory.total [MiB]") or row.get("memory.total")
+            gpu["memory_total_bytes"] = mib(mem if mem and "MiB" in mem else f"{mem} MiB" if mem else None)
+            cc = known(row.get("compute_cap"))
+            if cc and re.fullmatch(r"\d+\.\d+", cc):
+                gpu["compute_capability"] = cc
+            cm = known(row.get("compute_mode"))
+            if cm:
+                gpu["compute_mode"] = cm
+            dm = known(row.get("driver_model.current"))
+            if dm:
+                gpu["driver_model"] = dm
+                piece.data["os"] = {"system": "windows"}
+            mig = known(row.get("mig.mode.current"))
+            if mig:
+                gpu["mig_mode"] = mig.lower()
+            gpus.append(gpu)
+            version = known(row.get("driver_version")) or known(row.get("kmd_version"))
+            if version:
+                driver.setdefault("version", version)
+        else:
+            mem = row.get("used_gpu_memory [MiB]") or row.get("used_memory [MiB]") or row.get("used_gpu_memory")
+            apps.append({"pid": int(row["pid"]) if row.get("pid", "").isdigit() else None,
+                         "name": known(row.get("process_name")), "gpu_uuid": known(row.get("gpu_uuid")),
+                         "gpu_bus_id": known(row.get("gpu_bus_id")), "gpu_name": known(row.get("gpu_name")),
+                         "used_memory_bytes": mib(mem if mem and "MiB" in mem else f"{mem} MiB" if mem else None),
+                         "type": "C"})  # --query-compute-apps lists compute processes only
+    for app in apps:
+        # A process row names its GPU by UUID and bus id; an entry per GPU carries the list.
+        target = next((g for g in gpus if app["gpu_uuid"] and g.get("uuid") == app["gpu_uuid"]), None)
+        if target is None:
+            target = {"vendor": "nvidia", "uuid": app["gpu_uuid"], "pci_bus_id": app["gpu_bus_id"],
+                      "name": app["gpu_name"]}
+            if not any(g.get("uuid") == target["uuid"] and g.get("pci_bus_id") == target["pci_bus_id"] for g in gpus):
+                gpus.append(target)
+            target = next(g for g in gpus if g.get("uuid") == target["uuid"] and g.get("pci_bus_id") == target["pci_bus_id"])
+        target.setdefault("processes", []).append(
+            {k: app[k] for k in ("pid", "name", "used_memory_bytes", "type")})
+    if driver:
+        piece.data["driver"] = driver
+    piece.data["gpus"] = gpus
+    return piece

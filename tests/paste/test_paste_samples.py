@@ -71,6 +71,15 @@ EXPECT: dict[str, dict[str, Any]] = {
     "nvidia-smi-q/linux-l40s-595.80": {
         "driver.version": "595.80", "gpus[0].name": "NVIDIA L40S", "gpus[0].mig_mode": None,
         "gpus[0].driver_model": None, "gpus[0].processes#": 0},
+    "nvidia-smi-csv/windows-geforce-rtx-2080-super-610.62-query-gpu": {
+        "driver.version": "610.62", "gpus#": 1, "gpus[0].compute_capability": "7.5", "gpus[0].driver_model": "WDDM",
+        "gpus[0].memory_total_bytes": 8192 * MIB, "gpus[0].compute_mode": "Default", "os.system": "windows"},
+    "nvidia-smi-csv/linux-h100-mig-590.48.01-query-gpu": {
+        "driver.version": "590.48.01", "gpus[0].compute_capability": "9.0", "gpus[0].mig_mode": "enabled",
+        "gpus[0].pci_bus_id": "00000000:00:09.0"},
+    "nvidia-smi-csv/linux-geforce-rtx-2080-super-610.57.04-compute-apps-load": {
+        "gpus#": 1, "gpus[0].processes#": 2, "gpus[0].processes[0].pid": 28512,
+        "gpus[0].processes[0].used_memory_bytes": 370 * MIB, "gpus[0].processes[0].type": "C", "driver": None},
     "nvidia-smi-L/linux-quadro-rtx4000-x2-2024": {
         "gpus#": 2, "gpus[1].uuid": "GPU-d6de6afc-bdfe-75c4-5273-0544439153fc", "driver.version": None,
         "driver.kernel_module.loaded": True},
@@ -251,7 +260,7 @@ def test_sample_is_read_fully(path) -> None:
 
 def test_samples_cover_every_kind_and_era() -> None:
     kinds = {p.parent.name for p in all_samples()}
-    assert {"nvidia-smi", "nvidia-smi-q", "nvidia-smi-L", "nvidia-smi-error", "collect_env", "pip-list", "pip-freeze", "conda-list",
+    assert {"nvidia-smi", "nvidia-smi-q", "nvidia-smi-L", "nvidia-smi-error", "nvidia-smi-csv", "collect_env", "pip-list", "pip-freeze", "conda-list",
             "nvcc", "proc-driver-version", "torch-print", "tf-devices", "traceback", "pip-error",
             "uv-error"} <= kinds
     smi = [p.read_text(encoding="utf-8") for p in (SAMPLES / "nvidia-smi").glob("*.txt")]
