@@ -97,3 +97,10 @@ def test_a_framework_no_paste_mentions_is_unknown_not_uninstalled(runner, app) -
                            catch_exceptions=False)
     row = next(ln for ln in result.stdout.splitlines() if ln.startswith("torch"))
     assert "unknown" in row and "not installed" not in row
+
+
+def test_query_csv_adds_the_compute_capability_the_table_lacks() -> None:
+    facts = facts_from_pastes([text(TABLE), text("nvidia-smi-csv/windows-geforce-rtx-2080-super-610.62-query-gpu.txt")])
+    assert len(facts.gpus) == 1
+    assert facts.gpus[0].compute_capability == "7.5" and facts.gpus[0].name == "NVIDIA GeForce RTX 2080 SUPER"
+    assert len(facts.gpus[0].processes) == 21  # the table's list, the CSV had none
