@@ -139,8 +139,10 @@ def render(facts: Facts, console: Any) -> None:
         t.add_row(_("CPU"), _("{model}, {cores} cores").format(model=c.model or "?", cores=c.logical_cores or "?"))
     if facts.memory and facts.memory.total_bytes:
         t.add_row(_("Memory"), _gib(facts.memory.total_bytes))
+    # A snapshot built from pastes lists what no paste spoke of: "unknown", not "none".
+    unknown = set((facts.extra.get("pasted") or {}).get("unknown") or ())
     d = facts.driver
-    if d is None and "driver" in set((facts.extra.get("pasted") or {}).get("unknown") or ()):
+    if d is None and "driver" in unknown:
         t.add_row(_("NVIDIA driver"), _("unknown"))
     elif d is None or not d.version:
         t.add_row(_("NVIDIA driver"), _("not found"))
@@ -164,10 +166,7 @@ def render(facts: Facts, console: Any) -> None:
                   " ".join(x for x in (g.name or "?", f"sm_{g.compute_capability.replace('.', '')}"
                                        if g.compute_capability else "", mem) if x))
     if not facts.gpus:
-        t.add_row(_("GPUs"), _("unknown") if "gpus" in set((facts.extra.get("pasted") or {}).get("unknown") or ())
-                  else _("none found"))
-    # A snapshot built from pastes lists what no paste spoke of: "unknown", not "none".
-    unknown = set((facts.extra.get("pasted") or {}).get("unknown") or ())
+        t.add_row(_("GPUs"), _("unknown") if "gpus" in unknown else _("none found"))
     for tk in facts.cuda_toolkits:
         t.add_row(_("CUDA toolkit"), f"{tk.version or '?'}  {tk.root or ''}")
     if not facts.cuda_toolkits:
