@@ -182,10 +182,9 @@ def _frameworks_from_packages(acc: _Acc) -> None:
         if m:
             acc.cudnn.append({"version": v, "location": f"pip:{name}", "source": "pip", "distribution": name,
                               "provenance": acc.sources.get("packages", ["pasted"])[0]})
-    for name in ("cudnn",):
-        if conda_pk.get(name):
-            acc.cudnn.append({"version": conda_pk[name], "location": acc.conda.get("prefix"), "source": "conda",
-                              "provenance": acc.sources.get("conda", ["pasted"])[0]})
+    if conda_pk.get("cudnn"):
+        acc.cudnn.append({"version": conda_pk["cudnn"], "location": acc.conda.get("prefix"), "source": "conda",
+                          "provenance": acc.sources.get("conda", ["pasted"])[0]})
     if conda_pk.get("cudatoolkit"):
         acc.toolkits.append({"version": ".".join(conda_pk["cudatoolkit"].split(".")[:2]),
                              "full_version": conda_pk["cudatoolkit"], "root": acc.conda.get("prefix"),
@@ -200,7 +199,7 @@ def build(acc: _Acc, records: list[dict[str, Any]], logs: list[LogText]) -> Fact
         # The contract needs a system; without evidence say so (os.system_source = "assumed").
         system, system_source = "linux", "assumed"
     else:
-        system_source = acc.sources.get("os", ["pasted"])[0]
+        system_source = acc.origins.get("os.system") or acc.sources.get("os", ["pasted"])[0]
     os_facts = OsFacts(system=system, release=o.get("release"), distro=o.get("distro"), arch=o.get("arch"),
                        wsl=o.get("wsl"), glibc=o.get("glibc"), extra={"system_source": system_source})
     driver = None
