@@ -26,12 +26,18 @@ _CUDA_ERR = re.compile(r"CUDA (?:error|out of memory)|CUDA kernel errors|CUDA_LA
                        r"If you want to use the .+ GPU with PyTorch|not compatible with the current PyTorch|"
                        r"The current PyTorch install supports|Found no NVIDIA driver|NVIDIA driver on your system is too old|"
                        r"Torch not compiled with CUDA|Failed to initialize NVML|CUDA driver version is insufficient|"
-                       r"could not select device driver|nvidia-container-cli|Cannot dlopen some GPU libraries")
+                       r"could not select device driver|nvidia-container-cli|Cannot dlopen some GPU libraries|"
+                       r"xFormers can't load C\+\+/CUDA extensions|Please reinstall xformers|Triton is not available|"
+                       r"XFORMERS_MORE_DETAILS")
 # TensorFlow/XLA's C++ log lines (`2023-12-29 16:17:51.727737: I tensorflow/...cc:182] ...`, absl's `E0000 00:00:...`)
 # and the wrapped second line of the CPU-instructions notice.
 _FW_LOG = re.compile(r"^\s*(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] \S+:\d+\]|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\]"
                      r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\."
                      r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR)")
+# xFormers names the torch it was built for and the one installed: "PyTorch 2.1.0+cu121 with CUDA 1201 (you have 2.1.0+cpu)".
+_XFORMERS = re.compile(r"^\s*PyTorch (?P<built>\S+) with CUDA (?P<cuda>\d+) \(you have (?P<have>[^)\s]+)\)")
+_XF_PY = re.compile(r"^\s*Python\s+(?P<built>3\.\d+\.\d+) \(you have (?P<have>3\.\d+\.\d+)\)")
+_PY_BUILD = re.compile(r"^\s*Python version:\s+(?P<v>3\.\d+\.\d+) \(.*\) \[(?P<cc>MSC|GCC|Clang)[^\]]*\]")
 _PY_VERSION = re.compile(r"(?:^|\s)(?:version\s+)?Python\s+(?P<v>3\.\d+(?:\.\d+)?)\b")
 
 
@@ -74,6 +80,21 @@ def parse(lines: list[str]) -> Piece:
             hit = True
         if re.match(r"^\s{2,}\S", ln) and piece.lines and (i - 1) in piece.lines:
             hit = True  # the indented line under a warning, or a message uv wrapped at 100 columns
+        xf = _XFORMERS.match(ln)
+        if xf:
+            torch["version"] = xf.group("have")
+            torch["xformers_built_for"] = xf.group("built")
+            hit = True
+        xp = _XF_PY.match(ln)
+        if xp:
+            piece.data.setdefault("python", {"version": xp.group("have")})
+            hit = True
+        pb = _PY_BUILD.match(ln)
+        if pb:  # an app's own "Python version: 3.10.11 (...) [MSC v.1929 64 bit (AMD64)]" line
+            piece.data.setdefault("python", {"version": pb.group("v")})
+            if pb.group("cc") == "MSC":
+                piece.data.setdefault("os", {"system": "windows"})
+            hit = True
         sm = _SM.search(ln)
         if sm:
             cc = sm.group("cc")

@@ -143,7 +143,9 @@ def _gpu(d: dict[str, Any]) -> Gpu:
 
 
 def _framework(d: dict[str, Any], origin: list[str], packages: dict[str, str]) -> Framework:
-    extra = {"source": origin[0], "sources": origin}
+    extra: dict[str, Any] = {"source": origin[0], "sources": origin}
+    if d.get("xformers_built_for"):
+        extra["xformers_built_for"] = d["xformers_built_for"]  # the torch xFormers' kernels were compiled against
     if d.get("collect_env"):
         extra["collect_env"] = d["collect_env"]
     return Framework(
@@ -192,7 +194,15 @@ def _frameworks_from_packages(acc: _Acc) -> None:
 
 
 def build(acc: _Acc, records: list[dict[str, Any]], logs: list[LogText]) -> Facts:
+    from nktenv.paste.model import cuda_from_tag
+
     _frameworks_from_packages(acc)
+    if acc.torch.get("version"):
+        build_, cuda = cuda_from_tag(acc.torch["version"])  # "+cu128" / "+cpu" say what the build is
+        if build_ is not None:
+            acc.torch.setdefault("is_cuda_build", build_)
+        if cuda:
+            acc.torch.setdefault("cuda", cuda)
     o = acc.os
     system = o.get("system")
     if system is None:

@@ -176,6 +176,10 @@ EXPECT: dict[str, dict[str, Any]] = {
     "traceback/linux-found-no-nvidia-driver": {
         "frameworks.torch.version": "1.7.0+cu110", "frameworks.torch.cuda_available": False, "driver": None,
         "logs#": 1},
+    "traceback/windows-xformers-built-for-cu121-have-cpu": {
+        "frameworks.torch.version": "2.1.0+cpu", "frameworks.torch.is_cuda_build": False,
+        "frameworks.torch.xformers_built_for": "2.1.0+cu121", "python.version": "3.10.11", "os.system": "windows",
+        "logs#": 1},
     "traceback/windows-winerror126-fbgemm-zh": {"os.system": "windows", "logs#": 1, "gpus#": 0},
     "pip-error/pip-no-matching-torch-py313": {"python.version": "3.13.5", "logs#": 1},
     "pip-error/pip-torch-1.13.1-versions-listed": {"logs#": 1, "frameworks": None},
@@ -246,7 +250,7 @@ def test_every_sample_has_expectations() -> None:
 # Samples cut by the person pasting, or with prose around the output, leave lines unread; all the
 # others must be read line by line (benchmarks/paste_coverage.py reports the same count).
 NOT_FULLY_READ = {"torch-print/linux-cu102-version-print", "unrecognised/ja-reg-query-cp932",
-                  "pip-list/linux-grep-torch-rtx5060-2026"}
+                  "pip-list/linux-grep-torch-rtx5060-2026", "traceback/windows-xformers-built-for-cu121-have-cpu"}
 
 
 @pytest.mark.parametrize("path", all_samples(), ids=sample_id)
