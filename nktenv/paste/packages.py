@@ -39,13 +39,36 @@ def detect_pip_list(lines: list[str]) -> bool:
 
 
 def detect_freeze(lines: list[str]) -> bool:
-    """Three `name==version` rows in a row (a requirements line here and there is not a freeze)."""
+    """Three `name==version` rows in a row (a requirements line here and there is not a freeze), or
+    any row under a `pip freeze` / `pip list --format=freeze` command line."""
     run = 0
+    after_command = False
     for ln in lines:
-        run = run + 1 if (_FREEZE_ROW.match(ln) or _FREEZE_URL.match(ln)) else 0
+        if is_prompt(ln) and re.search(r"\bpip3?\s+(?:freeze|list\s+--format[= ]freeze)", ln):
+            after_command = True
+            continue
+        row = bool(_FREEZE_ROW.match(ln) or _FREEZE_URL.match(ln))
+        if row and after_command:
+            return True
+        run = run + 1 if row else 0
         if run >= 3:
             return True
     return False
+
+
+# `torch @ https://download.pytorch.org/whl/cu101/torch-1.4.0-cp36-...whl`: the version is in the wheel's
+# name, the build in its local tag (`%2Bcu101`) or, for the old indexes, in the index path (`/whl/cu101/`).
+_WHEEL_NAME = re.compile(r"(?P<dist>[A-Za-z0-9_.]+)-(?P<version>\d[\w.]*?)(?:(?:%2B|\+)(?P<tag>[\w.]+))?-(?:cp|py)\d")
+_INDEX_PATH = re.compile(r"/whl/(?:nightly/)?(?P<index>cu\d+|cpu|rocm[\d.]+)/")
+
+
+def _version_from_url(line: str) -> str | None:
+    m = _WHEEL_NAME.search(line.rsplit("/", 1)[-1])
+    if not m:
+        return None
+    index = _INDEX_PATH.search(line)
+    tag = m.group("tag") or (index.group("index") if index else None)
+    return f"{m.group('version')}+{tag}" if tag else m.group("version")
 
 
 def detect_conda_list(lines: list[str]) -> bool:
@@ -98,7 +121,12 @@ def parse_freeze(lines: list[str]) -> Piece:
         if m:
             packages[_norm(m.group("name"))] = m.group("version")
             piece.lines.add(i)
-        elif _FREEZE_URL.match(ln) or is_prompt(ln):
+        elif _FREEZE_URL.match(ln):
+            version = _version_from_url(ln)
+            if version:
+                packages[_norm(_FREEZE_URL.match(ln).group("name"))] = version
+            piece.lines.add(i)
+        elif is_prompt(ln):
             piece.lines.add(i)
     piece.data["all_packages"] = packages
     piece.data["packages"] = _relevant(packages)
