@@ -66,6 +66,7 @@ class _Acc:
         self.conflicts: list[dict[str, Any]] = []
         self.sources: dict[str, list[str]] = {}
         self.origins: dict[str, str] = {}  # "driver.version" -> the paste kind that stated it first
+        self.wheel_index: dict[str, str] = {}  # distribution -> the download.pytorch.org folder it came from
 
     def _from(self, section: str, origin: str) -> None:
         self.sources.setdefault(section, [])
@@ -79,6 +80,8 @@ class _Acc:
             if data.get(section):
                 _fill(target, data[section], origin, self.conflicts, section, self.origins)
                 self._from(section, origin)
+        for k, v in (data.get("wheel_index") or {}).items():
+            self.wheel_index.setdefault(k, v)
         if data.get("packages"):
             for k, v in data["packages"].items():
                 self.packages.setdefault(k, v)
@@ -144,6 +147,8 @@ def _gpu(d: dict[str, Any]) -> Gpu:
 
 def _framework(d: dict[str, Any], origin: list[str], packages: dict[str, str]) -> Framework:
     extra: dict[str, Any] = {"source": origin[0], "sources": origin}
+    if d.get("wheel_index"):
+        extra["wheel_index"] = d["wheel_index"]
     if d.get("xformers_built_for"):
         extra["xformers_built_for"] = d["xformers_built_for"]  # the torch xFormers' kernels were compiled against
     if d.get("collect_env"):
@@ -167,6 +172,10 @@ def _frameworks_from_packages(acc: _Acc) -> None:
         acc.torch.setdefault("version", torch_v)
         acc.torch.setdefault("package", "torch")
         build, cuda = cuda_from_tag(torch_v)
+        if build is None and acc.wheel_index.get("torch"):
+            # Old indexes served untagged names: the folder (/whl/cu101/) says which build it is.
+            build, cuda = cuda_from_tag(f"{torch_v}+{acc.wheel_index['torch']}")
+            acc.torch.setdefault("wheel_index", acc.wheel_index["torch"])
         if build is not None:
             acc.torch.setdefault("is_cuda_build", build)
         if cuda:

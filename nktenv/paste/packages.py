@@ -62,13 +62,14 @@ _WHEEL_NAME = re.compile(r"(?P<dist>[A-Za-z0-9_.]+)-(?P<version>\d[\w.]*?)(?:(?:
 _INDEX_PATH = re.compile(r"/whl/(?:nightly/)?(?P<index>cu\d+|cpu|rocm[\d.]+)/")
 
 
-def _version_from_url(line: str) -> str | None:
+def _version_from_url(line: str) -> tuple[str | None, str | None]:
+    """(the version as the wheel names it, the index folder it came from: 'cu101', 'cpu' or None)."""
     m = _WHEEL_NAME.search(line.rsplit("/", 1)[-1])
     if not m:
-        return None
+        return None, None
     index = _INDEX_PATH.search(line)
-    tag = m.group("tag") or (index.group("index") if index else None)
-    return f"{m.group('version')}+{tag}" if tag else m.group("version")
+    version = f"{m.group('version')}+{m.group('tag')}" if m.group("tag") else m.group("version")
+    return version, index.group("index") if index else None
 
 
 def detect_conda_list(lines: list[str]) -> bool:
@@ -122,9 +123,12 @@ def parse_freeze(lines: list[str]) -> Piece:
             packages[_norm(m.group("name"))] = m.group("version")
             piece.lines.add(i)
         elif _FREEZE_URL.match(ln):
-            version = _version_from_url(ln)
+            name = _norm(_FREEZE_URL.match(ln).group("name"))
+            version, index = _version_from_url(ln)
             if version:
-                packages[_norm(_FREEZE_URL.match(ln).group("name"))] = version
+                packages[name] = version
+            if index:
+                piece.data.setdefault("wheel_index", {})[name] = index
             piece.lines.add(i)
         elif is_prompt(ln):
             piece.lines.add(i)

@@ -142,7 +142,7 @@ EXPECT: dict[str, dict[str, Any]] = {
         "frameworks.torch.version": "2.1.0+cu118", "frameworks.torch.cuda": "11.8",
         "frameworks.torch.cuda_available": True},
     "pip-freeze/linux-torch-at-url-2020": {
-        "python.packages.torch": "1.4.0+cu101", "frameworks.torch.cuda": "10.1",
+        "python.packages.torch": "1.4.0", "frameworks.torch.wheel_index": "cu101", "frameworks.torch.cuda": "10.1",
         "frameworks.torch.is_cuda_build": True, "frameworks.torch.source": "pasted:pip-freeze"},
     "pip-freeze/linux-forge-tensorrt": {"python.packages.bitsandbytes": "0.43.3", "frameworks": None},
     "nvcc/linux-cuda-11.1": {"cuda_toolkits[0].version": "11.1", "cuda_toolkits[0].full_version": "11.1.105"},
