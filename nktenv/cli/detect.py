@@ -7,7 +7,7 @@ import shutil
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, List, Optional
 
 import typer
 
@@ -23,6 +23,11 @@ RecordOpt = Annotated[
 ReplayOpt = Annotated[
     Optional[Path],
     typer.Option("--replay", help="Probe a recording made with --record instead of this machine.", show_default=False),
+]
+FromOpt = Annotated[
+    Optional[List[str]],
+    typer.Option("--from", help="Build the facts from pasted tool output (nvidia-smi, collect_env, pip list, a "
+                 "traceback...) instead of probing; - reads stdin. Repeatable.", metavar="<file>", show_default=False),
 ]
 
 
@@ -40,10 +45,29 @@ def register(app: typer.Typer) -> None:
         ] = False,
         record: RecordOpt = None,
         replay: ReplayOpt = None,
+        from_: FromOpt = None,
     ) -> None:
         """Probe the machine: OS, Python, NVIDIA driver and GPUs, CUDA, cuDNN, frameworks."""
         from nktenv.i18n import _
         from nktenv.output import emit_json, err_console, human_console
+
+        if from_:
+            from nktenv.errors import ExitCode, NktenvError
+            from nktenv.paste import facts_from_pastes, read
+
+            if python is not None or venv is not None or record is not None or replay is not None:
+                raise NktenvError("usage", _("--from cannot be combined with --python, --venv, --record or --replay"),
+                                  exit_code=ExitCode.USAGE)
+            pasted = facts_from_pastes([read(p) for p in from_])
+            if redact:
+                from nktenv.probes import redact as redact_pasted
+
+                pasted = redact_pasted(pasted)
+            if json_:
+                emit_json(pasted.to_dict())
+            else:
+                render(pasted, human_console(False))
+            return
         from nktenv.probes import detect as run_detect
         from nktenv.probes import open_seam
         from nktenv.probes import redact as redact_facts
@@ -115,8 +139,12 @@ def render(facts: Facts, console: Any) -> None:
         t.add_row(_("CPU"), _("{model}, {cores} cores").format(model=c.model or "?", cores=c.logical_cores or "?"))
     if facts.memory and facts.memory.total_bytes:
         t.add_row(_("Memory"), _gib(facts.memory.total_bytes))
+    # A snapshot built from pastes lists what no paste spoke of: "unknown", not "none".
+    unknown = set((facts.extra.get("pasted") or {}).get("unknown") or ())
     d = facts.driver
-    if d is None or not d.version:
+    if d is None and "driver" in unknown:
+        t.add_row(_("NVIDIA driver"), _("unknown"))
+    elif d is None or not d.version:
         t.add_row(_("NVIDIA driver"), _("not found"))
     else:
         t.add_row(_("NVIDIA driver"), _("{version} (from {source})").format(version=d.version or "?",
@@ -138,11 +166,11 @@ def render(facts: Facts, console: Any) -> None:
                   " ".join(x for x in (g.name or "?", f"sm_{g.compute_capability.replace('.', '')}"
                                        if g.compute_capability else "", mem) if x))
     if not facts.gpus:
-        t.add_row(_("GPUs"), _("none found"))
+        t.add_row(_("GPUs"), _("unknown") if "gpus" in unknown else _("none found"))
     for tk in facts.cuda_toolkits:
         t.add_row(_("CUDA toolkit"), f"{tk.version or '?'}  {tk.root or ''}")
     if not facts.cuda_toolkits:
-        t.add_row(_("CUDA toolkit"), _("none installed"))
+        t.add_row(_("CUDA toolkit"), _("unknown") if "cuda_toolkits" in unknown else _("none installed"))
     for c in facts.cudnn:
         t.add_row(_("cuDNN"), f"{c.version or '?'}  ({c.source or '?'}) {c.location or ''}")
     if facts.windows:
@@ -153,15 +181,16 @@ def render(facts: Facts, console: Any) -> None:
     if fw is not None:
         for name, f in (("torch", fw.torch), ("tensorflow", fw.tensorflow)):
             if f is None:
-                t.add_row(name, _("not installed"))
+                t.add_row(name, _("unknown") if name in (fw.extra.get("not_pasted") or ()) else _("not installed"))
                 continue
             if f.error and not f.version:
                 t.add_row(name, _("broken: {error}").format(error=f.error.splitlines()[-1]))
                 continue
-            build = f"CUDA {f.cuda}" if f.cuda else _("CPU-only build")
+            # Pasted facts may say nothing about the build: unknown is not "CPU-only".
+            build = f"CUDA {f.cuda}" if f.cuda else (_("CPU-only build") if f.is_cuda_build is False else "")
             gpu = _("GPU works") if f.kernel_ok else (_("GPU check failed") if f.kernel_ok is False
                                                       else (_("no GPU visible") if f.cuda_available is False else ""))
-            t.add_row(name, join_list(x for x in (f"{f.version}", build, gpu) if x))
+            t.add_row(name, join_list(x for x in (f.version or "?", build, gpu) if x))
     errors = facts.extra.get("probe_errors") or {}
     for probe, text in errors.items():
         t.add_row(_("Probe failed"), f"{probe}: {text}")

@@ -29,6 +29,11 @@ ReplayOpt = Annotated[
     typer.Option("--replay", help="Diagnose a recording made with `nktenv detect --record DIR` instead of this machine.",
                  metavar="<dir>", show_default=False),
 ]
+FromOpt = Annotated[
+    Optional[List[str]],
+    typer.Option("--from", help="Diagnose from pasted tool output (nvidia-smi, collect_env, pip list, a traceback...) "
+                 "instead of this machine; - reads stdin. Repeatable.", metavar="<file>", show_default=False),
+]
 TimeoutOpt = Annotated[
     float,
     typer.Option("--timeout", help="Seconds the framework check may take before it is stopped and reported.", min=5.0,
@@ -129,6 +134,7 @@ def register(app: typer.Typer) -> None:
         venv: VenvOpt = None,
         replay: ReplayOpt = None,
         timeout: TimeoutOpt = DEFAULT_FRAMEWORK_TIMEOUT_S,
+        from_: FromOpt = None,
     ) -> None:
         """Diagnose CUDA, driver, cuDNN and framework problems, with the fix for this machine."""
         from nktenv.cli.detect import render as render_facts
@@ -141,9 +147,17 @@ def register(app: typer.Typer) -> None:
         if facts_file is not None and (python is not None or venv is not None or replay is not None):
             raise NktenvError("usage", _("--facts cannot be combined with --python, --venv or --replay"),
                               exit_code=ExitCode.USAGE)
+        if from_ and (facts_file is not None or python is not None or venv is not None or replay is not None):
+            raise NktenvError("usage", _("--from cannot be combined with --facts, --python, --venv or --replay"),
+                              exit_code=ExitCode.USAGE)
         logs = [read_log(p) for p in (log or [])]
         manifests = load_manifests()
-        facts = load_file(str(facts_file)) if facts_file is not None else _probe(python, venv, replay, timeout)
+        if from_:
+            from nktenv.paste import facts_from_pastes, read
+
+            facts = facts_from_pastes([read(p) for p in from_])
+        else:
+            facts = load_file(str(facts_file)) if facts_file is not None else _probe(python, venv, replay, timeout)
         if logs:
             facts = facts.with_logs(*logs)
         findings = diagnose(facts, manifests)
