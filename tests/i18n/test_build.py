@@ -7,13 +7,13 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import venv
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
+from tests.packaging.venvs import host_has_installed_nktenv, make_venv
 
 pytestmark = pytest.mark.slow
 
@@ -44,11 +44,6 @@ def _build(kind: str, source: Path, out: Path) -> Path:
     res = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=300)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     return next(out.glob("*.whl" if kind == "wheel" else "*.tar.gz"))
-
-
-def _venv(path: Path) -> Path:
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(path)
-    return path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
 def _pip_install(python: Path, *args: str) -> None:
@@ -87,7 +82,7 @@ def test_wheel_from_sdist_ships_compiled_catalog(tmp_path: Path) -> None:
     translations = gettext.GNUTranslations(io.BytesIO(data))
     assert translations.gettext("Options") == "オプション"
 
-    python = _venv(tmp_path / "venv")
+    python = make_venv(tmp_path / "venv")
     _pip_install(python, str(wheel))
     text = _japanese_help(python, tmp_path)
     assert "site-packages" in text.splitlines()[0]
@@ -97,7 +92,9 @@ def test_wheel_from_sdist_ships_compiled_catalog(tmp_path: Path) -> None:
 def test_editable_install_compiles_into_the_source_tree(tmp_path: Path) -> None:
     src = _copy(tmp_path / "src")
     assert not (src / MO).exists()
-    python = _venv(tmp_path / "venv")
+    if host_has_installed_nktenv():
+        pytest.skip("nktenv is installed (not editable) in this interpreter and would shadow the editable install")
+    python = make_venv(tmp_path / "venv")
     _pip_install(python, "-e", str(src))
     assert (src / MO).is_file()  # the build hook ran in editable mode
     text = _japanese_help(python, tmp_path)

@@ -1,8 +1,9 @@
 """manifests/ and checks/ ship inside nktenv and are found through importlib.resources in every install mode.
 
-Each mode installs into a fresh venv that sees this interpreter's site-packages (so the test stays
-offline: dependencies and the build backend are already there) and reads the data from a folder
-outside the checkout, so the source tree cannot leak onto sys.path.
+Each mode installs into a fresh venv that imports this interpreter's own site-packages, never the base
+interpreter's (venvs.make_venv), so the test stays offline: dependencies and the build backend come
+from the test environment. The data is read from a folder outside the checkout, so the source tree
+cannot leak onto sys.path.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import venv
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
+from tests.packaging.venvs import host_has_installed_nktenv, make_venv
 
 pytestmark = pytest.mark.slow
 
@@ -57,11 +58,6 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _make_venv(path: Path) -> Path:
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(path)
-    return path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-
 def _pip(python: Path, *args: str) -> None:
     # The venv has no pip of its own; drive this interpreter's pip at the venv.
     cmd = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--no-build-isolation", *args]
@@ -98,7 +94,7 @@ def _clean_copy(dst: Path) -> Path:
 def test_wheel(tmp_path: Path) -> None:
     src = _clean_copy(tmp_path / "src")
     wheel = _build("wheel", tmp_path / "dist", src)
-    python = _make_venv(tmp_path / "venv")
+    python = make_venv(tmp_path / "venv")
     _pip(python, str(wheel))
     data = _installed_data(python, tmp_path)
     assert "site-packages" in data["file"]
@@ -112,15 +108,17 @@ def test_wheel_built_from_sdist(tmp_path: Path) -> None:
         tar.extractall(tmp_path / "unpacked", filter="data") if sys.version_info >= (3, 12) else tar.extractall(tmp_path / "unpacked")
     (unpacked,) = (tmp_path / "unpacked").iterdir()
     wheel = _build("wheel", tmp_path / "dist", unpacked)
-    python = _make_venv(tmp_path / "venv")
+    python = make_venv(tmp_path / "venv")
     _pip(python, str(wheel))
     _assert_complete(_installed_data(python, tmp_path))
 
 
 @pytest.mark.parametrize("installer", ["pip", "uv"])
 def test_editable(tmp_path: Path, installer: str) -> None:
+    if host_has_installed_nktenv():
+        pytest.skip("nktenv is installed (not editable) in this interpreter and would shadow the editable install")
     src = _clean_copy(tmp_path / "src")
-    python = _make_venv(tmp_path / "venv")
+    python = make_venv(tmp_path / "venv")
     if installer == "pip":
         _pip(python, "-e", str(src))
     else:
