@@ -24,7 +24,14 @@ from nktenv.i18n import _
 
 ENV_DIR = "NKTENV_MANIFESTS_DIR"
 FILES = ("cuda.toml", "torch.toml", "tensorflow.toml", "gpus.toml")
-PLATFORMS = ("linux-x86_64", "linux-aarch64", "windows-x86_64", "macos-arm64", "macos-x86_64")
+PLATFORMS = (
+    "linux-x86_64",
+    "linux-aarch64",
+    "windows-x86_64",
+    "windows-arm64",
+    "macos-arm64",
+    "macos-x86_64",
+)
 TF_GPU_PLATFORMS = ("linux", "wsl", "windows-native")
 AND_CUDA_STATES = ("absent", "broken", "ok")
 MACOS_TF_PACKAGES = ("tensorflow", "tensorflow-macos")
@@ -32,7 +39,11 @@ OPEN_MODULE_STATES = ("required", "supported", "unsupported")
 DEFAULT_INDEX_PATTERN = "https://download.pytorch.org/whl/{variant}"
 
 _VERSION = re.compile(r"^\d+(\.\d+)*$")
-_RELEASE = re.compile(r"^\d+\.\d+\.\d+([.](post|rc|dev)\d+)?$")
+# PEP 440 forms the projects publish: 2.15.0.post1, 2.22.0rc0 (and the dotted 2.22.0.rc0), 2.16.0.dev1.
+_RELEASE = re.compile(r"^\d+\.\d+\.\d+([.](post|rc|dev)\d+|(a|b|rc)\d+)?$")
+_PRERELEASE = re.compile(r"(a|b|rc|dev)\d+$")
+_GFX = re.compile(r"^gfx[0-9a-f]{3,4}$")
+_MAJOR_MINOR = re.compile(r"^\d+\.\d+$")
 _CC = re.compile(r"^\d+\.\d+$")
 _CUDA_VARIANT = re.compile(r"^cu(\d+)(\d)$")
 _VARIANT = re.compile(r"^(cpu|xpu|cu\d{3}|rocm\d+(\.\d+){1,2})$")
@@ -103,6 +114,8 @@ class TorchVariant:
     sass_aarch64: tuple[str, ...] | None = None
     ptx_aarch64: tuple[str, ...] | None = None
     archs_known: bool = True
+    # ROCm only: the gfx targets the wheels carry (torch.cuda.get_arch_list()); None where not established.
+    gpu_targets: tuple[str, ...] | None = None
 
     def archs(self, os: str, arch: str = "x86_64") -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(SASS targets, PTX targets) of the wheels for `os` ("linux", "windows", "wsl" or a
@@ -132,6 +145,12 @@ class TorchRelease:
     source: str
     date: str | None = None
     pypi_default: str | None = None
+    # Pythons with wheels built against a pre-release interpreter or marked experimental: never offered.
+    python_preview: tuple[str, ...] = ()
+
+    @property
+    def is_prerelease(self) -> bool:
+        return is_prerelease(self.version)
 
     def variant(self, name: str) -> TorchVariant | None:
         return next((v for v in self.variants if v.name == name), None)
@@ -160,6 +179,10 @@ class TfRelease:
 
     def supports_python(self, version: str) -> bool:
         return python_in(version, self.python)
+
+    @property
+    def is_prerelease(self) -> bool:
+        return is_prerelease(self.version)
 
     def and_cuda_for(self, python: str | None) -> str:
         """The `[and-cuda]` state for a target Python (a pin may lack wheels for some Pythons)."""
@@ -221,7 +244,8 @@ class Manifests:
         key = major_minor(base)
         if key is None:
             return None
-        return next((r for r in self.tensorflow if major_minor(r.version) == key), None)
+        line = [r for r in self.tensorflow if major_minor(r.version) == key]
+        return next((r for r in line if not r.is_prerelease), line[0] if line else None)
 
     def gpu_arch(self, cc: tuple[int, int]) -> GpuArch | None:
         return next((a for a in self.gpu_archs if a.contains(cc)), None)
@@ -233,6 +257,18 @@ class Manifests:
 def version_tuple(text: str) -> tuple[int, ...]:
     """'550.54.15' -> (550, 54, 15); '2.15.0.post1' -> (2, 15, 0, 1). Non-numeric parts are dropped."""
     return tuple(int(p) for p in re.findall(r"\d+", text or ""))
+
+
+def is_prerelease(version: str) -> bool:
+    """True for a release candidate, alpha, beta or dev release ('2.22.0rc0'); the planner never picks one unasked."""
+    return bool(_PRERELEASE.search(version.strip()))
+
+
+def release_key(version: str) -> tuple[tuple[int, ...], int, tuple[int, ...]]:
+    """Sort key: '2.22.0rc0' < '2.22.0' < '2.22.0.post1' (version_tuple alone puts rc0 above the final)."""
+    m = re.match(r"^(\d+(?:\.\d+)*)(.*)$", version.strip())
+    base, rest = (m.group(1), m.group(2)) if m else ("", version)
+    return version_tuple(base), 0 if is_prerelease(version) else 1, version_tuple(rest)
 
 
 def major_minor(version: str | None) -> str | None:
@@ -622,10 +658,20 @@ _VARIANT_KEYS = (
     "sass_aarch64",
     "ptx_aarch64",
     "archs_known",
+    "gpu_targets",
     "index_url",
     "source",
 )
-_RELEASE_KEYS = ("version", "date", "python", "torchvision", "torchaudio", "pypi_default", "source")
+_RELEASE_KEYS = (
+    "version",
+    "date",
+    "python",
+    "python_preview",
+    "torchvision",
+    "torchaudio",
+    "pypi_default",
+    "source",
+)
 
 
 def _load_torch(
@@ -665,6 +711,7 @@ def _load_torch(
                 check=lambda v: bool(_VARIANT.match(v)),
                 example="cpu, cu126, rocm6.2, xpu",
             ),
+            "python_preview": _python_preview(e),
             "source": e.text("source"),
             "variants": [],
         }
@@ -694,6 +741,10 @@ def _load_torch(
         ptx = e.texts("ptx", required=False, check=_is_cc, example="8.6") or ()
         if cuda is None and (sass or ptx):
             raise e.bad(_("only CUDA variants carry sass/ptx lists"))
+        _check_overrides(e, platforms)
+        gpu_targets = e.texts("gpu_targets", required=False, check=lambda v: bool(_GFX.match(v)), example="gfx90a")
+        if gpu_targets is not None and not name.startswith("rocm"):
+            raise e.bad(_("only ROCm variants carry gpu_targets"))
         url = e.text("index_url", required=False) or pattern.format(variant=name)
         variant = TorchVariant(
             name=name,
@@ -706,6 +757,7 @@ def _load_torch(
             sass_aarch64=e.texts("sass_aarch64", required=False, check=_is_cc, example="8.6"),
             ptx_aarch64=e.texts("ptx_aarch64", required=False, check=_is_cc, example="8.6"),
             archs_known=archs_known,
+            gpu_targets=gpu_targets,
             index_url=url,
             source=e.text("source") or "",
         )
@@ -726,7 +778,34 @@ def _load_torch(
             raise _bad(file, f"release {version}", _("no [[variant]] lists this release"))
         rel["variants"] = tuple(sorted(rel["variants"], key=_variant_rank, reverse=True))
         out.append(TorchRelease(**rel))
-    return pattern, tuple(sorted(out, key=lambda r: version_tuple(r.version), reverse=True))
+    return pattern, tuple(sorted(out, key=lambda r: release_key(r.version), reverse=True))
+
+
+def _python_preview(e: _Entry) -> tuple[str, ...]:
+    """Preview Pythons must be X.Y and outside the release's offered range (else they would be offered)."""
+    preview = e.texts("python_preview", required=False, check=lambda v: bool(_MAJOR_MINOR.match(v)), example="3.15") or ()
+    spec = e.data.get("python")
+    for version in preview:
+        if isinstance(spec, str) and python_in(version, spec):
+            raise e.bad(
+                _("python_preview lists {version}, which python = '{spec}' already offers").format(
+                    version=version, spec=spec
+                )
+            )
+    return preview
+
+
+def _check_overrides(e: _Entry, platforms: tuple[str, ...]) -> None:
+    """A per-platform GPU-code override needs that platform in the entry (else it is dead data)."""
+    for keys, platform in (
+        (("sass_windows", "ptx_windows"), "windows-x86_64"),
+        (("sass_aarch64", "ptx_aarch64"), "linux-aarch64"),
+    ):
+        for key in keys:
+            if key in e.data and platform not in platforms:
+                raise e.bad(
+                    _("{key} is set but platforms does not list {platform}").format(key=key, platform=platform)
+                )
 
 
 def _variant_rank(v: TorchVariant) -> tuple[int, tuple[int, ...]]:
@@ -807,7 +886,7 @@ def _load_tf(doc: dict[str, Any], by_cuda: Mapping[str, CudaRelease]) -> tuple[T
                 macos_x86_64=e.flag("macos_x86_64", True),
             )
         )
-    return tuple(sorted(out, key=lambda r: version_tuple(r.version), reverse=True))
+    return tuple(sorted(out, key=lambda r: release_key(r.version), reverse=True))
 
 
 def _load_gpus(doc: dict[str, Any]) -> tuple[GpuArch, ...]:

@@ -121,7 +121,7 @@ class Machine:
     system: str  # linux | windows | darwin
     wsl: bool
     arch: str  # x86_64 | aarch64
-    platform: str  # linux-x86_64 | linux-aarch64 | windows-x86_64 | macos-arm64 | macos-x86_64
+    platform: str  # linux-x86_64 | linux-aarch64 | windows-x86_64 | windows-arm64 | macos-arm64 | macos-x86_64
     driver_os: str  # linux | windows (WSL uses the Windows host driver)
     driver: str | None
     python: str | None  # X.Y
@@ -181,7 +181,8 @@ def machine(facts: Facts, request: PlanRequest) -> Machine:
     if system == "darwin":
         platform = "macos-arm64" if arch == "aarch64" else "macos-x86_64"
     elif system == "windows":
-        platform = f"windows-{arch}"
+        # Wheel tags (and the manifest) call Windows on Arm "arm64".
+        platform = "windows-arm64" if arch == "aarch64" else f"windows-{arch}"
     else:
         platform = f"linux-{arch}"
     driver_os = "windows" if system == "windows" or wsl else "linux"
@@ -436,7 +437,8 @@ def _torch(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[Framewor
     reasons: list[str] = list(m.notes)
     wanted = req.torch.strip().lower()
     if wanted == "latest":
-        releases: Sequence[TorchRelease] = manifests.torch
+        # A release candidate is planned only when asked for by version.
+        releases: Sequence[TorchRelease] = [r for r in manifests.torch if not r.is_prerelease]
     else:
         rel = manifests.torch_release(wanted)
         if rel is None:
@@ -916,7 +918,7 @@ def _tensorflow(
     reasons: list[str] = []
     findings: list[Finding] = []
     if wanted == "latest":
-        candidates = [r for r in manifests.tensorflow if r.and_cuda != "broken"]
+        candidates = [r for r in manifests.tensorflow if r.and_cuda != "broken" and not r.is_prerelease]
     else:
         rel = manifests.tf_release(wanted)
         if rel is None:

@@ -27,7 +27,7 @@ def test_check_reports_bad_entry(runner, app, tmp_path, monkeypatch) -> None:
         shutil.copyfile(REPO / "manifests" / name, tmp_path / name)
     path = tmp_path / "torch.toml"
     path.write_text(
-        path.read_text(encoding="utf-8").replace('name = "cu132"', 'name = "cu134"', 1), encoding="utf-8"
+        path.read_text(encoding="utf-8").replace('name = "cu132"', 'name = "cu135"', 1), encoding="utf-8"
     )
     monkeypatch.setenv("NKTENV_MANIFESTS_DIR", str(tmp_path))
     manifest.clear_cache()
@@ -39,6 +39,6 @@ def test_check_reports_bad_entry(runner, app, tmp_path, monkeypatch) -> None:
     assert result.exit_code == 5
     doc = json.loads(result.stdout)
     assert doc["error"]["code"] == "invalid-manifest"
-    assert "torch.toml: variant cu134" in doc["error"]["message"]
+    assert "torch.toml: variant cu135" in doc["error"]["message"]
     assert human.exit_code == 5 and "Traceback" not in human.output
-    assert human.stderr.splitlines()[0].startswith("error: torch.toml: variant cu134")
+    assert human.stderr.splitlines()[0].startswith("error: torch.toml: variant cu135")

@@ -310,7 +310,7 @@ def test_manifests_refresh_in_japanese(runner, app, ja, index_server: str, manif
     out = human.stdout
     assert f"{url}: torch のリリースが" in out
     assert "マニフェストにないリリース: 2.16.0" in out
-    assert "cuda.toml にドライバの下限がない CUDA のバージョン" in out and "13.4" in out
+    assert "cuda.toml にドライバの下限がない CUDA のバージョン" in out and "13.5" in out
     assert "追加するには --write を付けてもう一度実行してください。" in out
     ja.assert_translated(out + human.stderr)
     assert (manifests_copy / "torch.toml").read_bytes() == before

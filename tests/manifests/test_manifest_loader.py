@@ -243,8 +243,8 @@ BAD = [
         "variant-without-floor",
         "torch.toml",
         'name = "cu132"',
-        'name = "cu134"',
-        ["torch.toml", "variant cu134", "no driver floor"],
+        'name = "cu135"',
+        ["torch.toml", "variant cu135", "no driver floor"],
     ),
     (
         "cuda-without-mvc-floor",

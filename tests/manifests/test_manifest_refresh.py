@@ -113,13 +113,13 @@ def test_compare_finds_what_the_manifest_lacks(server, index) -> None:
     missing = {(m.release, m.variant): m.platforms for m in report.missing_variants}
     assert missing == {
         ("2.16.0", "cu132"): ("linux-x86_64", "windows-x86_64"),
-        ("2.16.0", "cu134"): ("linux-x86_64",),
+        ("2.16.0", "cu135"): ("linux-x86_64",),
         ("2.16.0", "cpu"): ("linux-x86_64", "macos-arm64"),
     }
     assert [(m.release, m.variant, m.platforms) for m in report.missing_platforms] == [
         ("2.13.0", "cu129", ("windows-x86_64",))
     ]
-    assert report.needs_cuda == ("13.4",)
+    assert report.needs_cuda == ("13.5",)
     assert report.pythons["2.16.0"] == ("3.11", "3.12", "3.13", "3.14")
     assert not report.up_to_date
 
@@ -138,7 +138,7 @@ def test_refresh_write_adds_releases_safely(server, manifests_copy, runner, app)
     url = f"{server}/index-json"
     result = runner.invoke(app, ["manifests", "refresh", "--index-url", url, "--write"])
     assert result.exit_code == 0, result.output
-    assert "2.16.0" in result.stdout and "13.4" in result.stdout
+    assert "2.16.0" in result.stdout and "13.5" in result.stdout
     manifest.clear_cache()
     m = load()
     rel = m.torch_release("2.16.0")
@@ -147,7 +147,7 @@ def test_refresh_write_adds_releases_safely(server, manifests_copy, runner, app)
     cu132 = rel.variant("cu132")
     assert cu132.archs_known is False and cu132.sass == () and url in cu132.source
     assert rel.variant("cpu").platforms == ("linux-x86_64", "macos-arm64")
-    assert rel.variant("cu134") is None  # no driver floor for CUDA 13.4, so never written
+    assert rel.variant("cu135") is None  # no driver floor for CUDA 13.5, so never written
     # Unknown GPU code is never chosen automatically: a GPU machine stays on 2.15.0.
     from plan_facts_shim import facts_for_rtx3090
 
@@ -158,7 +158,7 @@ def test_refresh_write_adds_releases_safely(server, manifests_copy, runner, app)
     again = runner.invoke(app, ["manifests", "refresh", "--index-url", url, "--json"])
     doc = json.loads(again.stdout)
     assert doc["missing_releases"] == []
-    assert [m["variant"] for m in doc["missing_variants"]] == ["cu134"]
+    assert [m["variant"] for m in doc["missing_variants"]] == ["cu135"]
 
 
 def test_unreachable_index_is_one_clear_line(runner, app) -> None:

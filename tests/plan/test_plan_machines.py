@@ -37,14 +37,14 @@ TORCH_CASES = [
         "2.8.0",
         "cu126",
     ),
-    # Windows 2.8.0 cu128 wheels carried sm_61; Linux ones did not.
+    # Whether Windows 2.8.0 cu128 wheels carry sm_61 is not established (pytorch#164470), so cu126 it is.
     (
         "pascal-windows-2.8",
         ("GTX1080TI",),
         {"system": "windows", "driver": "560.94"},
         PlanRequest(torch="2.8.0"),
         "2.8.0",
-        "cu128",
+        "cu126",
     ),
     ("volta-linux", ("V100",), {"driver": "580.95.05"}, PlanRequest(), "2.14.1", "cu126"),
     ("volta-2.10-cu129", ("V100",), {"driver": "570.124.06"}, PlanRequest(torch="2.10.0"), "2.10.0", "cu129"),
@@ -277,11 +277,12 @@ FAILURES = [
         PlanRequest(cpu_fallback=False),
         "no_compatible_variant",
     ),
+    # Windows on Arm CPU wheels are known for 2.7-2.13 only.
     (
-        "windows-arm",
+        "windows-arm-2.14",
         ("RTX3090",),
         {"system": "windows", "arch": "aarch64"},
-        PlanRequest(),
+        PlanRequest(torch="2.14.1"),
         "no_wheel_for_platform",
     ),
 ]

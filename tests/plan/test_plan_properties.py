@@ -90,6 +90,8 @@ def _platform(facts):
     system, arch = facts.os.system, facts.os.arch
     if system == "darwin":
         return "macos-arm64" if arch == "aarch64" else "macos-x86_64"
+    if system == "windows" and arch == "aarch64":
+        return "windows-arm64"  # the wheel tag's name for Windows on Arm
     return f"{'windows' if system == 'windows' else 'linux'}-{arch}"
 
 
