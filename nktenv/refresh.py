@@ -128,6 +128,8 @@ def _platform(tag: str) -> str | None:
     tags = tag.split(".")
     if any(t == "win_amd64" for t in tags):
         return "windows-x86_64"
+    if any(t == "win_arm64" for t in tags):
+        return "windows-arm64"
     if any(t.startswith("macosx") and t.endswith("arm64") for t in tags):
         return "macos-arm64"
     if any(t.startswith("macosx") and t.endswith("x86_64") for t in tags):

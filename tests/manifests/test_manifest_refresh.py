@@ -82,6 +82,8 @@ def manifests_copy(tmp_path, monkeypatch):
         ("torch-2.1.2+cpu.cxx11.abi-cp311-cp311-linux_x86_64.whl", ("2.1.2", "cpu", "3.11", "linux-x86_64")),
         ("torch-2.2.2-cp39-none-macosx_10_9_x86_64.whl", ("2.2.2", "cpu", "3.9", "macos-x86_64")),
         ("torch-2.7.1+cu128-cp313-cp313-win_amd64.whl", ("2.7.1", "cu128", "3.13", "windows-x86_64")),
+        # the file a Windows on Arm install log downloads (docs/manifests.md, Windows on Arm)
+        ("torch-2.7.0+cpu-cp312-cp312-win_arm64.whl", ("2.7.0", "cpu", "3.12", "windows-arm64")),
         ("torch-2.15.0-cp312-cp312-manylinux_2_28_x86_64.whl", None),  # untagged Linux: variant unknowable
         ("torch-2.16.0.dev20261101+cu132-cp312-cp312-manylinux_2_28_x86_64.whl", None),
         ("torchvision-0.20.1+cu124-cp312-cp312-linux_x86_64.whl", None),
