@@ -87,7 +87,13 @@ def main() -> None:
     from nktenv.output import ensure_utf8_streams
 
     ensure_utf8_streams()
-    app(prog_name="nktenv")
+    try:
+        app(prog_name="nktenv")
+    except KeyboardInterrupt:  # before or after the command's own boundary (start-up, shutdown)
+        from nktenv.cli._common import report_interrupt
+
+        report_interrupt()
+        sys.exit(130)
 
 
 if __name__ == "__main__":  # pragma: no cover

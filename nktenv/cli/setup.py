@@ -36,6 +36,8 @@ def register(app: typer.Typer) -> None:
         without: Annotated[Optional[list[str]], typer.Option("--without", metavar="<package>", help="Leave a planned companion package out, e.g. torchaudio (repeatable).", show_default=False)] = None,
         allow_insecure_index: Annotated[bool, typer.Option("--allow-insecure-index", help="Accept an http:// index that is not on this machine.")] = False,
         from_lock: Annotated[Optional[Path], typer.Option("--from-lock", help="Replay a lock written by an earlier setup (.nktenv/lock.json).", show_default=False)] = None,
+        allow_cpu: Annotated[bool, typer.Option("--allow-cpu", help="Install the CPU build when no GPU build fits a machine that has an NVIDIA GPU (refused otherwise).")] = False,
+        no_index: Annotated[bool, typer.Option("--no-index", help="Install only from the --find-links folders, without any package index (offline).")] = False,
         force: Annotated[bool, typer.Option("--force", help="Rebuild even when the environment is already correct.")] = False,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and the exact commands, change nothing.")] = False,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -55,7 +57,7 @@ def register(app: typer.Typer) -> None:
             venv=venv, python=python, torch=torch, tensorflow=tensorflow, variant=variant, installer=installer,
             index_url=index_url, extra_index_url=extra_index_url or [], find_links=find_links or [],
             without=without or [], allow_insecure_index=allow_insecure_index, from_lock=from_lock, force=force, dry_run=dry_run, yes=yes,
-            no_bench=no_bench, json_mode=json_,
+            no_bench=no_bench, json_mode=json_, allow_cpu=allow_cpu, no_index=no_index,
         )
         if json_:
             emit_json(doc)
@@ -90,7 +92,40 @@ def _list(out: Console, json_mode: bool) -> None:
         out.print("      " + join_list(d for d in details if d), markup=False)
 
 
-def _plan_spec(interpreter: Any, *, torch: str, tensorflow: str, variant: str) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+def has_nvidia_gpu(facts: Any) -> bool:
+    """The machine has an NVIDIA GPU, even one CUDA cannot use now (no driver, NVML hanging)."""
+    if any(getattr(g, "vendor", None) in (None, "nvidia") and (g.name or g.compute_capability)
+           for g in getattr(facts, "gpus", None) or ()):
+        return True
+    driver = getattr(facts, "driver", None)
+    module = getattr(driver, "kernel_module", None) if driver is not None else None
+    # A loaded nvidia.ko with a version: the driver only binds to a GPU that is there.
+    return bool(getattr(driver, "version", None) or getattr(module, "version", None))
+
+
+def _refuse_cpu_fallback(err: Console, plan: Any) -> None:
+    """A CPU build planned because no GPU build fits, on a machine with an NVIDIA GPU: refuse, say why."""
+    from nktenv.i18n import _
+    from nktenv.wording import join_sentences
+
+    cpu = [(label, fw) for label, fw in (("torch", plan.torch), ("TensorFlow", plan.tensorflow)) if fw is not None and not fw.gpu]
+    for _label, fw in cpu:
+        if fw.reasons:
+            err.print("  " + join_sentences(fw.reasons), markup=False, soft_wrap=True)
+    unlock = [f.title for f in plan.findings if f.code == "driver_upgrade_unlocks"]
+    unlock += list(dict.fromkeys(f.fix for f in plan.findings if f.code == "cpu_fallback" and f.fix))
+    frameworks = " / ".join(label for label, _fw in cpu)
+    raise NktenvError(
+        "gpu-build-unavailable",
+        _("No GPU build of {frameworks} fits this machine, although it has an NVIDIA GPU; setup does not install the CPU build in its place.").format(
+            frameworks=frameworks),
+        hint=join_sentences([*unlock, _("To install the CPU build anyway, run the same command with --allow-cpu.")]),
+        exit_code=ExitCode.FINDINGS,
+    )
+
+
+def _plan_spec(interpreter: Any, *, torch: str, tensorflow: str, variant: str,
+               allow_cpu: bool = False) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """Probe and plan; returns (spec, facts dict, plan dict). Raises when the plan cannot be met."""
     from nktenv.i18n import _
 
@@ -113,17 +148,28 @@ def _plan_spec(interpreter: Any, *, torch: str, tensorflow: str, variant: str) -
     plan = make_plan(facts, manifest.load(), PlanRequest(
         torch=torch, tensorflow=tensorflow, variant=variant, python=interpreter.version, cpu_fallback=True))
     plan_doc = plan.to_dict()
+    nvidia = has_nvidia_gpu(facts)
     if not plan.ok:
-        _render_findings(err, plan.findings)
+        from nktenv.cli.plan import unmet_errors
+        from nktenv.output import error_line
+
+        _render_findings(err, [f for f in plan.findings if f.severity != "error"])
         _render_driver(err, facts, plan.findings)
-        raise NktenvError(
-            "plan-not-met",
-            _("No build can be installed for this request on this machine; see the findings above."),
-            hint=_("Run nktenv plan for the details, or change --torch/--tensorflow/--variant."),
-            exit_code=ExitCode.FINDINGS,
-        )
-    if plan.findings:
-        _render_findings(err, plan.findings)
+        # One error line per cause (the plan's own words), never a second line restating it.
+        *others, (message, hint) = unmet_errors(plan)
+        for other, other_hint in others:
+            error_line(other, other_hint)
+        raise NktenvError("plan-not-met", message,
+                          hint=hint or _("Run nktenv plan for the details, or change --torch/--tensorflow/--variant."),
+                          exit_code=ExitCode.FINDINGS)
+    # Without an NVIDIA GPU the CPU build is simply the right build, not a fallback worth a warning.
+    shown = [f for f in plan.findings if nvidia or f.code != "cpu_fallback"]
+    if shown:
+        _render_findings(err, shown)
+    fallback = any(fw is not None and not fw.gpu for fw in (plan.torch, plan.tensorflow))
+    if nvidia and fallback and not allow_cpu and variant.strip().lower() != "cpu":
+        _render_driver(err, facts, plan.findings)
+        _refuse_cpu_fallback(err, plan)
     if getattr(plan, "separate_venvs", False) and plan.torch is not None and plan.tensorflow is not None:
         raise NktenvError(
             "separate-venvs",
@@ -216,7 +262,7 @@ class _Progress:
 def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, tensorflow: str, variant: str,
          installer: str, index_url: str | None, extra_index_url: list[str], find_links: list[str],
          without: list[str], allow_insecure_index: bool, from_lock: Path | None, force: bool, dry_run: bool, yes: bool,
-         no_bench: bool, json_mode: bool) -> tuple[dict[str, Any], ExitCode]:
+         no_bench: bool, json_mode: bool, allow_cpu: bool = False, no_index: bool = False) -> tuple[dict[str, Any], ExitCode]:
     from nktenv.i18n import _
     from nktenv.setup import interpreters
     from nktenv.setup.apply import SetupRequest, VerificationFailed, apply, check_target, load_lock_file, new_log_path, planned_commands
@@ -238,10 +284,18 @@ def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, ten
         origin = "lock"
     else:
         interpreter = interpreters.find(python, uv=find_uv())
-        spec, facts_doc, plan_doc = _plan_spec(interpreter, torch=torch, tensorflow=tensorflow, variant=variant)
+        spec, facts_doc, plan_doc = _plan_spec(interpreter, torch=torch, tensorflow=tensorflow, variant=variant,
+                                               allow_cpu=allow_cpu)
         origin = "plan"
     spec = spec.without(without).with_sources(index_url=index_url, extra_index_urls=extra_index_url,
                                               find_links=absolute_links(find_links))
+    if no_index:
+        if not spec.find_links:
+            raise NktenvError("no-index-without-links", _("--no-index needs a wheel folder: give it with --find-links DIR."),
+                              exit_code=ExitCode.USAGE)
+        from dataclasses import replace
+
+        spec = replace(spec, no_index=True, index_url=None, extra_index_urls=())
     check_sources(spec, allow_insecure=allow_insecure_index)
     request = SetupRequest(venv=target, interpreter=interpreter, spec=spec, backend=backend, force=force,
                            facts=facts_doc, plan=plan_doc, origin=origin)
