@@ -330,6 +330,14 @@ def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, ten
 
         error_line(exc.message, exc.hint)
         return doc, ExitCode.FINDINGS
+    except NktenvError as exc:
+        if exc.code != "no-network":
+            raise
+        keep = [*(["--venv", str(venv)] if venv is not None else []), *(["--python", python] if python else []),
+                *(["--installer", installer] if installer != "auto" else []),
+                *(a for name in without for a in ("--without", name)),
+                *(["--from-lock", str(from_lock)] if from_lock is not None else [])]
+        raise _offline_error(exc, spec, interpreter.version, log_path, keep=keep, from_lock=from_lock is not None) from None
     doc = {**base_doc, **result.to_dict(), "ok": True, "installer": {"name": result.installer, "source": backend_source}}
     if result.status == "unchanged":
         out.print(_("{path} is already set up as planned; nothing to do (use --force to rebuild).").format(path=target), markup=False)
@@ -352,6 +360,38 @@ def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, ten
                    _("Run nktenv doctor, then nktenv bench --quick to check again."))
         return doc, ExitCode.FINDINGS
     return doc, ExitCode.OK
+
+
+def _offline_error(exc: NktenvError, spec: Any, python_version: str, log_path: Path, *, keep: list[str],
+                   from_lock: bool) -> NktenvError:
+    """The index was out of reach: name the host, what the wheel folders lack, and the command that works offline."""
+    from nktenv.i18n import _
+    from nktenv.setup import offline
+    from nktenv.setup.process import format_command
+    from nktenv.wording import join_alternatives, join_sentences
+
+    hosts = list(getattr(exc, "hosts", None) or [])
+    log = _("The full log is {path}").format(path=log_path)
+    host = join_alternatives(hosts) if hosts else _("the package index")
+    if not spec.find_links:
+        hint = _("Check the network or proxy to {host}, or put the wheels in a folder and run the same command with --find-links DIR --no-index.").format(host=host)
+        return NktenvError(exc.code, exc.message, hint=join_sentences([hint, log]), exit_code=exc.exit_code)
+    folders = offline.report(spec.requirements, spec.find_links, python_version)
+    if from_lock:
+        command = ["nktenv", "setup", *keep, *(a for link in spec.find_links for a in ("--find-links", link)), "--no-index"] \
+            if folders.complete else None
+    else:
+        frameworks = [f for f in spec.frameworks if f in ("torch", "tensorflow")]
+        companions = [offline.canonical(r) for r in spec.requirements if offline.canonical(r) not in frameworks]
+        command = offline.offline_command(folders, frameworks=frameworks, companions=companions,
+                                          find_links=spec.find_links, keep=keep)
+    parts = [_("The wheel folder holds every requirement.") if folders.complete else
+             _("{missing}.").format(missing="; ".join(folders.missing))]
+    if command:  # last, so it can be copied as it stands
+        parts += [log, _("With what is on disk: {command}").format(command=format_command(command))]
+    else:
+        parts += [_("Put the missing wheels in the folder (pip download on a machine with network), or check the network or proxy to {host}.").format(host=host), log]
+    return NktenvError(exc.code, exc.message, hint=join_sentences(parts), exit_code=exc.exit_code)
 
 
 def _activate_hint(target: Path) -> str:
