@@ -206,7 +206,11 @@ def report_interrupt() -> None:
     if _json_mode():
         from nktenv.output import emit_json
 
-        emit_json(_error_document(NktenvError("interrupted", _("interrupted"), exit_code=ExitCode.INTERRUPTED)))
+        emit_json(interrupted_document(_("interrupted")))
+
+
+def interrupted_document(message: str) -> dict[str, Any]:
+    return _error_document(NktenvError("interrupted", message, exit_code=ExitCode.INTERRUPTED))
 
 
 # --- coercion without pydantic ------------------------------------------------------------------

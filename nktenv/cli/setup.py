@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
 
@@ -185,6 +185,22 @@ def _plan_spec(interpreter: Any, *, torch: str, tensorflow: str, variant: str,
     return spec, facts.to_dict(), plan_doc
 
 
+def _can_ask() -> bool:
+    return sys.stdin.isatty()
+
+
+def _interrupted(line: str) -> NoReturn:
+    """Ctrl-C inside setup: one line that says what state the machine is in, exit 130."""
+    from nktenv.cli._common import interrupted_document, json_requested
+    from nktenv.output import emit_json
+
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+    if json_requested():
+        emit_json(interrupted_document(line))
+    raise typer.Exit(int(ExitCode.INTERRUPTED))
+
+
 def _err() -> Console:
     from nktenv.output import err_console
 
@@ -310,15 +326,21 @@ def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, ten
         out.print(_("Dry run: nothing was changed."))
         return {**base_doc, "ok": True, "dry_run": True, "status": "planned"}, ExitCode.OK
     if not yes:
-        if json_mode or not sys.stdin.isatty():
+        if json_mode or not _can_ask():
             raise NktenvError("confirmation-needed", _("Setup changes this machine; pass --yes to go ahead without a question."),
                               exit_code=ExitCode.USAGE)
-        if not typer.confirm(_("Create this environment?"), default=True, err=True):
+        try:
+            go = typer.confirm(_("Create this environment?"), default=True, err=True)
+        except (typer.Abort, KeyboardInterrupt):  # Ctrl-C (or end of input) at the question
+            _interrupted(_("Cancelled; nothing was changed."))
+        if not go:
             raise NktenvError("cancelled", _("Cancelled; nothing was changed."), exit_code=ExitCode.FINDINGS)
     log_path = new_log_path(target)
     try:
         with _Progress(err, log_path) as progress:
             result = apply(request, reporter=progress, log_path=log_path)
+    except KeyboardInterrupt:  # apply has removed its staging folder and left --venv as it was
+        _interrupted(_("interrupted; nothing was left behind: {path} is as it was before.").format(path=target))
     except VerificationFailed as exc:
         findings = _doctor_on_evidence(facts_doc, exc.verification)
         _render_findings(err, findings)
@@ -349,6 +371,17 @@ def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, ten
         out.print(_("Environment ready: {path}").format(path=target), markup=False)
     out.print(_("Activate it with: {command}").format(command=_activate_hint(target)), markup=False)
     doc["bench"] = None if no_bench else _quick_bench(err, result, spec.frameworks)
+    if doc["bench"] is not None and doc["bench"].get("interrupted"):
+        # The environment was built and verified; only its proof is missing, and one command gives it.
+        finish = ["nktenv", "bench", "--quick", *(["--venv", str(target)] if venv is not None else [])]
+        from nktenv.setup.process import format_command
+
+        err.print(_("interrupted"), markup=False)
+        err.print(_("The environment {path} was built and verified and stays; only the quick benchmark was cut short.").format(
+            path=target), markup=False, soft_wrap=True)
+        err.print(_("To finish, run: {command}").format(command=format_command(finish)), markup=False, soft_wrap=True)
+        doc.update(ok=False, interrupted=True, finish=finish)
+        return doc, ExitCode.INTERRUPTED
     if doc["bench"] is not None and doc["bench"].get("ok") is False:
         from nktenv.output import error_line
 
@@ -455,8 +488,14 @@ def _quick_bench(err: Console, result: Any, frameworks: tuple[str, ...]) -> dict
         return None
     from nktenv.i18n import _
 
-    with err.status(_("Running the quick benchmark in the new environment…")):
-        bench = run_quick(result.python, frameworks=frameworks)
+    try:
+        with err.status(_("Running the quick benchmark in the new environment…")):
+            bench = run_quick(result.python, frameworks=frameworks)
+    except KeyboardInterrupt:
+        bench = None
+    if bench is None or bench.interrupted:
+        # Not stored: a run cut short proves nothing, and `nktenv bench --quick` stores the whole one.
+        return {"ok": False, "passed": None, "interrupted": True, "verdicts": [], "id": None, "stored_in": None}
     verdicts = bench.verdicts
     for v in verdicts:
         err.print(f"  {v.get('framework', '?')}: {v.get('text', '')}", markup=False)

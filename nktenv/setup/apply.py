@@ -288,7 +288,8 @@ _NETWORK = re.compile(
     r"Failed to establish a new connection|Temporary failure in name resolution|Name or service not known|"
     r"Network is unreachable|Connection refused|ConnectionError|Max retries exceeded|getaddrinfo failed|"
     r"dns error|tcp connect error|error sending request|Could not connect|connection timed out|"
-    r"Failed to fetch:|ProxyError|SSLError|certificate verify failed",
+    r"Failed to fetch:|ProxyError|SSLError|certificate verify failed|Read timed out|NameResolutionError|"
+    r"Could not fetch URL|No such host is known|are you offline",
     re.I,
 )
 _UNRESOLVABLE = re.compile(
