@@ -68,7 +68,7 @@ def _root(
         typer.Option(
             "--lang",
             metavar="<en|ja>",
-            help="Language of human output: en or ja (default: NKTENV_LANG, then the system locale).",
+            help="Language of human output: en or ja (default: NKTENV_LANG, then the system locale). With --json, keys, codes and numbers stay the same; text fields such as title, fix and message follow it.",
         ),
     ] = None,
 ) -> None:

@@ -175,3 +175,27 @@ def test_fake_interrupt_anywhere_is_130_not_aborted(runner, app, tmp_path, monke
     assert result.exit_code == 130
     assert _lines(result.stderr) == ["中断しました"]
     assert "Aborted" not in result.output and "Traceback" not in result.output
+
+
+def _differences(en, ja, path=""):
+    """Paths where the two documents differ; the shapes (keys, list lengths) must be equal."""
+    if isinstance(en, dict):
+        assert isinstance(ja, dict) and en.keys() == ja.keys(), path
+        return {p for key in en for p in _differences(en[key], ja[key], f"{path}.{key}")}
+    if isinstance(en, list):
+        assert isinstance(ja, list) and len(en) == len(ja), path
+        return {p for a, b in zip(en, ja) for p in _differences(a, b, f"{path}[]")}
+    return set() if en == ja else {path}
+
+
+def test_json_keeps_keys_codes_and_numbers_in_every_language(runner, app) -> None:
+    """README: only the text fields for people follow --lang; everything a program reads stays."""
+    args = ["doctor", "--replay", str(MACHINES / "gtx1080ti-torch-cu128"), "--json"]
+    en = json.loads(runner.invoke(app, ["--lang", "en", *args]).stdout)
+    ja = json.loads(runner.invoke(app, ["--lang", "ja", *args]).stdout)
+    changed = _differences(en, ja)
+    assert ".findings[].title" in changed  # a title is translated ...
+    assert changed <= {".findings[].title", ".findings[].fix", ".findings[].why", ".findings[].evidence[]"}
+    # ... while codes, severities, the facts and their numbers are the same
+    assert [f["code"] for f in en["findings"]] == [f["code"] for f in ja["findings"]]
+    assert en["facts"] == ja["facts"] and en["facts"]["gpus"][0]["compute_capability"] == "6.1"
