@@ -359,5 +359,5 @@ VenvOpt = Annotated[
 ]
 FactsOpt = Annotated[
     Optional[Path],
-    typer.Option("--facts", help="Reason about a saved `nktenv detect --json` snapshot instead of this machine.", show_default=False),
+    typer.Option("--facts", help="Reason about a saved `nktenv detect --json` snapshot (or the facts in a `nktenv doctor --json` report) instead of this machine.", show_default=False),
 ]
