@@ -199,3 +199,15 @@ def test_json_keeps_keys_codes_and_numbers_in_every_language(runner, app) -> Non
     # ... while codes, severities, the facts and their numbers are the same
     assert [f["code"] for f in en["findings"]] == [f["code"] for f in ja["findings"]]
     assert en["facts"] == ja["facts"] and en["facts"]["gpus"][0]["compute_capability"] == "6.1"
+
+
+def test_every_exit_code_is_in_the_readme_table() -> None:
+    import re
+
+    from nktenv.errors import ExitCode
+
+    readme = (Path(__file__).resolve().parent.parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Exit codes", 1)[1].split("\n\n", 2)[1]
+    documented = {int(m) for m in re.findall(r"^\| (\d+) \|", table, flags=re.M)}
+    assert documented == {int(code) for code in ExitCode}
+    assert "could not be reached" in table.split("| 6 |", 1)[1].splitlines()[0]
