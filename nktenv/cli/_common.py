@@ -110,9 +110,13 @@ class NktenvGroup(TyperGroup):
         # The --json callback has not run when parsing fails, yet a usage error owes its document.
         _json_in_argv = "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv
         lazy = isinstance(self.commands, LazyCommands)
-        if set_language(language_from_args(argv)) != DEFAULT:
-            localize_command(self, subcommands=not lazy)  # English help is already English
-        plain_coercion(self, subcommands=not lazy)
+        try:
+            if set_language(language_from_args(argv)) != DEFAULT:
+                localize_command(self, subcommands=not lazy)  # English help is already English
+            plain_coercion(self, subcommands=not lazy)
+        except KeyboardInterrupt:  # before Click's own handling starts
+            report_interrupt()
+            raise SystemExit(int(ExitCode.INTERRUPTED)) from None
         self._prepared = True
         return super().main(args, *pargs, **kwargs)
 
