@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 # Where installers name the place they could not reach, in their own words:
 #   uv:  "Failed to fetch: `https://pypi.org/simple/torch/`", "error sending request for url (https://...)"
@@ -84,7 +85,8 @@ def folder_wheels(folders: Iterable[str], python_version: str) -> tuple[list[Whe
     for folder in folders:
         if "://" in folder and not folder.startswith("file://"):
             continue  # a URL of wheels: nothing on disk to read
-        path = folder[len("file://"):] if folder.startswith("file://") else folder
+        # file:///C:/wheels is C:\wheels on Windows: let urllib turn the URL path into this OS's path.
+        path = url2pathname(urlsplit(folder).path) if folder.startswith("file://") else folder
         try:
             names = sorted(os.listdir(path))
         except OSError:

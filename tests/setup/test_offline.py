@@ -90,3 +90,10 @@ def test_unreachable_index_names_host_folder_and_the_command_that_works(runner, 
     again = runner.invoke(app, [*command[1:], "--yes", "--no-bench", "--json"])
     assert again.exit_code == 0, again.stderr
     assert json.loads(again.stdout)["distributions"]["torch"] == "2.13.0+cpu"
+
+
+def test_file_url_folders_are_read_too(tmp_path: Path) -> None:
+    wheels = _folder(tmp_path)
+    report = offline.report(("torch==2.13.0",), [wheels.as_uri()], "3.11")
+    assert report.complete and report.installable["torch"].version == "2.13.0+cpu"
+    assert offline.report(("torch==2.13.0",), ["https://mirror.lab.example/wheels/"], "3.11").lacking == ["torch"]
