@@ -418,8 +418,7 @@ def _offline_error(exc: NktenvError, spec: Any, python_version: str, log_path: P
         companions = [offline.canonical(r) for r in spec.requirements if offline.canonical(r) not in frameworks]
         command = offline.offline_command(folders, frameworks=frameworks, companions=companions,
                                           find_links=spec.find_links, keep=keep)
-    parts = [_("The wheel folder holds every requirement.") if folders.complete else
-             _("{missing}.").format(missing="; ".join(folders.missing))]
+    parts = [_("{missing}.").format(missing=m) for m in folders.missing] or [_("The wheel folder holds every requirement.")]
     if command:  # last, so it can be copied as it stands
         parts += [log, _("With what is on disk: {command}").format(command=format_command(command))]
     else:
