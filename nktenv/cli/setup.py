@@ -404,7 +404,7 @@ def _offline_error(exc: NktenvError, spec: Any, python_version: str, log_path: P
     from nktenv.wording import join_alternatives, join_sentences
 
     hosts = list(getattr(exc, "hosts", None) or [])
-    log = _("The full log is {path}").format(path=log_path)
+    log = _("The full log is {path}.").format(path=log_path)
     host = join_alternatives(hosts) if hosts else _("the package index")
     if not spec.find_links:
         hint = _("Check the network or proxy to {host}, or put the wheels in a folder and run the same command with --find-links DIR --no-index.").format(host=host)

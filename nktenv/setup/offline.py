@@ -164,10 +164,10 @@ def report(requirements: Sequence[str], folders: Sequence[str], python_version: 
         held = [f"{w.name} {w.version}" for w in usable] or [f"{w.name} {w.version} ({w.filename})" for w in every
                                                                if w.name == name]
         if held:
-            out.missing.append(_("no {wanted} wheel for {tag} in the wheel folder; it holds {held}").format(
+            out.missing.append(_("No {wanted} wheel for {tag} in the wheel folder; it holds {held}").format(
                 wanted=wanted, tag=tag, held=join_list(held)))
         else:
-            out.missing.append(_("no {wanted} wheel for {tag} in the wheel folder, and no {name} wheel at all").format(
+            out.missing.append(_("No {wanted} wheel for {tag} in the wheel folder, and no {name} wheel at all").format(
                 wanted=wanted, tag=tag, name=name))
     return out
 

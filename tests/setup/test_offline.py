@@ -47,8 +47,8 @@ def _folder(tmp_path: Path) -> Path:
 def test_report_says_what_the_folder_lacks_and_holds(tmp_path: Path) -> None:
     wheels = _folder(tmp_path)
     report = offline.report(("torch==2.15.0", "torchvision==0.30.0", "numpy"), [str(wheels)], "3.11.7")
-    assert report.missing[0] == "no torch 2.15.0 wheel for cp311 in the wheel folder; it holds torch 2.13.0+cpu"
-    assert report.missing[1].startswith("no torchvision 0.30.0 wheel for cp311 in the wheel folder; it holds torchvision 0.30.0 (")
+    assert report.missing[0] == "No torch 2.15.0 wheel for cp311 in the wheel folder; it holds torch 2.13.0+cpu"
+    assert report.missing[1].startswith("No torchvision 0.30.0 wheel for cp311 in the wheel folder; it holds torchvision 0.30.0 (")
     assert len(report.missing) == 2 and report.lacking == ["torchvision"]
     command = offline.offline_command(report, frameworks=["torch"], companions=["torchvision", "numpy"],
                                       find_links=[str(wheels)], keep=["--venv", "env"])
@@ -59,7 +59,7 @@ def test_report_says_what_the_folder_lacks_and_holds(tmp_path: Path) -> None:
 
 def test_no_command_when_the_framework_is_not_on_disk(tmp_path: Path) -> None:
     report = offline.report(("tensorflow==2.21.0",), [str(_folder(tmp_path))], "3.12")
-    assert report.missing == ["no tensorflow 2.21.0 wheel for cp312 in the wheel folder, and no tensorflow wheel at all"]
+    assert report.missing == ["No tensorflow 2.21.0 wheel for cp312 in the wheel folder, and no tensorflow wheel at all"]
     assert offline.offline_command(report, frameworks=["tensorflow"], companions=[], find_links=["w"]) is None
 
 
@@ -81,7 +81,7 @@ def test_unreachable_index_names_host_folder_and_the_command_that_works(runner, 
     error = json.loads(result.stdout)["error"]
     assert error["code"] == "no-network" and "127.0.0.1" in error["message"]
     hint = error["hint"]
-    assert "no torch 2.15.0 wheel for cp%d%d in the wheel folder; it holds torch 2.13.0+cpu" % sys.version_info[:2] in hint
+    assert "No torch 2.15.0 wheel for cp%d%d in the wheel folder; it holds torch 2.13.0+cpu" % sys.version_info[:2] in hint
     assert "use a local wheel folder with --find-links" not in hint  # it was given already
     command = hint.split("With what is on disk: ", 1)[1].split()
     assert command[:2] == ["nktenv", "setup"] and command[-1] == "--no-index"
