@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     NO_ENVIRONMENT = 3  # a required interpreter, venv or GPU is missing
     INSTALL_FAILED = 4  # venv creation or installation failed; nothing was left behind
     BAD_DATA = 5  # unreadable or invalid file: facts snapshot, manifest, recording, results
+    NETWORK = 6  # a package index or download host could not be reached; nothing was installed
     INTERRUPTED = 130  # Ctrl-C
 
 

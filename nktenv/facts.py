@@ -397,7 +397,45 @@ def load_file(path: str) -> Facts:
                 path=path, error=exc.msg, line=exc.lineno, column=exc.colno),
             exit_code=ExitCode.BAD_DATA,
         ) from None
-    return from_dict(data, origin=path)
+    return from_dict(facts_of_document(data, path), origin=path)
+
+
+# Documents that carry a facts snapshot inside them, by schema: where it is.
+_CARRIERS = {"nktenv.doctor/1": "facts", "nktenv.setup-record/1": "facts"}
+
+
+def facts_of_document(data: Any, path: str) -> Any:
+    """The facts snapshot in a JSON document: itself, or the one a doctor report or setup record holds.
+
+    Any other nktenv document (a bench result, a plan, an error) is named for what it is.
+    """
+    from nktenv.i18n import _
+
+    if not isinstance(data, dict):
+        raise NktenvError("not-facts", _("{path} is not a facts snapshot: it holds a JSON {kind}, not an object.").format(
+            path=path, kind=type(data).__name__), hint=_("Make one with: nktenv detect --json > facts.json"),
+            exit_code=ExitCode.BAD_DATA)
+    schema = data.get("schema")
+    if schema == SCHEMA_ID or (schema is None and "os" in data):
+        return data
+    inner = data.get(_CARRIERS.get(str(schema), ""))
+    if isinstance(inner, dict):
+        return inner
+    hint = _("Make one with: nktenv detect --json > facts.json")
+    if schema in _CARRIERS:
+        message = _("{path} is an {schema} document without the facts it usually carries.")
+    elif isinstance(schema, str) and schema == "nktenv.error/1":
+        error = data.get("error") if isinstance(data.get("error"), dict) else {}
+        raise NktenvError("not-facts", _("{path} is an nktenv error report ({message}), not a facts snapshot.").format(
+            path=path, message=error.get("message") or "?"), hint=hint, exit_code=ExitCode.BAD_DATA)
+    elif isinstance(schema, str) and schema.startswith("nktenv.bench/"):
+        message = _("{path}: this is an {schema} result, not a facts snapshot.")
+    elif isinstance(schema, str) and schema.startswith("nktenv."):
+        message = _("{path}: this is an {schema} document, not a facts snapshot.")
+    else:
+        message = _("{path} is not an nktenv document (no \"schema\": \"{facts}\"), so not a facts snapshot.")
+    raise NktenvError("not-facts", message.format(path=path, schema=schema, facts=SCHEMA_ID), hint=hint,
+                      exit_code=ExitCode.BAD_DATA)
 
 
 def dumps(facts: Facts) -> str:

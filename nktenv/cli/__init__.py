@@ -68,7 +68,7 @@ def _root(
         typer.Option(
             "--lang",
             metavar="<en|ja>",
-            help="Language of human output: en or ja (default: NKTENV_LANG, then the system locale).",
+            help="Language of human output: en or ja (default: NKTENV_LANG, then the system locale). With --json, keys, codes and numbers stay the same; text fields such as title, fix and message follow it.",
         ),
     ] = None,
 ) -> None:
@@ -87,7 +87,13 @@ def main() -> None:
     from nktenv.output import ensure_utf8_streams
 
     ensure_utf8_streams()
-    app(prog_name="nktenv")
+    try:
+        app(prog_name="nktenv")
+    except KeyboardInterrupt:  # before or after the command's own boundary (start-up, shutdown)
+        from nktenv.cli._common import report_interrupt
+
+        report_interrupt()
+        sys.exit(130)
 
 
 if __name__ == "__main__":  # pragma: no cover

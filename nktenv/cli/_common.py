@@ -18,6 +18,8 @@ from typer.core import TyperGroup
 from nktenv.errors import ExitCode, NktenvError
 
 _json_requested = False
+_json_in_argv = False
+_argv: list[str] = []
 
 
 def _remember_json(value: bool) -> bool:
@@ -102,11 +104,19 @@ class NktenvGroup(TyperGroup):
         # the --lang callback runs; help texts are translated on this fresh command tree.
         from nktenv.i18n import DEFAULT, language_from_args, localize_command, set_language
 
+        global _json_in_argv, _argv
         argv = list(sys.argv[1:] if args is None else args)
+        _argv = argv
+        # The --json callback has not run when parsing fails, yet a usage error owes its document.
+        _json_in_argv = "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv
         lazy = isinstance(self.commands, LazyCommands)
-        if set_language(language_from_args(argv)) != DEFAULT:
-            localize_command(self, subcommands=not lazy)  # English help is already English
-        plain_coercion(self, subcommands=not lazy)
+        try:
+            if set_language(language_from_args(argv)) != DEFAULT:
+                localize_command(self, subcommands=not lazy)  # English help is already English
+            plain_coercion(self, subcommands=not lazy)
+        except KeyboardInterrupt:  # before Click's own handling starts
+            report_interrupt()
+            raise SystemExit(int(ExitCode.INTERRUPTED)) from None
         self._prepared = True
         return super().main(args, *pargs, **kwargs)
 
@@ -126,11 +136,17 @@ class NktenvGroup(TyperGroup):
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().make_context(*args, **kwargs)
-        except Exception as exc:  # re-raised as it is; a usage error only learns to print translated
+        except Exception as exc:
+            if is_usage_error(exc):  # `nktenv --bogus`: the root's own options
+                report_usage_error(exc)
+                raise typer.Exit(int(ExitCode.USAGE)) from None
             from nktenv.i18n import localize_usage_error
 
             localize_usage_error(exc)
             raise
+        except KeyboardInterrupt:
+            report_interrupt()
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
     def invoke(self, ctx: typer.Context) -> Any:
         global _json_requested
@@ -140,17 +156,65 @@ class NktenvGroup(TyperGroup):
         except NktenvError as exc:
             report_error(exc)
             ctx.exit(int(exc.exit_code))
-        except KeyboardInterrupt:
-            from nktenv.i18n import _
-
-            sys.stderr.write("\n" + _("interrupted") + "\n")
+        except (KeyboardInterrupt, typer.Abort):  # Abort: Click's prompt saw Ctrl-C or end of input
+            report_interrupt()
             ctx.exit(int(ExitCode.INTERRUPTED))
-        except Exception as exc:  # re-raised as it is; a usage error only learns to print translated
+        except Exception as exc:
+            if is_usage_error(exc):
+                report_usage_error(exc)
+                ctx.exit(int(ExitCode.USAGE))
             from nktenv.i18n import localize_usage_error
 
             localize_usage_error(exc)
             raise
         return None
+
+
+def is_usage_error(exc: BaseException) -> bool:
+    """A Click usage error (unknown option, bad value), but not the bare command's help screen."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return "UsageError" in names and "NoArgsIsHelpError" not in names and hasattr(exc, "format_message")
+
+
+def _command_path_from_argv() -> str:
+    """`nktenv plan` for `nktenv plan --variant` (the option parser's errors carry no context)."""
+    from nktenv.cli import COMMANDS
+
+    name = next((a for a in _argv if a in COMMANDS), None)  # `--lang ja plan`: skip option values
+    return f"nktenv {name}" if name else "nktenv"
+
+
+def _json_mode() -> bool:
+    return _json_requested or _json_in_argv
+
+
+def report_usage_error(exc: Any) -> None:
+    """One `error:` line and a `hint:` naming --help, like every other failure (no usage block)."""
+    from nktenv.i18n import _, localize_click_message
+
+    ctx = getattr(exc, "ctx", None)
+    path = getattr(ctx, "command_path", None) or _command_path_from_argv()
+    message = localize_click_message(exc.format_message())
+    hint = _("Run '{command} --help' to see the options.").format(command=path)
+    report_error(NktenvError("usage", message, hint=hint, exit_code=ExitCode.USAGE), json_mode=_json_mode())
+
+
+def report_interrupt() -> None:
+    """Ctrl-C: one line, and the error document where one was asked for."""
+    from nktenv.i18n import _
+
+    if getattr(sys.stderr, "isatty", lambda: False)():
+        sys.stderr.write("\n")  # end the line the terminal's ^C is on
+    sys.stderr.write(_("interrupted") + "\n")
+    sys.stderr.flush()
+    if _json_mode():
+        from nktenv.output import emit_json
+
+        emit_json(interrupted_document(_("interrupted")))
+
+
+def interrupted_document(message: str) -> dict[str, Any]:
+    return _error_document(NktenvError("interrupted", message, exit_code=ExitCode.INTERRUPTED))
 
 
 # --- coercion without pydantic ------------------------------------------------------------------
@@ -268,19 +332,21 @@ def plain_coercion(command: Any, *, subcommands: bool = True) -> bool:
     return True
 
 
-def report_error(exc: NktenvError) -> None:
+def _error_document(exc: NktenvError) -> dict[str, Any]:
+    return {
+        "schema": "nktenv.error/1",
+        "ok": False,
+        "error": {"code": exc.code, "message": exc.message, "hint": exc.hint},
+        "exit_code": int(exc.exit_code),
+    }
+
+
+def report_error(exc: NktenvError, *, json_mode: bool | None = None) -> None:
     from nktenv.output import emit_json, error_line
 
     error_line(exc.message, exc.hint)
-    if _json_requested:
-        emit_json(
-            {
-                "schema": "nktenv.error/1",
-                "ok": False,
-                "error": {"code": exc.code, "message": exc.message, "hint": exc.hint},
-                "exit_code": int(exc.exit_code),
-            }
-        )
+    if _json_requested if json_mode is None else json_mode:
+        emit_json(_error_document(exc))
 
 
 JsonOpt = Annotated[
@@ -297,5 +363,5 @@ VenvOpt = Annotated[
 ]
 FactsOpt = Annotated[
     Optional[Path],
-    typer.Option("--facts", help="Reason about a saved `nktenv detect --json` snapshot instead of this machine.", show_default=False),
+    typer.Option("--facts", help="Reason about a saved `nktenv detect --json` snapshot (or the facts in a `nktenv doctor --json` report) instead of this machine.", show_default=False),
 ]

@@ -100,6 +100,7 @@ def register(app: typer.Typer) -> None:
         else:
             _render(result)
         if not result.ok:
+            report_unmet(result)
             raise typer.Exit(int(ExitCode.FINDINGS))
 
 
@@ -135,12 +136,27 @@ def _render(result: Plan) -> None:
         if fw.reasons:
             con.print("  " + join_sentences(fw.reasons), markup=False, highlight=False, soft_wrap=True)
         con.print()
-    styles = {"error": "red", "warning": "yellow", "info": "cyan"}
+    styles = {"warning": "yellow", "info": "cyan"}
     for f in result.findings:
-        template = {"error": _("error: {title}"), "warning": _("warning: {title}")}.get(f.severity, _("info: {title}"))
+        if f.severity == "error":
+            continue  # why the request cannot be met goes to stderr, see report_unmet
+        template = {"warning": _("warning: {title}")}.get(f.severity, _("info: {title}"))
         line = template.format(title=f.title)
         con.print(line, style=styles.get(f.severity), markup=False, highlight=False)
         if f.fix:
             con.print("  " + _("fix: {fix}").format(fix=f.fix), markup=False, highlight=False)
-    if not result.ok:
-        con.print(_("The request cannot be met on this machine."), style="red", markup=False)
+
+
+def unmet_errors(result: Plan) -> list[tuple[str, str | None]]:
+    """(message, hint) for each cause that keeps the plan from being met: one `error:` line each."""
+    from nktenv.i18n import _
+
+    causes = [(f.title, f.fix) for f in result.findings if f.severity == "error"]
+    return causes or [(_("The request cannot be met on this machine."), None)]
+
+
+def report_unmet(result: Plan) -> None:
+    from nktenv.output import error_line
+
+    for message, hint in unmet_errors(result):
+        error_line(message, hint)

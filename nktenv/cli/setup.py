@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
 
@@ -36,6 +36,8 @@ def register(app: typer.Typer) -> None:
         without: Annotated[Optional[list[str]], typer.Option("--without", metavar="<package>", help="Leave a planned companion package out, e.g. torchaudio (repeatable).", show_default=False)] = None,
         allow_insecure_index: Annotated[bool, typer.Option("--allow-insecure-index", help="Accept an http:// index that is not on this machine.")] = False,
         from_lock: Annotated[Optional[Path], typer.Option("--from-lock", help="Replay a lock written by an earlier setup (.nktenv/lock.json).", show_default=False)] = None,
+        allow_cpu: Annotated[bool, typer.Option("--allow-cpu", help="Install the CPU build when no GPU build fits a machine that has an NVIDIA GPU (refused otherwise).")] = False,
+        no_index: Annotated[bool, typer.Option("--no-index", help="Install only from the --find-links folders, without any package index (offline).")] = False,
         force: Annotated[bool, typer.Option("--force", help="Rebuild even when the environment is already correct.")] = False,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and the exact commands, change nothing.")] = False,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -55,7 +57,7 @@ def register(app: typer.Typer) -> None:
             venv=venv, python=python, torch=torch, tensorflow=tensorflow, variant=variant, installer=installer,
             index_url=index_url, extra_index_url=extra_index_url or [], find_links=find_links or [],
             without=without or [], allow_insecure_index=allow_insecure_index, from_lock=from_lock, force=force, dry_run=dry_run, yes=yes,
-            no_bench=no_bench, json_mode=json_,
+            no_bench=no_bench, json_mode=json_, allow_cpu=allow_cpu, no_index=no_index,
         )
         if json_:
             emit_json(doc)
@@ -90,7 +92,40 @@ def _list(out: Console, json_mode: bool) -> None:
         out.print("      " + join_list(d for d in details if d), markup=False)
 
 
-def _plan_spec(interpreter: Any, *, torch: str, tensorflow: str, variant: str) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+def has_nvidia_gpu(facts: Any) -> bool:
+    """The machine has an NVIDIA GPU, even one CUDA cannot use now (no driver, NVML hanging)."""
+    if any(getattr(g, "vendor", None) in (None, "nvidia") and (g.name or g.compute_capability)
+           for g in getattr(facts, "gpus", None) or ()):
+        return True
+    driver = getattr(facts, "driver", None)
+    module = getattr(driver, "kernel_module", None) if driver is not None else None
+    # A loaded nvidia.ko with a version: the driver only binds to a GPU that is there.
+    return bool(getattr(driver, "version", None) or getattr(module, "version", None))
+
+
+def _refuse_cpu_fallback(err: Console, plan: Any) -> None:
+    """A CPU build planned because no GPU build fits, on a machine with an NVIDIA GPU: refuse, say why."""
+    from nktenv.i18n import _
+    from nktenv.wording import join_sentences
+
+    cpu = [(label, fw) for label, fw in (("torch", plan.torch), ("TensorFlow", plan.tensorflow)) if fw is not None and not fw.gpu]
+    for _label, fw in cpu:
+        if fw.reasons:
+            err.print("  " + join_sentences(fw.reasons), markup=False, soft_wrap=True)
+    unlock = [f.title for f in plan.findings if f.code == "driver_upgrade_unlocks"]
+    unlock += list(dict.fromkeys(f.fix for f in plan.findings if f.code == "cpu_fallback" and f.fix))
+    frameworks = " / ".join(label for label, _fw in cpu)
+    raise NktenvError(
+        "gpu-build-unavailable",
+        _("No GPU build of {frameworks} fits this machine, although it has an NVIDIA GPU; setup does not install the CPU build in its place.").format(
+            frameworks=frameworks),
+        hint=join_sentences([*unlock, _("To install the CPU build anyway, run the same command with --allow-cpu.")]),
+        exit_code=ExitCode.FINDINGS,
+    )
+
+
+def _plan_spec(interpreter: Any, *, torch: str, tensorflow: str, variant: str,
+               allow_cpu: bool = False) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """Probe and plan; returns (spec, facts dict, plan dict). Raises when the plan cannot be met."""
     from nktenv.i18n import _
 
@@ -113,17 +148,28 @@ def _plan_spec(interpreter: Any, *, torch: str, tensorflow: str, variant: str) -
     plan = make_plan(facts, manifest.load(), PlanRequest(
         torch=torch, tensorflow=tensorflow, variant=variant, python=interpreter.version, cpu_fallback=True))
     plan_doc = plan.to_dict()
+    nvidia = has_nvidia_gpu(facts)
     if not plan.ok:
-        _render_findings(err, plan.findings)
+        from nktenv.cli.plan import unmet_errors
+        from nktenv.output import error_line
+
+        _render_findings(err, [f for f in plan.findings if f.severity != "error"])
         _render_driver(err, facts, plan.findings)
-        raise NktenvError(
-            "plan-not-met",
-            _("No build can be installed for this request on this machine; see the findings above."),
-            hint=_("Run nktenv plan for the details, or change --torch/--tensorflow/--variant."),
-            exit_code=ExitCode.FINDINGS,
-        )
-    if plan.findings:
-        _render_findings(err, plan.findings)
+        # One error line per cause (the plan's own words), never a second line restating it.
+        *others, (message, hint) = unmet_errors(plan)
+        for other, other_hint in others:
+            error_line(other, other_hint)
+        raise NktenvError("plan-not-met", message,
+                          hint=hint or _("Run nktenv plan for the details, or change --torch/--tensorflow/--variant."),
+                          exit_code=ExitCode.FINDINGS)
+    # Without an NVIDIA GPU the CPU build is simply the right build, not a fallback worth a warning.
+    shown = [f for f in plan.findings if nvidia or f.code != "cpu_fallback"]
+    if shown:
+        _render_findings(err, shown)
+    fallback = any(fw is not None and not fw.gpu for fw in (plan.torch, plan.tensorflow))
+    if nvidia and fallback and not allow_cpu and variant.strip().lower() != "cpu":
+        _render_driver(err, facts, plan.findings)
+        _refuse_cpu_fallback(err, plan)
     if getattr(plan, "separate_venvs", False) and plan.torch is not None and plan.tensorflow is not None:
         raise NktenvError(
             "separate-venvs",
@@ -137,6 +183,22 @@ def _plan_spec(interpreter: Any, *, torch: str, tensorflow: str, variant: str) -
         raise NktenvError("nothing-to-install", _("Nothing to install: both --torch and --tensorflow are none."),
                           exit_code=ExitCode.USAGE)
     return spec, facts.to_dict(), plan_doc
+
+
+def _can_ask() -> bool:
+    return sys.stdin.isatty()
+
+
+def _interrupted(line: str) -> NoReturn:
+    """Ctrl-C inside setup: one line that says what state the machine is in, exit 130."""
+    from nktenv.cli._common import interrupted_document, json_requested
+    from nktenv.output import emit_json
+
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+    if json_requested():
+        emit_json(interrupted_document(line))
+    raise typer.Exit(int(ExitCode.INTERRUPTED))
 
 
 def _err() -> Console:
@@ -216,7 +278,7 @@ class _Progress:
 def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, tensorflow: str, variant: str,
          installer: str, index_url: str | None, extra_index_url: list[str], find_links: list[str],
          without: list[str], allow_insecure_index: bool, from_lock: Path | None, force: bool, dry_run: bool, yes: bool,
-         no_bench: bool, json_mode: bool) -> tuple[dict[str, Any], ExitCode]:
+         no_bench: bool, json_mode: bool, allow_cpu: bool = False, no_index: bool = False) -> tuple[dict[str, Any], ExitCode]:
     from nktenv.i18n import _
     from nktenv.setup import interpreters
     from nktenv.setup.apply import SetupRequest, VerificationFailed, apply, check_target, load_lock_file, new_log_path, planned_commands
@@ -238,10 +300,18 @@ def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, ten
         origin = "lock"
     else:
         interpreter = interpreters.find(python, uv=find_uv())
-        spec, facts_doc, plan_doc = _plan_spec(interpreter, torch=torch, tensorflow=tensorflow, variant=variant)
+        spec, facts_doc, plan_doc = _plan_spec(interpreter, torch=torch, tensorflow=tensorflow, variant=variant,
+                                               allow_cpu=allow_cpu)
         origin = "plan"
     spec = spec.without(without).with_sources(index_url=index_url, extra_index_urls=extra_index_url,
                                               find_links=absolute_links(find_links))
+    if no_index:
+        if not spec.find_links:
+            raise NktenvError("no-index-without-links", _("--no-index needs a wheel folder: give it with --find-links DIR."),
+                              exit_code=ExitCode.USAGE)
+        from dataclasses import replace
+
+        spec = replace(spec, no_index=True, index_url=None, extra_index_urls=())
     check_sources(spec, allow_insecure=allow_insecure_index)
     request = SetupRequest(venv=target, interpreter=interpreter, spec=spec, backend=backend, force=force,
                            facts=facts_doc, plan=plan_doc, origin=origin)
@@ -256,15 +326,21 @@ def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, ten
         out.print(_("Dry run: nothing was changed."))
         return {**base_doc, "ok": True, "dry_run": True, "status": "planned"}, ExitCode.OK
     if not yes:
-        if json_mode or not sys.stdin.isatty():
+        if json_mode or not _can_ask():
             raise NktenvError("confirmation-needed", _("Setup changes this machine; pass --yes to go ahead without a question."),
                               exit_code=ExitCode.USAGE)
-        if not typer.confirm(_("Create this environment?"), default=True, err=True):
+        try:
+            go = typer.confirm(_("Create this environment?"), default=True, err=True)
+        except (typer.Abort, KeyboardInterrupt):  # Ctrl-C (or end of input) at the question
+            _interrupted(_("Cancelled; nothing was changed."))
+        if not go:
             raise NktenvError("cancelled", _("Cancelled; nothing was changed."), exit_code=ExitCode.FINDINGS)
     log_path = new_log_path(target)
     try:
         with _Progress(err, log_path) as progress:
             result = apply(request, reporter=progress, log_path=log_path)
+    except KeyboardInterrupt:  # apply has removed its staging folder and left --venv as it was
+        _interrupted(_("interrupted; nothing was left behind: {path} is as it was before.").format(path=target))
     except VerificationFailed as exc:
         findings = _doctor_on_evidence(facts_doc, exc.verification)
         _render_findings(err, findings)
@@ -276,6 +352,14 @@ def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, ten
 
         error_line(exc.message, exc.hint)
         return doc, ExitCode.FINDINGS
+    except NktenvError as exc:
+        if exc.code != "no-network":
+            raise
+        keep = [*(["--venv", str(venv)] if venv is not None else []), *(["--python", python] if python else []),
+                *(["--installer", installer] if installer != "auto" else []),
+                *(a for name in without for a in ("--without", name)),
+                *(["--from-lock", str(from_lock)] if from_lock is not None else [])]
+        raise _offline_error(exc, spec, interpreter.version, log_path, keep=keep, from_lock=from_lock is not None) from None
     doc = {**base_doc, **result.to_dict(), "ok": True, "installer": {"name": result.installer, "source": backend_source}}
     if result.status == "unchanged":
         out.print(_("{path} is already set up as planned; nothing to do (use --force to rebuild).").format(path=target), markup=False)
@@ -287,6 +371,17 @@ def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, ten
         out.print(_("Environment ready: {path}").format(path=target), markup=False)
     out.print(_("Activate it with: {command}").format(command=_activate_hint(target)), markup=False)
     doc["bench"] = None if no_bench else _quick_bench(err, result, spec.frameworks)
+    if doc["bench"] is not None and doc["bench"].get("interrupted"):
+        # The environment was built and verified; only its proof is missing, and one command gives it.
+        finish = ["nktenv", "bench", "--quick", *(["--venv", str(target)] if venv is not None else [])]
+        from nktenv.setup.process import format_command
+
+        err.print(_("interrupted"), markup=False)
+        err.print(_("The environment {path} was built and verified and stays; only the quick benchmark was cut short.").format(
+            path=target), markup=False, soft_wrap=True)
+        err.print(_("To finish, run: {command}").format(command=format_command(finish)), markup=False, soft_wrap=True)
+        doc.update(ok=False, interrupted=True, finish=finish)
+        return doc, ExitCode.INTERRUPTED
     if doc["bench"] is not None and doc["bench"].get("ok") is False:
         from nktenv.output import error_line
 
@@ -298,6 +393,37 @@ def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, ten
                    _("Run nktenv doctor, then nktenv bench --quick to check again."))
         return doc, ExitCode.FINDINGS
     return doc, ExitCode.OK
+
+
+def _offline_error(exc: NktenvError, spec: Any, python_version: str, log_path: Path, *, keep: list[str],
+                   from_lock: bool) -> NktenvError:
+    """The index was out of reach: name the host, what the wheel folders lack, and the command that works offline."""
+    from nktenv.i18n import _
+    from nktenv.setup import offline
+    from nktenv.setup.process import format_command
+    from nktenv.wording import join_alternatives, join_sentences
+
+    hosts = list(getattr(exc, "hosts", None) or [])
+    log = _("The full log is {path}.").format(path=log_path)
+    host = join_alternatives(hosts) if hosts else _("the package index")
+    if not spec.find_links:
+        hint = _("Check the network or proxy to {host}, or put the wheels in a folder and run the same command with --find-links DIR --no-index.").format(host=host)
+        return NktenvError(exc.code, exc.message, hint=join_sentences([hint, log]), exit_code=exc.exit_code)
+    folders = offline.report(spec.requirements, spec.find_links, python_version)
+    if from_lock:
+        command = ["nktenv", "setup", *keep, *(a for link in spec.find_links for a in ("--find-links", link)), "--no-index"] \
+            if folders.complete else None
+    else:
+        frameworks = [f for f in spec.frameworks if f in ("torch", "tensorflow")]
+        companions = [offline.canonical(r) for r in spec.requirements if offline.canonical(r) not in frameworks]
+        command = offline.offline_command(folders, frameworks=frameworks, companions=companions,
+                                          find_links=spec.find_links, keep=keep)
+    parts = [_("{missing}.").format(missing=m) for m in folders.missing] or [_("The wheel folder holds every requirement.")]
+    if command:  # last, so it can be copied as it stands
+        parts += [log, _("With what is on disk: {command}").format(command=format_command(command))]
+    else:
+        parts += [_("Put the missing wheels in the folder (pip download on a machine with network), or check the network or proxy to {host}.").format(host=host), log]
+    return NktenvError(exc.code, exc.message, hint=join_sentences(parts), exit_code=exc.exit_code)
 
 
 def _activate_hint(target: Path) -> str:
@@ -361,8 +487,14 @@ def _quick_bench(err: Console, result: Any, frameworks: tuple[str, ...]) -> dict
         return None
     from nktenv.i18n import _
 
-    with err.status(_("Running the quick benchmark in the new environment…")):
-        bench = run_quick(result.python, frameworks=frameworks)
+    try:
+        with err.status(_("Running the quick benchmark in the new environment…")):
+            bench = run_quick(result.python, frameworks=frameworks)
+    except KeyboardInterrupt:
+        bench = None
+    if bench is None or bench.interrupted:
+        # Not stored: a run cut short proves nothing, and `nktenv bench --quick` stores the whole one.
+        return {"ok": False, "passed": None, "interrupted": True, "verdicts": [], "id": None, "stored_in": None}
     verdicts = bench.verdicts
     for v in verdicts:
         err.print(f"  {v.get('framework', '?')}: {v.get('text', '')}", markup=False)

@@ -288,7 +288,8 @@ _NETWORK = re.compile(
     r"Failed to establish a new connection|Temporary failure in name resolution|Name or service not known|"
     r"Network is unreachable|Connection refused|ConnectionError|Max retries exceeded|getaddrinfo failed|"
     r"dns error|tcp connect error|error sending request|Could not connect|connection timed out|"
-    r"Failed to fetch:|ProxyError|SSLError|certificate verify failed",
+    r"Failed to fetch:|ProxyError|SSLError|certificate verify failed|Read timed out|NameResolutionError|"
+    r"Could not fetch URL|No such host is known|are you offline",
     re.I,
 )
 _UNRESOLVABLE = re.compile(
@@ -317,8 +318,11 @@ def _remove_empty(folders: list[Path]) -> None:
             return
 
 
-def classify_failure(step: str, result: ProcResult, log_path: Path) -> NktenvError:
-    """Turn a failed installer run into one clear error (pure over the output tail)."""
+def classify_failure(step: str, result: ProcResult, log_path: Path, indexes: tuple[str, ...] = ()) -> NktenvError:
+    """Turn a failed installer run into one clear error (pure over the output tail).
+
+    `indexes` are the index URLs the installer was given: the host to name when its output names none.
+    """
     tail = result.stdout
     hint = _("The full log is {path}").format(path=log_path)
     last = next((ln.strip() for ln in reversed(tail.splitlines()) if ln.strip() and not ln.startswith("[")), "")
@@ -347,12 +351,19 @@ def classify_failure(step: str, result: ProcResult, log_path: Path) -> NktenvErr
             exit_code=ExitCode.INSTALL_FAILED,
         )
     if _NETWORK.search(tail):
-        return NktenvError(
+        from nktenv.setup.offline import unreachable_hosts
+        from nktenv.wording import join_alternatives
+
+        hosts = unreachable_hosts(tail, indexes)
+        error = NktenvError(
             "no-network",
-            _("The package index could not be reached; nothing was installed.").format(),
+            _("Could not reach {host}; nothing was installed.").format(host=join_alternatives(hosts)) if hosts else
+            _("The package index could not be reached; nothing was installed."),
             hint=_("Check the network or proxy, or use a local wheel folder with --find-links. The full log is {path}").format(path=log_path),
-            exit_code=ExitCode.INSTALL_FAILED,
+            exit_code=ExitCode.NETWORK,
         )
+        error.hosts = hosts  # type: ignore[attr-defined]  # for the caller's offline advice
+        return error
     return NktenvError(
         "install-failed",
         _("The {step} step failed (exit code {code}): {line}").format(step=step, code=result.returncode, line=last),
@@ -507,7 +518,8 @@ def apply(
                 timings[name] = time.monotonic() - t0
                 commands.append([a.replace(str(staging), str(target)) for a in argv])
                 if not result.ok:
-                    raise classify_failure(name, result, log_path)
+                    indexes = () if req.spec.no_index else tuple(u for u in (req.spec.index_url, *req.spec.extra_index_urls) if u)
+                    raise classify_failure(name, result, log_path, indexes)
             cuda_libs = None
             if req.spec.and_cuda and sys.platform.startswith("linux"):
                 site = _site_packages(staging)

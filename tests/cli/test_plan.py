@@ -69,7 +69,9 @@ def test_unmet_request_exits_1_with_finding(runner, app, tmp_path) -> None:
     assert doc["ok"] is False and doc["torch"] is None
     assert doc["findings"][0]["code"] == "driver_too_old"
     human = runner.invoke(app, ["plan", "--facts", str(facts), "--no-cpu-fallback"])
-    assert human.exit_code == 1 and "error: Driver 418.67 is too old" in human.stdout
+    # why it cannot be met is an error for people: stderr, as `error:` + `hint:`
+    assert human.exit_code == 1 and human.stderr.startswith("error: Driver 418.67 is too old")
+    assert "hint: " in human.stderr and "error:" not in human.stdout
 
 
 def test_cpu_fallback_warns(runner, app, tmp_path) -> None:

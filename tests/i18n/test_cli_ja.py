@@ -164,14 +164,14 @@ def test_english_help_is_left_to_click(runner, app) -> None:
     ("args", "japanese", "english"),
     [
         (["detect", "--jsn"], "エラー: --jsn というオプションはありません(似たオプション: --json)",
-         "Error: No such option: --jsn (Possible options: --json)"),
+         "error: No such option: --jsn (Possible options: --json)"),
         (["detct"], "エラー: detct というコマンドはありません。'detect' のことですか?",
-         "Error: No such command 'detct'. Did you mean 'detect'?"),
-        (["detect", "extra"], "エラー: 余分な引数があります: extra", "Error: Got unexpected extra argument(s) (extra)"),
+         "error: No such command 'detct'. Did you mean 'detect'?"),
+        (["detect", "extra"], "エラー: 余分な引数があります: extra", "error: Got unexpected extra argument(s) (extra)"),
         (["detect", "--python"], "エラー: オプション --python には値が必要です。",
-         "Error: Option '--python' requires an argument."),
+         "error: Option '--python' requires an argument."),
         (["--lang", "fr", "detect"], "エラー: --lang の値が正しくありません: 不明な言語 fr です。",
-         "Error: Invalid value for --lang: Unknown language fr; choose one of: en, ja."),
+         "error: Invalid value for --lang: Unknown language fr; choose one of: en, ja."),
     ],
 )
 def test_usage_errors_in_japanese(runner, app, args, japanese, english) -> None:
@@ -180,5 +180,9 @@ def test_usage_errors_in_japanese(runner, app, args, japanese, english) -> None:
     with_en = runner.invoke(app, ["--lang", "en", *args] if args[0] != "--lang" else args)
     assert with_ja.exit_code == with_en.exit_code == 2
     assert japanese in with_ja.stderr, with_ja.stderr
-    assert english in with_en.stderr, with_en.stderr  # English stays exactly Click's text
+    assert english in with_en.stderr, with_en.stderr  # English keeps Click's own message
+    # One error line and one hint naming --help, in both languages; no usage block.
+    for result in (with_ja, with_en):
+        lines = result.stderr.splitlines()
+        assert len(lines) == 2 and "--help" in lines[1], result.stderr
     assert "Traceback" not in with_ja.output

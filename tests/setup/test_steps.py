@@ -44,7 +44,8 @@ def _failed(tail: str, **kw) -> ProcResult:
 def test_classify_installer_failures(tail: str, code: str) -> None:
     err = A.classify_failure("install", _failed(tail), LOG)
     assert err.code == code
-    assert err.exit_code == ExitCode.INSTALL_FAILED
+    # A network failure has its own exit code: nothing is wrong with the request itself.
+    assert err.exit_code == (ExitCode.NETWORK if code == "no-network" else ExitCode.INSTALL_FAILED)
     assert str(LOG) in (err.hint or "")
 
 
