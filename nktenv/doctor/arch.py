@@ -49,7 +49,7 @@ def _torch_arch_findings(ctx: Ctx) -> Iterable[Finding]:
     if archs is not None and ctx.torch is not None:
         sass, ptx, where = archs
         built = _("{framework} {version} carries kernels for: {targets} (from {where})").format(
-            framework="torch", version=ctx.torch.version, targets=_targets(sass, ptx), where=where)
+            framework="torch", version=ctx.torch.version or "?", targets=_targets(sass, ptx), where=where)
         lowest = min(sass + ptx) if sass or ptx else None
         for gpu in ctx.nvidia_gpus:
             if gpu.cc is None or covers(gpu.cc, sass, ptx):
