@@ -183,8 +183,9 @@ class Ctx:
         if self.system != "darwin":  # macOS has no NVIDIA driver: a null block there is knowledge
             if self.driver_state == "unknown":
                 out.append("driver")
-            # An empty list is "none" only when the probes looked (NVML, nvidia-smi, lspci all run with the driver probe).
-            if not f.gpus and (self.driver_state == "unknown" or "gpus" in self._pasted_unknown):
+            # An empty list is "none" only when the probes looked and found no driver (then lspci lists what is on
+            # the bus); a driver that answers with no GPU listed means the listing failed or is missing.
+            if not f.gpus and (self.driver_state != "absent" or "gpus" in self._pasted_unknown):
                 out.append("gpus")
         if f.frameworks is None:
             out.append("frameworks")

@@ -17,7 +17,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "driver_not_installed": ("driver", "gpus"), "nouveau_loaded": ("driver",), "secure_boot_module_rejected": ("driver",),
     "blackwell_needs_open_kernel_module": ("driver", "gpus"), "nvml_version_mismatch": ("driver",),
     "nvidia_smi_userspace_stale": ("driver",), "nvidia_uvm_stale": ("driver",), "driver_too_old": ("driver", "frameworks"),
-    "gpu_legacy_driver_cap": ("gpus", "driver"), "container_without_gpu": ("driver",), "wsl_libcuda_not_found": ("driver",),
+    "gpu_legacy_driver_cap": ("gpus", "driver"), "container_without_gpu": ("driver",), "wsl_libcuda_not_found": ("driver", "frameworks"),
     "wsl_linux_driver_installed": ("driver",), "probe_timeout": ("driver",), "cuda_visible_devices_hidden": ("env", "gpus"),
     "cpu_only_wheel": ("frameworks", "gpus"), "torchvision_mismatch": ("frameworks",), "extension_abi_mismatch": ("frameworks",),
     "arch_unsupported": ("gpus", "frameworks"), "arch_too_old": ("gpus", "frameworks"),
@@ -29,8 +29,14 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "gpu_memory_held_by_other_process": ("gpus",), "gpu_compute_mode_restricted": ("gpus",),
     "windows_store_python": ("python",), "windows_long_paths_disabled": ("windows",), "windows_dll_search_path": ("windows",),
     "vc_redist_missing": ("windows",), "zlibwapi_missing": ("windows",), "python_version_unsupported": ("python",),
-    "gpu_check_failed": ("frameworks", "driver"),
+    "gpu_check_failed": ("frameworks", "driver"), "gpu_init_failed_bios": ("driver",),
+    "cuda_libs_missing": ("frameworks",), "cuda_toolkit_version_mismatch": ("frameworks", "driver"),
+    "cudnn9_sublibrary_missing": ("frameworks",), "tensorflow_gpu_package_removed": ("frameworks",),
+    "tf_and_cuda_on_windows": ("frameworks",),
 }
+for _code in ("cudnn_shadowed_by_ld_library_path", "cudnn_shadowed_by_conda_lib", "cudnn_shadowed_by_path_windows",
+              "zlibwapi_missing", "windows_dll_search_path"):
+    NEEDS[_code] = NEEDS[_code] + ("frameworks",)  # which copy is wrong depends on what the framework wants
 
 # Block -> what to paste (or run) to fill it.
 FILL = {

@@ -142,8 +142,10 @@ def container_without_gpu(ctx: Ctx) -> Iterable[Finding]:
     cuda_builds = [fw.version for fw in (ctx.torch, ctx.tf) if fw is not None and fw.cuda]
     wanted = ctx.env("NVIDIA_VISIBLE_DEVICES") or ctx.env("NVIDIA_DRIVER_CAPABILITIES")
     ev = [_("running in a container")]
-    if drv is None or drv.device_nodes is False:
+    if drv is not None and drv.device_nodes is False:
         ev.append(_("/dev/nvidia0 and /dev/nvidiactl are missing"))
+    elif drv is None:
+        ev.append(ctx.not_known("driver"))
     ev += [_("CUDA build installed: {version}").format(version=v) for v in cuda_builds]
     if wanted:
         ev.append(f"NVIDIA_VISIBLE_DEVICES={ctx.env('NVIDIA_VISIBLE_DEVICES')}")
@@ -205,7 +207,7 @@ def cuda_visible_devices_hidden(ctx: Ctx) -> Iterable[Finding]:
             continue
         unset = f"Remove-Item Env:{var}" if ctx.native_windows else f"unset {var}"
         ev = [f"{var}={value}"]
-        ev.append(_("GPUs present: {count}").format(count=count) if count or not ctx.gpus_unknown else ctx.not_known("gpus"))
+        ev.append(_("GPUs present: {count}").format(count=count) if count or "gpus" not in ctx.unknown else ctx.not_known("gpus"))
         seen = _seen_by_frameworks(ctx)
         if seen:
             ev.append(_("the framework sees: {devices}").format(devices=join_list(seen)))
