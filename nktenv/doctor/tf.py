@@ -187,7 +187,7 @@ def tf_without_and_cuda(ctx: Ctx) -> Iterable[Finding]:
     no_gpu = fw.cuda_available is False
     if not (lines or no_gpu) or not (ctx.has_nvidia or ctx.gpus_unknown or lines):
         return
-    ev = list(lines)
+    ev = list(lines) + ctx.grep(r"pip3? install (?:-U |--upgrade )?[\"']?tensorflow(?:==[\w.]+)?[\"']?(?:\s|$)")
     if no_gpu:
         ev.append(_("tf.config.list_physical_devices('GPU') returned []"))
     ev.append(_("no nvidia-cudnn-cu* wheel is installed beside tensorflow {version}").format(version=fw.version) if listed
