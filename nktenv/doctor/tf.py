@@ -135,6 +135,8 @@ def tensorrt_and_cuda_unresolvable(ctx: Ctx) -> Iterable[Finding]:
     lines = ctx.grep(TENSORRT_LINES)
     if not lines:
         return
+    if ctx.tf is None and not ctx.grep(AND_CUDA_LINES):
+        return  # a TensorRT install of its own: no tensorflow[and-cuda] release to suggest
     rel = versions.tf_release(ctx)
     m = ctx.search(r"tensorflow\[and-cuda\]==([\w.]+)")
     if m and ctx.m is not None:

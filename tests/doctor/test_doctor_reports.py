@@ -65,3 +65,9 @@ def test_windows_pypi_torch_report_gets_a_cuda_index_and_names_the_cause() -> No
     assert f.severity == "error"
     assert "torch==2.2.2" in f.fix and "--index-url https://download.pytorch.org/whl/cu12" in f.fix
     assert any("PyPI's wheel, which is CPU-only" in e for e in f.evidence)
+
+
+def test_tensorrt_pin_report_gets_the_post1_release() -> None:
+    (r,) = [r for r in ALL if r.name == "tf2150-and-cuda-python311-docker"]
+    f = next(f for f in diagnose(r.facts(), MANIFESTS) if f.code == "tensorrt_and_cuda_unresolvable")
+    assert '"tensorflow[and-cuda]==2.15.0.post1"' in f.fix
