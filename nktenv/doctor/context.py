@@ -170,6 +170,10 @@ class Ctx:
         km = drv.kernel_module
         if drv.version or (km is not None and km.loaded):
             return "present"
+        smi = drv.extra.get("nvidia_smi")
+        if any(re.search(r"timed out|did not answer", str(e), re.I) for e in drv.errors) or (
+                isinstance(smi, dict) and smi.get("timed_out")):
+            return "unknown"  # a probe that hung learnt nothing: the driver may well be there
         looked = bool(drv.source or drv.errors or drv.kernel_log or drv.nouveau_loaded
                       or isinstance(drv.extra.get("nvml"), dict) or isinstance(drv.extra.get("nvidia_smi"), dict)
                       or (km is not None and km.loaded is False) or drv.device_nodes is False)

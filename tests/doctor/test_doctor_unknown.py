@@ -125,3 +125,14 @@ def test_cuda_visible_devices_reads_up_to_the_first_invalid_entry(value: str, pr
     from nktenv.doctor.host import _visible_devices_problem
 
     assert _visible_devices_problem(value, 1 if problem != "some" else 2) == problem
+
+
+def test_a_driver_probe_that_timed_out_is_unknown_not_absent() -> None:
+    """Windows: NVML and nvidia-smi hung; the GPU is listed, the driver is not, and nothing says it is missing."""
+    doc = healthy_windows()
+    doc["driver"] = {"version": None, "errors": ["NVML did not answer within 10 s (timed out)",
+                                                 "nvidia-smi did not answer within 10 s (timed out)"]}
+    doc["gpus"][0]["source"] = "wmi"
+    found = {f.code: f for f in diagnose(from_dict(doc), MANIFESTS)}
+    assert "driver_not_installed" not in found
+    assert "probe_timeout" in found
