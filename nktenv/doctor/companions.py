@@ -68,6 +68,11 @@ EXT_LINES = (
 KERNEL_LINES = r"no kernel image is available for execution on the device|named symbol not found|CUDA error: invalid device function"
 
 
+def extension_frames(ctx: Ctx) -> list[str]:
+    """Traceback lines inside a compiled extension's package (site-packages or Debian's dist-packages)."""
+    return ctx.grep(rf"(?:site|dist)-packages[/\\]{_EXT_MODULE}[/\\]|\b_C_flashattention\.pyd")
+
+
 def _ext_package(text: str) -> str | None:
     m = re.search(_EXT_MODULE, text)
     if not m:
@@ -81,7 +86,7 @@ def extension_abi_mismatch(ctx: Ctx) -> Iterable[Finding]:
     or a kernel-image error raised from the extension's frames."""
     lines = ctx.grep(EXT_LINES)
     kernel = ctx.grep(KERNEL_LINES)
-    frames = ctx.grep(rf"site-packages[/\\]{_EXT_MODULE}[/\\]|File \".*{_EXT_MODULE}[/\\]")
+    frames = extension_frames(ctx)
     if kernel and frames and not ctx.grep(r"is not compatible with the current PyTorch installation"):
         lines = lines + frames[-1:] + kernel  # torch's own build fits the GPU: the extension's kernels do not
     if not lines:
