@@ -50,7 +50,8 @@ FILL = {
 
 
 def facts_incomplete(ctx: Ctx, findings: list[Finding]) -> Iterable[Finding]:
-    unknown = [b for b in ctx.unknown if b in FILL or b not in ("cpu", "memory", "host")]
+    # Windows facts only matter on Windows; cpu, memory and host decide nothing here.
+    unknown = [b for b in ctx.unknown if b not in ("cpu", "memory", "host") and (b != "windows" or ctx.native_windows)]
     if not unknown:
         return
     fired = {f.code for f in findings}
@@ -58,7 +59,7 @@ def facts_incomplete(ctx: Ctx, findings: list[Finding]) -> Iterable[Finding]:
     if not unchecked:
         return
     ev = [ctx.not_known(b) for b in unknown]
-    asks = list(dict.fromkeys(FILL[b] for b in unknown if b in FILL))
+    asks = list(dict.fromkeys(a.strip() for b in unknown if b in FILL for a in FILL[b].split(" ; ")))
     yield finding(
         "facts_incomplete",
         "info",

@@ -153,9 +153,16 @@ def cuda_pip_libs_mixed(ctx: Ctx) -> Iterable[Finding]:
         return
     ld = ctx.env("LD_LIBRARY_PATH") or ""
     cuda_dirs = [d for d in ld.split(":") if d and re.search(r"cuda|nvidia|nccl|hpc_sdk|conda", d, re.I)]
+    # ldd output shows where the companion really came from: a folder outside the wheels is the culprit.
+    resolved = [line for line in ctx.grep(r"lib(?:nvJitLink|cusparse|cublas\w*|nccl|cudnn\w*)\.so\.\d+\s*=>\s*/\S+")
+                if "/nvidia/" not in line.split("=>", 1)[1]]
+    for line in resolved:
+        folder = line.split("=>", 1)[1].strip().split()[0].rsplit("/", 1)[0]
+        if folder not in cuda_dirs:
+            cuda_dirs.append(folder)
     nv = {n: v for n, v in ctx.packages.items() if n.startswith("nvidia-") and re.search(r"-cu1\d$", n)}
     majors = sorted({n.rsplit("-", 1)[1] for n in nv})
-    ev = list(lines)
+    ev = list(lines) + resolved
     if ld:
         ev.append(f"LD_LIBRARY_PATH={ld}")
     elif "env" in ctx.unknown:
@@ -164,8 +171,13 @@ def cuda_pip_libs_mixed(ctx: Ctx) -> Iterable[Finding]:
         ev += [f"{n}=={v}" for n, v in sorted(nv.items())]
     command = versions.torch_fix(ctx)
     steps: list[str] = []
-    if cuda_dirs:
-        keep = ":".join(d for d in ld.split(":") if d and d not in cuda_dirs)
+    if cuda_dirs and not ld:
+        # The variable itself is not known: name the folder and both places the loader learns it from.
+        steps.append(_("Take {folders} off the library path so the wheels' own copies load: remove it from LD_LIBRARY_PATH "
+                       "(echo $LD_LIBRARY_PATH; ~/.bashrc) or from /etc/ld.so.conf.d/*.conf followed by sudo ldconfig").format(
+            folders=" ".join(cuda_dirs)))
+    elif cuda_dirs:
+        keep = ":".join(d for d in ld.split(":") if d and d not in cuda_dirs and d.rstrip("/") not in cuda_dirs)
         steps.append(_("Take the system CUDA folders off the library path so the wheels' own copies load: {command}").format(
             command=f'export LD_LIBRARY_PATH="{keep}"' if keep else "unset LD_LIBRARY_PATH"))
     if len(majors) > 1:
