@@ -71,3 +71,16 @@ def test_tensorrt_pin_report_gets_the_post1_release() -> None:
     (r,) = [r for r in ALL if r.name == "tf2150-and-cuda-python311-docker"]
     f = next(f for f in diagnose(r.facts(), MANIFESTS) if f.code == "tensorrt_and_cuda_unresolvable")
     assert '"tensorflow[and-cuda]==2.15.0.post1"' in f.fix
+
+
+def test_ldd_lines_name_the_folder_that_shadows_the_wheels() -> None:
+    from nktenv.paste import facts_from_pastes
+
+    (r,) = [r for r in ALL if r.name == "cusparse-nvjitlink-cuda121-on-ld-path"]
+    # The thread's LD_LIBRARY_PATH given: clear it. The text alone (ldd, no variable): name the folder.
+    with_env = next(f for f in diagnose(r.facts(), MANIFESTS) if f.code == "cuda_pip_libs_mixed")
+    assert "unset LD_LIBRARY_PATH" in with_env.fix
+    alone = facts_from_pastes([(r.path.name, r.path.read_text(encoding="utf-8"))])
+    f = next(f for f in diagnose(alone, MANIFESTS) if f.code == "cuda_pip_libs_mixed")
+    assert "Take /usr/local/cuda-12.1/lib64 off the library path" in f.fix
+    assert any(e.startswith("libnvJitLink.so.12 => /usr/local/cuda-12.1/lib64/") for e in f.evidence)
