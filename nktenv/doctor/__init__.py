@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from nktenv.doctor import arch, companions, cudnn, driver, host, paths, python, tf, windows
+from nktenv.doctor import arch, companions, cudnn, driver, fallback, gpu, host, paths, python, tf, windows
 from nktenv.doctor.context import Ctx
 from nktenv.facts import Facts
 from nktenv.findings import SEVERITIES, Finding
@@ -24,6 +24,7 @@ Rule = Callable[[Ctx], Iterable[Finding]]
 RULES: tuple[Rule, ...] = (
     host.probe_timeout,
     host.container_without_gpu,
+    host.docker_gpu_runtime_missing,
     host.nouveau_loaded,
     host.secure_boot_module_rejected,
     host.gpu_init_failed_bios,
@@ -35,9 +36,13 @@ RULES: tuple[Rule, ...] = (
     driver.driver_too_old,
     driver.gpu_legacy_driver_cap,
     windows.wsl_libcuda_not_found,
+    windows.wsl_linux_driver_installed,
     host.cuda_visible_devices_hidden,
+    gpu.gpu_compute_mode_restricted,
+    gpu.gpu_memory_held_by_other_process,
     python.cpu_only_wheel,
     companions.torchvision_mismatch,
+    companions.extension_abi_mismatch,
     arch.arch_support,
     arch.tf_ptx_jit_unsupported_arch,
     tf.tf_windows_native_gpu_unsupported,
@@ -45,6 +50,7 @@ RULES: tuple[Rule, ...] = (
     tf.tensorflow_gpu_package_removed,
     tf.tensorrt_and_cuda_unresolvable,
     tf.tf_and_cuda_libs_not_found,
+    tf.tf_without_and_cuda,
     cudnn.cudnn_shadowed,
     cudnn.cudnn_shadowed_by_path_windows,
     cudnn.cudnn_mismatch,
@@ -52,6 +58,7 @@ RULES: tuple[Rule, ...] = (
     cudnn.cudnn9_sublibrary_missing,
     cudnn.zlibwapi_missing,
     paths.cuda_libs_missing,
+    paths.cuda_pip_libs_mixed,
     paths.conda_pip_cuda_mix,
     paths.cuda_toolkit_version_mismatch,
     windows.windows_dll_search_path,
@@ -74,6 +81,8 @@ CODES: tuple[str, ...] = (
     "nvidia_uvm_stale", "gpu_init_failed_bios", "wsl_libcuda_not_found", "windows_store_python",
     "windows_long_paths_disabled", "windows_dll_search_path", "zlibwapi_missing", "vc_redist_missing",
     "python_version_unsupported", "torchvision_mismatch", "probe_timeout", "driver_not_installed", "gpu_check_failed", "tf_log_noise",
+    "gpu_compute_mode_restricted", "gpu_memory_held_by_other_process", "extension_abi_mismatch", "cuda_pip_libs_mixed",
+    "tf_without_and_cuda", "wsl_linux_driver_installed", "docker_gpu_runtime_missing", "unexplained_error", "facts_incomplete",
 )
 
 
@@ -98,6 +107,9 @@ def diagnose(facts: Facts, manifests: Manifests | None = None, *, rules: Iterabl
                 out.append(f)
     if not any(f.severity == "error" for f in out):
         out.extend(unexplained_gpu_failure(ctx))
+    # After every rule: errors no rule explains, then what the snapshot did not say.
+    out.extend(fallback.unexplained_error(ctx, out))
+    out.extend(fallback.facts_incomplete(ctx, out))
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     return sorted(out, key=lambda f: rank[f.severity])
 

@@ -34,6 +34,14 @@ def _gpu_line(gpu: Gpu) -> str:
     return _("{name}: compute capability {cc}").format(name=gpu.name or "GPU", cc=gpu.compute_capability)
 
 
+def _extension_kernel_error(ctx: Ctx, lines: list[str]) -> bool:
+    """'no kernel image' raised from an extension's frames, with no word from torch about its own build:
+    extension_abi_mismatch speaks of it."""
+    from nktenv.doctor.companions import extension_frames
+
+    return all("kernel image" in line or "NoKernelImage" in line for line in lines) and bool(extension_frames(ctx))
+
+
 def _torch_arch_findings(ctx: Ctx) -> Iterable[Finding]:
     archs = versions.torch_archs(ctx)
     newer_lines = ctx.grep(TORCH_NEWER_LINES)
@@ -49,7 +57,7 @@ def _torch_arch_findings(ctx: Ctx) -> Iterable[Finding]:
     if archs is not None and ctx.torch is not None:
         sass, ptx, where = archs
         built = _("{framework} {version} carries kernels for: {targets} (from {where})").format(
-            framework="torch", version=ctx.torch.version, targets=_targets(sass, ptx), where=where)
+            framework="torch", version=ctx.torch.version or "?", targets=_targets(sass, ptx), where=where)
         lowest = min(sass + ptx) if sass or ptx else None
         for gpu in ctx.nvidia_gpus:
             if gpu.cc is None or covers(gpu.cc, sass, ptx):
@@ -60,7 +68,7 @@ def _torch_arch_findings(ctx: Ctx) -> Iterable[Finding]:
         built = ""
         if older_lines:
             too_old = [g for g in ctx.nvidia_gpus if g.cc is not None] or [Gpu(name=None)]
-        elif newer_lines:
+        elif newer_lines and not _extension_kernel_error(ctx, newer_lines):
             too_new = [g for g in ctx.nvidia_gpus if g.cc is not None] or [Gpu(name=None)]
     elif too_old and not too_new:
         older_lines = older_lines + newer_lines

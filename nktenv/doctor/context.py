@@ -150,6 +150,75 @@ class Ctx:
     def has_nvidia(self) -> bool:
         return bool(self.nvidia_gpus) or bool(self.driver_version)
 
+    # --- what the snapshot knows -----------------------------------------------------------
+    # A snapshot may hold only part of a machine (an older nktenv, a hand-written file, a paste, a
+    # probe that timed out). Unknown is not absent: rules claim "none" only where the probes looked.
+
+    @cached_property
+    def _pasted_unknown(self) -> frozenset[str]:
+        pasted = self.facts.extra.get("pasted")
+        listed = pasted.get("unknown") if isinstance(pasted, dict) else None
+        return frozenset(str(b) for b in listed) if isinstance(listed, list) else frozenset()
+
+    @cached_property
+    def driver_state(self) -> str:
+        """'present'; 'absent' (the probes ran and found no working driver); 'unknown' (no driver block,
+        or one that records no look)."""
+        drv = self.facts.driver
+        if drv is None or "driver" in self._pasted_unknown:
+            return "unknown"
+        km = drv.kernel_module
+        if drv.version or (km is not None and km.loaded):
+            return "present"
+        smi = drv.extra.get("nvidia_smi")
+        if any(re.search(r"timed out|did not answer", str(e), re.I) for e in drv.errors) or (
+                isinstance(smi, dict) and smi.get("timed_out")):
+            return "unknown"  # a probe that hung learnt nothing: the driver may well be there
+        looked = bool(drv.source or drv.errors or drv.kernel_log or drv.nouveau_loaded
+                      or isinstance(drv.extra.get("nvml"), dict) or isinstance(drv.extra.get("nvidia_smi"), dict)
+                      or (km is not None and km.loaded is False) or drv.device_nodes is False)
+        return "absent" if looked else "unknown"
+
+    @cached_property
+    def unknown(self) -> tuple[str, ...]:
+        """The blocks this snapshot does not hold: missing, null, or named by a paste as not pasted."""
+        f = self.facts
+        out: list[str] = []
+        if self.system != "darwin":  # macOS has no NVIDIA driver: a null block there is knowledge
+            if self.driver_state == "unknown":
+                out.append("driver")
+            # An empty list is "none" only when the probes looked and found no driver (then lspci lists what is on
+            # the bus); a driver that answers with no GPU listed means the listing failed or is missing.
+            if not f.gpus and (self.driver_state != "absent" or "gpus" in self._pasted_unknown):
+                out.append("gpus")
+        if f.frameworks is None:
+            out.append("frameworks")
+        if f.python is None:
+            out.append("python")
+        if f.env is None:
+            out.append("env")
+        if self.native_windows and f.windows is None:
+            out.append("windows")
+        out += sorted(b for b in self._pasted_unknown if b not in out)
+        return tuple(out)
+
+    @property
+    def gpus_unknown(self) -> bool:
+        """No NVIDIA GPU or driver is known, but nothing says there is none either."""
+        return not self.has_nvidia and "gpus" in self.unknown
+
+    def framework_unknown(self, name: str) -> bool:
+        """True when the snapshot does not say whether `name` is installed (null there means "not installed")."""
+        fws = self.facts.frameworks
+        if fws is None:
+            return True
+        listed = fws.extra.get("not_pasted")
+        return isinstance(listed, list) and name in listed
+
+    def not_known(self, block: str) -> str:
+        """The evidence line that says a block is unknown (never that it is absent)."""
+        return _("{block}: not in the snapshot (unknown)").format(block=block)
+
     @cached_property
     def torch(self) -> Framework | None:
         return _normalised(self.facts.frameworks.torch if self.facts.frameworks else None)

@@ -259,7 +259,11 @@ def blackwell_needs_open_kernel_module(ctx: Ctx) -> Iterable[Finding]:
 
 
 def driver_not_installed(ctx: Ctx) -> Iterable[Finding]:
-    """An NVIDIA GPU on the bus but no driver (nouveau and containers have their own findings)."""
+    """An NVIDIA GPU on the bus but no driver (nouveau and containers have their own findings).
+
+    Only an error when the probes looked and found none; with no driver block at all, a message that
+    says so ("NVML Shared Library Not Found") makes it a warning, and silence says nothing.
+    """
     drv = ctx.facts.driver
     gpus = [g for g in ctx.facts.gpus if g.vendor == "nvidia"]
     if not gpus or ctx.driver_version or ctx.facts.os.container or ctx.system == "darwin" or ctx.wsl:
@@ -268,16 +272,31 @@ def driver_not_installed(ctx: Ctx) -> Iterable[Finding]:
         return
     if ctx.grep(SECURE_BOOT_HINT) or (drv is not None and drv.extra.get("module_signature_rejected")):
         return
+    state = ctx.driver_state
+    said = ctx.grep(NO_DRIVER_TEXT)
+    if state == "unknown" and not said:
+        return  # nothing says there is no driver: facts_incomplete names what is missing
     ev = [g.name or "NVIDIA GPU" for g in gpus]
-    ev += list(drv.errors) if drv is not None else []
+    if state == "absent":
+        ev.append(_("NVIDIA driver: the probes looked and found none"))
+        ev += list(drv.errors) if drv is not None else []
+    else:
+        ev.append(ctx.not_known("driver"))
     yield finding(
         "driver_not_installed",
-        "error",
-        _("An NVIDIA GPU is present but no NVIDIA driver is installed"),
-        evidence=ev,
+        "error" if state == "absent" else "warning",
+        _("An NVIDIA GPU is present but no NVIDIA driver is installed") if state == "absent"
+        else _("An NVIDIA GPU is present and a message says no NVIDIA driver answers"),
+        evidence=ev + said,
         fix=_("Install the driver: {how}").format(how=versions.driver_install_hint(ctx)),
         why=_("Without the driver no framework can use the GPU; PyTorch and TensorFlow fall back to the CPU silently."),
+        driver=state,
     )
 
 
+# What tools print when they find no driver at all (not a driver that is there but hidden or busy).
+NO_DRIVER_TEXT = (
+    r"NVML Shared Library Not Found|Found no NVIDIA driver on your system|"
+    r"couldn't find libnvidia-ml\.so|/proc/driver/nvidia/version does not exist"
+)
 SECURE_BOOT_HINT = r"Key was rejected by service|Loading of unsigned module is rejected"

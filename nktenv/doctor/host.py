@@ -30,6 +30,11 @@ NO_DRIVER_LINES = (
     r"CUDA_ERROR_NO_DEVICE|no CUDA-capable device is detected|NVIDIA-SMI has failed because it couldn't communicate"
 )
 TIMEOUT_LINES = r"timed out|timeout expired|did not answer within"
+DOCKER_RUNTIME_LINES = (
+    r"could not select device driver \"[^\"]*\" with capabilities: \[\[gpu\]\]|unknown or invalid runtime name: nvidia|"
+    r"nvidia-container-cli: initialization error|Auto-detected mode as 'legacy'.*nvidia-container|"
+    r"exec: \"nvidia-container-runtime-hook\": executable file not found"
+)
 
 
 def nouveau_loaded(ctx: Ctx) -> Iterable[Finding]:
@@ -137,8 +142,10 @@ def container_without_gpu(ctx: Ctx) -> Iterable[Finding]:
     cuda_builds = [fw.version for fw in (ctx.torch, ctx.tf) if fw is not None and fw.cuda]
     wanted = ctx.env("NVIDIA_VISIBLE_DEVICES") or ctx.env("NVIDIA_DRIVER_CAPABILITIES")
     ev = [_("running in a container")]
-    if drv is None or drv.device_nodes is False:
+    if drv is not None and drv.device_nodes is False:
         ev.append(_("/dev/nvidia0 and /dev/nvidiactl are missing"))
+    elif drv is None:
+        ev.append(ctx.not_known("driver"))
     ev += [_("CUDA build installed: {version}").format(version=v) for v in cuda_builds]
     if wanted:
         ev.append(f"NVIDIA_VISIBLE_DEVICES={ctx.env('NVIDIA_VISIBLE_DEVICES')}")
@@ -158,14 +165,19 @@ def container_without_gpu(ctx: Ctx) -> Iterable[Finding]:
 
 
 def _visible_devices_problem(value: str, count: int) -> str | None:
+    """'all', 'some', 'missing' or None. CUDA reads the list up to the first entry it cannot use:
+    an index, a GPU-/MIG- UUID (prefix) are valid; anything else hides that entry and all after it."""
     v = value.strip()
     if v in ("", "-1") or v.lower() in ("none", "void", "nodevfiles"):
         return "all"
     if v.lower() == "all":
         return None
-    ids = [p.strip() for p in v.split(",") if p.strip()]
-    for p in ids:
-        if p.startswith("-") or (p.isdigit() and count and int(p) >= count):
+    ids = [p.strip() for p in v.split(",")]
+    for i, p in enumerate(ids):
+        valid = p.isdigit() or p.upper().startswith(("GPU-", "MIG-"))
+        if not valid:
+            return "all" if i == 0 else "some"
+        if p.isdigit() and count and int(p) >= count:
             return "missing"
     if count and len(ids) < count:
         return "some"
@@ -181,10 +193,11 @@ def _seen_by_frameworks(ctx: Ctx) -> list[str]:
 
 
 def cuda_visible_devices_hidden(ctx: Ctx) -> Iterable[Finding]:
-    if not ctx.has_nvidia:
-        return
+    if not ctx.has_nvidia and not ctx.gpus_unknown:
+        return  # the probes looked: no NVIDIA GPU here to hide
     gpus = ctx.nvidia_gpus
     count = len(gpus)
+    no_device = ctx.grep(r"CUDA_ERROR_NO_DEVICE|no CUDA-capable device is detected")
     for var in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES"):
         value = ctx.env(var)
         if value is None:
@@ -193,11 +206,12 @@ def cuda_visible_devices_hidden(ctx: Ctx) -> Iterable[Finding]:
         if problem is None:
             continue
         unset = f"Remove-Item Env:{var}" if ctx.native_windows else f"unset {var}"
-        ev = [f"{var}={value}", _("GPUs present: {count}").format(count=count)]
+        ev = [f"{var}={value}"]
+        ev.append(_("GPUs present: {count}").format(count=count) if count or "gpus" not in ctx.unknown else ctx.not_known("gpus"))
         seen = _seen_by_frameworks(ctx)
         if seen:
             ev.append(_("the framework sees: {devices}").format(devices=join_list(seen)))
-        ev += ctx.grep(r"CUDA_ERROR_NO_DEVICE|no CUDA-capable device is detected")
+        ev += no_device
         if problem == "some":
             hidden = [g for g in gpus if seen and (g.name or "") not in seen]
             title = _("{var} hides some GPUs: {names}").format(
@@ -212,9 +226,11 @@ def cuda_visible_devices_hidden(ctx: Ctx) -> Iterable[Finding]:
         else:
             title = _("{var} names GPUs that do not exist").format(var=var)
             fix = _("Clear it ({unset}) or list valid indices 0 to {last}.").format(unset=unset, last=max(count - 1, 0))
+        # Sure when a GPU is known or CUDA itself says it saw none; otherwise the GPU may not exist.
+        sure = ctx.has_nvidia or bool(no_device)
         yield finding(
             "cuda_visible_devices_hidden",
-            "error" if problem == "all" else "warning",
+            "error" if problem == "all" and sure else "warning",
             title,
             evidence=ev,
             fix=fix,
@@ -249,4 +265,32 @@ def probe_timeout(ctx: Ctx) -> Iterable[Finding]:
         evidence=lines,
         fix=fix,
         why=_("nktenv stops every external command after a time limit so that the diagnosis itself always returns."),
+    )
+
+
+def docker_gpu_runtime_missing(ctx: Ctx) -> Iterable[Finding]:
+    """`docker run --gpus` refused on the host: the NVIDIA Container Toolkit is missing or not configured."""
+    lines = ctx.grep(DOCKER_RUNTIME_LINES)
+    if not lines:
+        return
+    ev = list(lines)
+    if ctx.driver_version:
+        ev.append(_("host driver {driver} answers").format(driver=ctx.driver_version))
+    if ctx.wsl:
+        fix = _("In WSL 2 use Docker Desktop with the WSL 2 backend (it brings GPU support), or install the toolkit inside WSL: "
+                "sudo apt install nvidia-container-toolkit && sudo nvidia-ctk runtime configure --runtime=docker && "
+                "sudo service docker restart; then docker run --rm --gpus all ubuntu nvidia-smi")
+    else:
+        fix = _("Install and register the NVIDIA Container Toolkit on the host (NVIDIA's apt repository, "
+                "https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/install-guide.html): "
+                "sudo apt install nvidia-container-toolkit && sudo nvidia-ctk runtime configure --runtime=docker && "
+                "sudo systemctl restart docker; check with docker run --rm --gpus all ubuntu nvidia-smi. "
+                "Docker installed as a snap needs sudo snap install docker with its own nvidia support instead.")
+    yield finding(
+        "docker_gpu_runtime_missing",
+        "error",
+        _("Docker cannot give containers the GPU: the NVIDIA Container Toolkit is missing or not registered"),
+        evidence=ev,
+        fix=fix,
+        why=_("docker run --gpus needs the NVIDIA runtime hook; without it Docker finds no device driver with the 'gpu' capability."),
     )

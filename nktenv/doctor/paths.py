@@ -133,3 +133,68 @@ def cuda_toolkit_version_mismatch(ctx: Ctx) -> Iterable[Finding]:
         why=_("Framework wheels carry their own CUDA runtime; the toolkit (nvcc) matters only for compiling extensions. ")
         + (note or ""),
     )
+
+
+# A CUDA library of the pip wheels resolved against a copy of another version (or a mix of wheels).
+MIXED_LIB_LINES = (
+    r"lib(?:cusparse|cusolver|cublas|cublasLt|cufft|nvJitLink|cudnn\w*)\.so\.\d+: undefined symbol|"
+    r"libtorch_cuda\.so: undefined symbol: nccl\w+|undefined symbol: nccl\w+|"
+    r"undefined symbol: __nvJitLink\w+|version `?libnvJitLink\.so\.\d+'? not found"
+)
+
+
+def cuda_pip_libs_mixed(ctx: Ctx) -> Iterable[Finding]:
+    """NCCL / nvJitLink / cuSPARSE undefined symbols: the nvidia-*-cu12 wheels torch pins are shadowed by
+    LD_LIBRARY_PATH, or another package installed different versions of them."""
+    if ctx.native_windows:
+        return
+    lines = ctx.grep(MIXED_LIB_LINES)
+    if not lines:
+        return
+    ld = ctx.env("LD_LIBRARY_PATH") or ""
+    cuda_dirs = [d for d in ld.split(":") if d and re.search(r"cuda|nvidia|nccl|hpc_sdk|conda", d, re.I)]
+    # ldd output shows where the companion really came from: a folder outside the wheels is the culprit.
+    resolved = [line for line in ctx.grep(r"lib(?:nvJitLink|cusparse|cublas\w*|nccl|cudnn\w*)\.so\.\d+\s*=>\s*/\S+")
+                if "/nvidia/" not in line.split("=>", 1)[1]]
+    for line in resolved:
+        folder = line.split("=>", 1)[1].strip().split()[0].rsplit("/", 1)[0]
+        if folder not in cuda_dirs:
+            cuda_dirs.append(folder)
+    nv = {n: v for n, v in ctx.packages.items() if n.startswith("nvidia-") and re.search(r"-cu1\d$", n)}
+    majors = sorted({n.rsplit("-", 1)[1] for n in nv})
+    ev = list(lines) + resolved
+    if ld:
+        ev.append(f"LD_LIBRARY_PATH={ld}")
+    elif "env" in ctx.unknown:
+        ev.append(ctx.not_known("env"))
+    if len(majors) > 1:
+        ev += [f"{n}=={v}" for n, v in sorted(nv.items())]
+    command = versions.torch_fix(ctx)
+    steps: list[str] = []
+    if cuda_dirs and not ld:
+        # The variable itself is not known: name the folder and both places the loader learns it from.
+        steps.append(_("Take {folders} off the library path so the wheels' own copies load: remove it from LD_LIBRARY_PATH "
+                       "(echo $LD_LIBRARY_PATH; ~/.bashrc) or from /etc/ld.so.conf.d/*.conf followed by sudo ldconfig").format(
+            folders=" ".join(cuda_dirs)))
+    elif cuda_dirs:
+        keep = ":".join(d for d in ld.split(":") if d and d not in cuda_dirs and d.rstrip("/") not in cuda_dirs)
+        steps.append(_("Take the system CUDA folders off the library path so the wheels' own copies load: {command}").format(
+            command=f'export LD_LIBRARY_PATH="{keep}"' if keep else "unset LD_LIBRARY_PATH"))
+    if len(majors) > 1:
+        other = [n for n in nv if not n.endswith(majors[-1])]
+        steps.append(_("Remove the wheels of the other CUDA major: {pip} uninstall -y {packages}").format(
+            pip=ctx.pip(), packages=" ".join(sorted(other))))
+    if ctx.torch is None or not ctx.torch.version:
+        command = f"{ctx.pip()} install --force-reinstall torch==<installed version> --index-url https://download.pytorch.org/whl/cu<NNN>"
+    steps.append(_("Reinstall torch so that pip puts back the exact nvidia-* wheels it pins: {command}").format(
+        command=command or f"{ctx.pip()} install --force-reinstall torch --index-url https://download.pytorch.org/whl/cu<NNN>"))
+    yield finding(
+        "cuda_pip_libs_mixed",
+        "error",
+        _("A CUDA library loads against another version of its companion (NCCL, nvJitLink, cuSPARSE)"),
+        evidence=ev,
+        fix=" ".join(f"{i}. {s}" for i, s in enumerate(steps, 1)),
+        why=_("torch's CUDA wheels must load the exact nvidia-*-cu12 versions it pins; a CUDA toolkit folder on "
+              "LD_LIBRARY_PATH, or another package's wheels, put older copies first and symbols go missing."),
+        ld_library_path=cuda_dirs,
+    )

@@ -17,20 +17,32 @@ NO_VERSION = (
 )
 
 
+def _pypi_windows_torch(ctx: Ctx) -> bool:
+    """torch on native Windows with no local tag and no CUDA: PyPI's Windows wheels are CPU-only."""
+    t = ctx.torch
+    return (ctx.native_windows and t is not None and bool(t.version) and "+" not in (t.version or "")
+            and not t.cuda and t.is_cuda_build is not True)
+
+
 def cpu_only_wheel(ctx: Ctx) -> Iterable[Finding]:
-    if ctx.system == "darwin" or not ctx.has_nvidia:
+    if ctx.system == "darwin" or not (ctx.has_nvidia or ctx.gpus_unknown):
         return
     torch = ctx.torch
     lines = ctx.grep(NOT_COMPILED)
-    if torch is not None and (torch.is_cuda_build is False or (torch.version or "").endswith("+cpu") or lines):
+    pypi = _pypi_windows_torch(ctx)
+    if torch is not None and (torch.is_cuda_build is False or (torch.version or "").endswith("+cpu") or lines or pypi):
         command = versions.torch_fix(ctx)
         gpu = ctx.nvidia_gpus[0].name if ctx.nvidia_gpus else None
+        built = (_("torch {version} on Windows has no +cuXXX tag: it is PyPI's wheel, which is CPU-only").format(version=torch.version)
+                 if pypi and torch.is_cuda_build is None
+                 else _("torch {version}: built without CUDA").format(version=torch.version))
         yield finding(
             "cpu_only_wheel",
-            "error",
-            _("PyTorch {version} is a CPU-only build on a machine with an NVIDIA GPU").format(version=torch.version),
-            evidence=[_("torch {version}: built without CUDA").format(version=torch.version)]
-            + ([gpu] if gpu else []) + lines,
+            "error" if ctx.has_nvidia else "warning",
+            _("PyTorch {version} is a CPU-only build on a machine with an NVIDIA GPU").format(version=torch.version)
+            if ctx.has_nvidia else
+            _("PyTorch {version} is a CPU-only build (if this machine has an NVIDIA GPU, it is not used)").format(version=torch.version),
+            evidence=[built] + ([gpu] if gpu else [ctx.not_known("gpus")]) + lines,
             fix=_("Replace it with a CUDA build: {command}").format(command=command)
             if command
             else _("Run nktenv plan to pick a CUDA build for this GPU and driver."),

@@ -135,6 +135,8 @@ def tensorrt_and_cuda_unresolvable(ctx: Ctx) -> Iterable[Finding]:
     lines = ctx.grep(TENSORRT_LINES)
     if not lines:
         return
+    if ctx.tf is None and not ctx.grep(AND_CUDA_LINES):
+        return  # a TensorRT install of its own: no tensorflow[and-cuda] release to suggest
     rel = versions.tf_release(ctx)
     m = ctx.search(r"tensorflow\[and-cuda\]==([\w.]+)")
     if m and ctx.m is not None:
@@ -168,4 +170,38 @@ def tf_log_noise(ctx: Ctx) -> Iterable[Finding]:
         evidence=lines[:6],
         fix=_("Nothing to do; set TF_CPP_MIN_LOG_LEVEL=1 to hide them (it also hides useful messages)."),
         why=_("Duplicate factory registrations and the missing-TensorRT warning are printed by every TensorFlow 2.14+ import."),
+    )
+
+
+def tf_without_and_cuda(ctx: Ctx) -> Iterable[Finding]:
+    """Linux: plain `pip install tensorflow` (2.14+) brings no CUDA libraries, so TensorFlow lists no GPU."""
+    fw = ctx.tf
+    if not ctx.linux or fw is None or fw.is_cuda_build is False or ctx.facts.os.tegra:
+        return
+    rel = versions.tf_release(ctx)
+    if rel is None or rel.and_cuda not in ("ok", "broken"):
+        return  # releases before [and-cuda] expect a system CUDA: cuda_libs_missing speaks of them
+    pkgs = _nvidia_pip_packages(ctx)
+    if any(p.startswith("nvidia-cudnn") for p in pkgs):
+        return  # [and-cuda] is there: tf_and_cuda_libs_not_found
+    listed = fw.packages is not None or (ctx.facts.python is not None and isinstance(ctx.facts.python.extra.get("packages"), dict))
+    lines = ctx.grep(DLOPEN_LINES)
+    no_gpu = fw.cuda_available is False
+    if not (lines or no_gpu) or not (ctx.has_nvidia or ctx.gpus_unknown or lines):
+        return
+    ev = list(lines) + ctx.grep(r"pip3? install (?:-U |--upgrade )?[\"']?tensorflow(?:==[\w.]+)?[\"']?(?:\s|$)")
+    if no_gpu:
+        ev.append(_("tf.config.list_physical_devices('GPU') returned []"))
+    ev.append(_("no nvidia-cudnn-cu* wheel is installed beside tensorflow {version}").format(version=fw.version) if listed
+              else _("the installed packages are not in the snapshot (unknown): pip list would show whether nvidia-cudnn-cu* is there"))
+    yield finding(
+        "tf_without_and_cuda",
+        "error" if listed else "warning",
+        _("TensorFlow {version} was installed without its CUDA libraries (pip install tensorflow instead of tensorflow[and-cuda])").format(
+            version=base_version(fw.version)),
+        evidence=ev,
+        fix=_("Install the GPU extra of the same release: {command}").format(command=versions.tf_install_command(ctx, rel)),
+        why=_("On Linux, TensorFlow 2.14 and newer gets CUDA and cuDNN from pip wheels that only the [and-cuda] extra installs; "
+              "without them it silently runs on the CPU."),
+        framework="tensorflow",
     )

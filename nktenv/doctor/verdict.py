@@ -46,6 +46,8 @@ def render(ctx: Ctx, findings: list[Finding]) -> str:
             devices = fw.extra.get("devices")
             seen = join_list(str(d) for d in devices) if isinstance(devices, list) and devices else gpu
             parts.append(_works(n, fw, seen))
+    elif ctx.gpus_unknown:
+        parts.append(_("No blocking problem found; the snapshot does not say whether this machine has an NVIDIA GPU or driver."))
     elif not ctx.has_nvidia:
         parts.append(_("No NVIDIA GPU or driver found: frameworks will run on the CPU."))
     elif ctx.torch is None and ctx.tf is None:

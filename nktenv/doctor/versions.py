@@ -5,9 +5,10 @@ Every function tolerates `ctx.m is None` (no manifests: the answer is unknown, t
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Iterable
 
-from nktenv.doctor.context import Ctx, base_version, covers, local_tag, parse_arch_list
+from nktenv.doctor.context import Ctx, base_version, covers, local_tag, parse_arch_list, vtuple
 from nktenv.i18n import _
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -97,7 +98,16 @@ def torch_archs(ctx: Ctx) -> tuple[list[tuple[int, int]], list[tuple[int, int]],
 
 
 def _gpu_ccs(ctx: Ctx) -> list[tuple[int, int]]:
-    return [g.cc for g in ctx.nvidia_gpus if g.cc is not None]
+    ccs = [g.cc for g in ctx.nvidia_gpus if g.cc is not None]
+    if not ccs:
+        # No GPU facts: PyTorch's own warning names the GPU's capability ("with CUDA capability sm_120").
+        for line in ctx.grep(r"with CUDA capability sm_\d+|which is of cuda capability \d+\.\d+"):
+            m = re.search(r"sm_(\d+)(\d)\b|capability (\d+)\.(\d+)", line)
+            if m:
+                cc = (int(m.group(1)), int(m.group(2))) if m.group(1) else (int(m.group(3)), int(m.group(4)))
+                if cc not in ccs:
+                    ccs.append(cc)
+    return ccs
 
 
 def torch_candidates(ctx: Ctx) -> Iterable[tuple[TorchRelease, TorchVariant]]:
@@ -142,7 +152,12 @@ def torch_install_command(ctx: Ctx, rel: TorchRelease, variant: TorchVariant) ->
 
 def torch_fix(ctx: Ctx) -> str | None:
     """The install command of the best working build, or None when the manifests know none."""
-    best = next(iter(torch_candidates(ctx)), None)
+    found = iter(torch_candidates(ctx))
+    best = next(found, None)
+    if best is not None and not ctx.driver_version:
+        # Driver unknown: of the first release's fitting builds, the oldest CUDA needs the oldest driver.
+        same = [best] + [c for c in found if c[0] is best[0]]
+        best = min(same, key=lambda c: vtuple(c[1].cuda))
     return torch_install_command(ctx, *best) if best else None
 
 

@@ -138,3 +138,50 @@ def wsl_libcuda_not_found(ctx: Ctx) -> Iterable[Finding]:
         fix=fix,
         why=_("In WSL the GPU driver lives in Windows; its libcuda.so is mounted at /usr/lib/wsl/lib."),
     )
+
+
+WSL_LINUX_DRIVER_LINES = (
+    r"GPU access blocked by the operating system|Driver/library version mismatch|"
+    r"NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver|"
+    r"couldn't find libnvidia-ml\.so|Failed to initialize NVML: Driver Not Loaded|Failed to properly shut down NVML"
+)
+_WSL_LIB = "/usr/lib/wsl/lib"
+
+
+def wsl_linux_driver_installed(ctx: Ctx) -> Iterable[Finding]:
+    """WSL 2: a Linux NVIDIA driver (nvidia-driver-*, nvidia-utils-*) installed inside WSL over the Windows one."""
+    if not ctx.wsl:
+        return
+    drv = ctx.facts.driver
+    smi = ctx.driver_extra("nvidia_smi")
+    libcuda = drv.extra.get("wsl_libcuda") if drv is not None else None
+    ev: list[str] = []
+    smi_path = smi.get("path") if isinstance(smi.get("path"), str) else None
+    if smi_path and not smi_path.startswith(_WSL_LIB):
+        ev.append(_("nvidia-smi found at {path}, not {wsl}").format(path=smi_path, wsl=f"{_WSL_LIB}/nvidia-smi"))
+    if isinstance(libcuda, str) and not libcuda.startswith(_WSL_LIB):
+        ev.append(_("libcuda.so.1 loads from {path}, not {wsl}").format(path=libcuda, wsl=_WSL_LIB))
+    libs = ctx.grep(r"libcuda\.so(?:\.1)?\s*=>\s*/(?!usr/lib/wsl)\S+|/(?:usr/)?lib\S*/libcuda\.so\.1\b(?!.*wsl)")
+    ev += [line for line in libs if "/usr/lib/wsl" not in line]
+    pkgs = sorted(n for n in ctx.packages if re.match(r"(?:nvidia-driver|nvidia-utils|libnvidia-compute)-\d+", n))
+    ev += pkgs
+    ev += ctx.grep(r"apt(?:-get)?\s+install\b.*\b(?:nvidia-(?:utils|driver)-\d+|libnvidia-compute-\d+)")
+    lines = ctx.grep(WSL_LINUX_DRIVER_LINES)
+    if not ev and not (lines and (smi_path is None or not smi_path.startswith(_WSL_LIB))):
+        return
+    if not ev:
+        if any("blocked by the operating system" in line for line in lines):
+            ev.append(_("inside WSL 2"))
+        else:
+            return  # the same messages come from a Windows driver that is too old or missing
+    yield finding(
+        "wsl_linux_driver_installed",
+        "error",
+        _("A Linux NVIDIA driver is installed inside WSL over the Windows driver"),
+        evidence=ev + lines,
+        fix=_("Remove it inside WSL: sudo apt remove --purge 'nvidia-driver-*' 'nvidia-utils-*' 'libnvidia-compute-*' && "
+              "sudo apt autoremove; then in Windows run wsl --shutdown and reopen WSL. nvidia-smi and libcuda then come from "
+              "/usr/lib/wsl/lib (install only the CUDA toolkit inside WSL, the 'WSL-Ubuntu' package, never a driver)."),
+        why=_("In WSL 2 the GPU is driven by the Windows driver, which mounts its libcuda and nvidia-smi at /usr/lib/wsl/lib; a Linux "
+              "driver's copies cannot talk to the GPU and shadow them."),
+    )
