@@ -170,6 +170,28 @@ def test_a_skipped_row_never_hides_a_measurement() -> None:
     assert not any(w.pipeline == "compiled" and w.device_kind == "cpu" for w in cmp.workloads)
 
 
+def test_interrupted_rows_never_hide_a_measurement_and_are_never_judged() -> None:
+    full = make_result("m", run="1", created_at="2026-11-01T00:00:00Z")
+    stopped = make_result("m", run="2", created_at="2026-11-02T00:00:00Z")
+    for row in stopped["rows"]:
+        if row["pipeline"] == "compiled":
+            row.update(status="interrupted", error="interrupted (Ctrl-C) before this row finished", samples_per_s=None, blocks=[])
+    peers = {n: make_result(n) for n in ("p1", "p2")}
+    only_stopped = make_result("n", run="3")
+    for row in only_stopped["rows"]:
+        if row["pipeline"] == "compiled":
+            row.update(status="interrupted", samples_per_s=None, blocks=[])
+    cmp = compare(results({"full": full, "stopped": stopped, "n": only_stopped, **peers}))
+    cell = next(c for c in cmp.cells_of(CNN_COMP_GPU) if c.machine == "m")
+    assert cell.status == "ok" and cell.result_id == full["id"]
+    cell = next(c for c in cmp.cells_of(CNN_COMP_GPU) if c.machine == "n")
+    assert cell.status == "interrupted" and cell.samples_per_s is None
+    assert outlier(cmp, "n", CNN_COMP_GPU) is None
+    # interrupted everywhere: not a workload at all
+    alone = compare(results({"n": only_stopped}))
+    assert not any(w.pipeline == "compiled" for w in alone.workloads)
+
+
 def test_two_machines_sharing_a_host_name_are_told_apart() -> None:
     a = make_result("pc")
     b = make_result("pc", run="2")
