@@ -189,7 +189,8 @@ def build_document(runs: Sequence[Any], settings: Mapping[str, Any], *, machine:
     threads = None
     # An absent framework or GPU gives no rows and no verdict, only a line naming it.
     absent = [run.framework for run in runs if getattr(run, "absent", False)]
-    no_gpu = [{"framework": run.framework, "devices": list(run.missing_devices), "error": run.fatal}
+    no_gpu = [{"framework": run.framework, "devices": list(run.missing_devices), "visible": getattr(run, "visible_gpus", None),
+               "error": run.fatal}
               for run in runs if getattr(run, "no_gpu", False)]
     runs = [run for run in runs if not getattr(run, "absent", False) and not getattr(run, "no_gpu", False)]
     for run in runs:

@@ -89,6 +89,7 @@ class FrameworkRun:
     fatal: str | None = None
     fatal_code: str | None = None  # framework-missing, framework-broken, device-not-visible
     missing_devices: list[str] = field(default_factory=list)
+    visible_gpus: int | None = None  # with device-not-visible: how many GPUs the framework does see
     returncode: int | None = None
     timed_out: bool = False
     interrupted: bool = False
@@ -177,6 +178,7 @@ def run_framework(
             result.fatal = event.get("error")
             result.fatal_code = event.get("code")
             result.missing_devices = [str(d) for d in event.get("devices") or []]
+            result.visible_gpus = event.get("visible")
         elif kind == "block" and sampler is not None:
             device = str(event.get("device", "cpu"))
             if event.get("phase") == "start" and device.startswith("cuda"):

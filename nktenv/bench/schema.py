@@ -82,7 +82,7 @@ SCHEMA: dict[str, Any] = {
         "frameworks_absent": {"type": "array", "items": {"enum": ["torch", "tensorflow"]}},
         "gpus_not_visible": {"type": "array", "items": {"type": "object", "required": ["framework", "devices"], "properties": {
             "framework": {"enum": ["torch", "tensorflow"]}, "devices": {"type": "array", "items": {"type": "string"}},
-            "error": _STR}}},
+            "visible": {"type": ["integer", "null"]}, "error": _STR}}},
         "interrupted": {"type": "boolean"},
         "verdicts": {"type": "array", "items": {"type": "object", "required": ["framework", "passed", "threshold", "text"],
                                                 "properties": {"passed": {"type": ["boolean", "null"]}, "threshold": {"type": "number"},

@@ -90,8 +90,13 @@ def register(app: typer.Typer) -> None:
         for name in document.get("frameworks_absent") or []:
             err.print(_("{framework} is not installed in this environment; skipped").format(framework=name), markup=False)
         for missing in document.get("gpus_not_visible") or []:
-            err.print(_("No GPU is visible to {framework} in this environment (asked for {devices}); skipped").format(
-                framework=missing["framework"], devices=join_list(missing["devices"])), markup=False)
+            if missing.get("visible"):
+                line = _("{devices} is not visible to {framework}: only {count} GPU(s) are visible; skipped").format(
+                    devices=join_list(missing["devices"]), framework=missing["framework"], count=missing["visible"])
+            else:
+                line = _("No GPU is visible to {framework} in this environment (asked for {devices}); skipped").format(
+                    framework=missing["framework"], devices=join_list(missing["devices"]))
+            err.print(line, markup=False)
 
         if not quick and document.get("sweeps"):
             from nktenv.bench.plot import write_sweep_png
@@ -144,8 +149,12 @@ def _refuse_nothing_measured(document: dict[str, Any], framework: str, device: s
     if document.get("rows") or document.get("interrupted"):
         return
     if no_gpu:
-        raise NktenvError("no-gpu", _("No GPU is visible to {frameworks} in this environment (asked for {device})").format(
-            frameworks=join_list([m["framework"] for m in no_gpu]), device=device),
+        seen = max((m.get("visible") or 0) for m in no_gpu)
+        message = (_("{device} is not visible to {frameworks}: only {count} GPU(s) are visible").format(
+            device=device, frameworks=join_list([m["framework"] for m in no_gpu]), count=seen) if seen else
+            _("No GPU is visible to {frameworks} in this environment (asked for {device})").format(
+                frameworks=join_list([m["framework"] for m in no_gpu]), device=device))
+        raise NktenvError("no-gpu", message,
             hint=_("`nktenv doctor` says why; `--device cpu` benchmarks the CPU alone."), exit_code=ExitCode.NO_ENVIRONMENT)
     if absent:
         raise NktenvError("no-framework", _("Neither PyTorch nor TensorFlow is installed in the environment of {python}").format(

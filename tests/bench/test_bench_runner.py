@@ -156,7 +156,7 @@ def test_a_gpu_the_framework_cannot_see_gives_no_rows(tmp_path: Path) -> None:
     doc = result.document
     jsonschema.validate(doc, SCHEMA)
     assert doc["rows"] == [] and doc["verdicts"] == [] and doc["correctness"] == []
-    assert doc["gpus_not_visible"] == [{"framework": "torch", "devices": ["cuda:0"], "error": "cuda:0: torch sees 0 GPU(s)"}]
+    assert doc["gpus_not_visible"] == [{"framework": "torch", "devices": ["cuda:0"], "visible": 0, "error": "cuda:0: torch sees 0 GPU(s)"}]
 
 
 def test_rows_cut_short_by_ctrl_c_are_interrupted_not_failed(tmp_path: Path) -> None:

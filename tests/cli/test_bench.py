@@ -124,6 +124,16 @@ def test_a_gpu_device_without_a_gpu_is_one_error_line_and_exit_3(runner, app, tm
 
 
 @posix_only
+def test_a_gpu_index_past_the_last_gpu_names_how_many_there_are(runner, app, tmp_path: Path) -> None:
+    events = [{"event": "fatal", "framework": "torch", "error": "cuda:1: torch sees 1 GPU(s)", "code": "device-not-visible",
+               "devices": ["cuda:1"], "visible": 1}]
+    python = fake_interpreter(tmp_path, events)
+    result = runner.invoke(app, ["bench", "--python", str(python), "--framework", "torch", "--device", "cuda:1", "--quick"])
+    assert result.exit_code == 3
+    assert "error: cuda:1 is not visible to torch: only 1 GPU(s) are visible" in result.stderr
+
+
+@posix_only
 def test_out_says_where_it_wrote(runner, app, tmp_path: Path) -> None:
     python = fake_interpreter(tmp_path, _events(40.0))
     out = tmp_path / "結果" / "run.json"
