@@ -131,8 +131,6 @@ def register(app: typer.Typer) -> None:
         ok_rows = [r for r in document["rows"] if r["status"] == "ok"]
         if result.passed is False or not ok_rows:
             raise typer.Exit(int(ExitCode.FINDINGS))
-        if document.get("gpus_not_visible"):
-            raise typer.Exit(int(ExitCode.NO_ENVIRONMENT))
 
 
 def _refuse_nothing_measured(document: dict[str, Any], framework: str, device: str, python: str) -> None:
