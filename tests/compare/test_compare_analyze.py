@@ -192,6 +192,24 @@ def test_interrupted_rows_never_hide_a_measurement_and_are_never_judged() -> Non
     assert not any(w.pipeline == "compiled" for w in alone.workloads)
 
 
+def test_rows_an_absent_framework_left_behind_are_not_a_workload() -> None:
+    # What earlier benches stored on a torch-only venv: six failed TensorFlow rows with the import error.
+    doc = make_result("torch-only")
+    error = "ModuleNotFoundError: No module named 'tensorflow'"
+    for model in ("mlp", "cnn"):
+        for pipeline in ("manual", "resident", "compiled"):
+            doc["rows"].append(dict(doc["rows"][0], framework="tensorflow", model=model, pipeline=pipeline, device="cpu",
+                                    device_kind="cpu", status="failed", error=error, samples_per_s=None, blocks=[]))
+    cmp = compare(results({"torch-only": doc, "peer": make_result("peer")}))
+    assert {w.framework for w in cmp.workloads} == {"torch"}
+    # a broken install (the framework is there, a library of it is not) is still shown
+    broken = copy.deepcopy(doc)
+    for row in broken["rows"]:
+        if row["framework"] == "tensorflow":
+            row["error"] = "ImportError: libcudnn.so.9: cannot open shared object file: No such file or directory"
+    assert "tensorflow" in {w.framework for w in compare(results({"b": broken})).workloads}
+
+
 def test_two_machines_sharing_a_host_name_are_told_apart() -> None:
     a = make_result("pc")
     b = make_result("pc", run="2")
