@@ -83,8 +83,7 @@ def test_a_torch_only_venv_runs_torch_and_skips_tensorflow_in_one_line(runner, a
 
 @_needs("torch")
 def test_cuda_device_on_a_cpu_only_torch_says_no_gpu_and_exits_3(runner, app, tmp_path: Path) -> None:
-    import torch
-
+    torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     result = runner.invoke(app, ["bench", "--python", sys.executable, "--framework", "torch", "--device", "cuda:0", *TINY])
