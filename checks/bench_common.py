@@ -560,7 +560,23 @@ def main(argv: list[str], framework: str, make: Callable[[dict[str, Any]], Any])
         fw = make(config)
     except Exception as exc:  # the framework is missing or broken: say so verbatim
         error = error_text(exc)
-        emit("fatal", framework=framework, error=error)
-        finish({"framework": framework, "ok": False, "error": error})
+        # "not installed" (the top-level module itself is absent) differs from "installed but broken"
+        missing = isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == framework
+        code = "framework-missing" if missing else "framework-broken"
+        emit("fatal", framework=framework, error=error, code=code)
+        finish({"framework": framework, "ok": False, "error": error, "code": code})
+        return 3
+    absent = absent_gpus(fw)
+    if absent:
+        visible = fw.gpu_count()
+        error = "%s: %s sees %d GPU(s)" % (", ".join(absent), framework, visible)
+        emit("fatal", framework=framework, error=error, code="device-not-visible", devices=absent, visible=visible)
+        finish({"framework": framework, "ok": False, "error": error, "code": "device-not-visible"})
         return 3
     return run_all(fw, framework, config)
+
+
+def absent_gpus(fw: Any) -> list[str]:
+    """Requested cuda:N devices the framework cannot see: timing them would only produce failed rows."""
+    count = fw.gpu_count()
+    return [d for d in fw.devices() if d != "cpu" and int(d.split(":", 1)[1]) >= count]

@@ -50,6 +50,9 @@ class TF:
             return ["cpu"] + [f"cuda:{i}" for i in range(len(self.gpus))]
         return list(wanted)
 
+    def gpu_count(self) -> int:
+        return len(self.gpus)
+
     def device_name(self, device: str) -> str | None:
         if device == "cpu":
             return bc.cpu_name()

@@ -57,6 +57,10 @@ class Torch:
             return found
         return list(wanted)
 
+    def gpu_count(self) -> int:
+        torch = self.torch
+        return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
     def device_name(self, device: str) -> str | None:
         if device == "cpu":
             return bc.cpu_name()

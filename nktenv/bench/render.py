@@ -133,7 +133,10 @@ def render(document: Mapping[str, Any], console: Any) -> None:
     for i, error in enumerate(errors, 1):
         console.print(f"[{i}] {error}", markup=False)
     for check in document.get("correctness", []):
-        if check.get("agree") is False:
+        if check.get("agree") is False and check.get("error"):
+            console.print(_("{framework} {model}: the CPU/GPU loss check could not run: {error}").format(
+                framework=check["framework"], model=check["model"], error=check["error"]), markup=False)
+        elif check.get("agree") is False:
             console.print(_("{framework} {model}: CPU and GPU losses disagree (max relative difference {diff}, tolerance {tol})").format(
                 framework=check["framework"], model=check["model"], diff=check.get("max_rel_diff"), tol=check.get("tolerance")))
     for row in document.get("rows", []):

@@ -109,6 +109,9 @@ def verdict(framework: str, run_info: Mapping[str, Any], rows: Sequence[Mapping[
             text = _("No GPU: nothing to accelerate.")
         return {**base, "text": text, "notes": notes}
     gpu = next((r for r in gpus if r.get("status") == "ok"), gpus[0] if gpus else None)
+    if any(r.get("status") == "interrupted" for r in [gpu, cpu] if r):
+        # Ctrl-C is the user's choice, not the machine's failure
+        return {**base, "text": _("Interrupted (Ctrl-C) before the CNN was timed on every device: no verdict"), "notes": notes}
     if gpu is None or gpu.get("status") != "ok":
         error = (gpu or {}).get("error") or _("no GPU row was measured")
         return {**base, "passed": False, "text": _("The GPU run failed: {error}").format(error=error), "notes": notes}
@@ -126,7 +129,10 @@ def verdict(framework: str, run_info: Mapping[str, Any], rows: Sequence[Mapping[
         text = _("GPU accelerates the CNN only {ratio}x (95% CI {low}-{high}x), below the {threshold}x threshold").format(
             ratio=_fmt_x(ratio["ratio"]), low=_fmt_x(ratio["ci_low"]), high=_fmt_x(ratio["ci_high"]), threshold=threshold)
     check = next((c for c in correctness if c.get("framework") == framework and c.get("model") == VERDICT_MODEL), None)
-    if check is not None and check.get("agree") is False:
+    if check is not None and check.get("agree") is False and check.get("error"):
+        passed = False
+        notes.append(_("The CPU/GPU loss check could not run: {error}").format(error=check["error"]))
+    elif check is not None and check.get("agree") is False:
         passed = False
         notes.append(_("CPU and GPU losses disagree over the first {steps} steps (max relative difference {diff}, tolerance {tol})").format(
             steps=check.get("steps"), diff=check.get("max_rel_diff"), tol=check.get("tolerance")))
@@ -181,6 +187,12 @@ def build_document(runs: Sequence[Any], settings: Mapping[str, Any], *, machine:
     trainings: list[dict[str, Any]] = []
     devices: list[dict[str, Any]] = []
     threads = None
+    # An absent framework or GPU gives no rows and no verdict, only a line naming it.
+    absent = [run.framework for run in runs if getattr(run, "absent", False)]
+    no_gpu = [{"framework": run.framework, "devices": list(run.missing_devices), "visible": getattr(run, "visible_gpus", None),
+               "error": run.fatal}
+              for run in runs if getattr(run, "no_gpu", False)]
+    runs = [run for run in runs if not getattr(run, "absent", False) and not getattr(run, "no_gpu", False)]
     for run in runs:
         hello = run.hello or {}
         for key, value in (hello.get("versions") or {}).items():
@@ -226,6 +238,8 @@ def build_document(runs: Sequence[Any], settings: Mapping[str, Any], *, machine:
         "sweeps": sweeps,
         "trainings": trainings,
         "verdicts": verdicts,
+        "frameworks_absent": absent,
+        "gpus_not_visible": no_gpu,
         "interrupted": any(getattr(r, "interrupted", False) for r in runs),
     }
 

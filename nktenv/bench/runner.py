@@ -2,13 +2,16 @@
 
 One subprocess per framework, with a timeout. Each finished row arrives as an `@nktenv` event line
 on the child's stderr, so a crash, a timeout or Ctrl-C keeps every row finished so far; rows the
-child never reported become failed rows carrying the verbatim reason.
+child never reported become failed rows carrying the verbatim reason, or `interrupted` rows when
+Ctrl-C stopped it. A framework the interpreter does not have, or a GPU it cannot see, gives no rows
+at all: the run records why (`absent`, `no_gpu`) and the caller says so in one line.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import threading
 from collections import deque
@@ -84,6 +87,9 @@ class FrameworkRun:
     trainings: list[dict[str, Any]] = field(default_factory=list)
     host: dict[str, Any] | None = None
     fatal: str | None = None
+    fatal_code: str | None = None  # framework-missing, framework-broken, device-not-visible
+    missing_devices: list[str] = field(default_factory=list)
+    visible_gpus: int | None = None  # with device-not-visible: how many GPUs the framework does see
     returncode: int | None = None
     timed_out: bool = False
     interrupted: bool = False
@@ -93,6 +99,20 @@ class FrameworkRun:
     @property
     def missing_framework(self) -> bool:
         return bool(self.fatal) and self.fatal.startswith(("ModuleNotFoundError", "ImportError"))
+
+    @property
+    def absent(self) -> bool:
+        """The interpreter does not have this framework at all (not: has it, but it fails to import)."""
+        if self.fatal_code:
+            return self.fatal_code == "framework-missing"
+        # a check script without codes: the verbatim error of the framework's own import
+        return bool(self.fatal) and re.fullmatch(r"ModuleNotFoundError: No module named '%s'" % re.escape(self.framework),
+                                                 self.fatal) is not None
+
+    @property
+    def no_gpu(self) -> bool:
+        """A requested cuda:N device is not visible to the framework; nothing was timed."""
+        return self.fatal_code == "device-not-visible"
 
     def gpu_devices(self) -> list[str]:
         return [d["device"] for d in (self.hello or {}).get("devices", []) if d["device"] != "cpu"]
@@ -156,6 +176,9 @@ def run_framework(
             result.host = event.get("host")
         elif kind == "fatal":
             result.fatal = event.get("error")
+            result.fatal_code = event.get("code")
+            result.missing_devices = [str(d) for d in event.get("devices") or []]
+            result.visible_gpus = event.get("visible")
         elif kind == "block" and sampler is not None:
             device = str(event.get("device", "cpu"))
             if event.get("phase") == "start" and device.startswith("cuda"):
@@ -238,14 +261,19 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 
 
 def _fill_missing(result: FrameworkRun, config: Mapping[str, Any], timeout: float | None = None) -> None:
-    """Rows planned but never reported become failed rows with the reason, verbatim where there is one."""
+    """Rows planned but never reported become failed rows with the reason, verbatim where there is one;
+    rows Ctrl-C cut short are `interrupted`. An absent framework or GPU leaves no rows to fill."""
+    if result.absent or result.no_gpu:
+        return
     plan = result.plan or _fallback_plan(result.framework, config)
     have = {_row_key(result.framework, r) for r in result.rows}
     from nktenv.i18n import _
 
+    status = "failed"
     if result.fatal:
         reason = result.fatal
     elif result.interrupted:
+        status = "interrupted"
         reason = _("interrupted (Ctrl-C) before this row finished")
     elif result.timed_out:
         reason = _("timed out after {seconds:.0f} s").format(seconds=timeout or 0)
@@ -261,7 +289,7 @@ def _fill_missing(result: FrameworkRun, config: Mapping[str, Any], timeout: floa
         result.rows.append({
             "framework": result.framework, "model": key["model"], "pipeline": key["pipeline"], "device": key["device"],
             "device_kind": "cpu" if key["device"] == "cpu" else "gpu", "device_name": None,
-            "batch_size": config.get("batch_size", 100), "status": "failed", "error": reason, "blocks": [],
+            "batch_size": config.get("batch_size", 100), "status": status, "error": reason, "blocks": [],
         })
 
 

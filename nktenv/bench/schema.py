@@ -23,7 +23,7 @@ ROW: dict[str, Any] = {
         "device_kind": {"enum": ["cpu", "gpu"]},
         "device_name": _STR,
         "batch_size": {"type": "integer", "minimum": 1},
-        "status": {"enum": ["ok", "failed", "skipped"]},
+        "status": {"enum": ["ok", "failed", "skipped", "interrupted"]},
         "error": _STR,
         "samples_per_s": {
             "type": ["object", "null"],
@@ -79,6 +79,11 @@ SCHEMA: dict[str, Any] = {
                                               "properties": {"points": {"type": "array", "items": {
                                                   "type": "object", "required": ["batch_size", "samples_per_s"],
                                                   "properties": {"batch_size": {"type": "integer"}, "samples_per_s": _NUM}}}}}},
+        "frameworks_absent": {"type": "array", "items": {"enum": ["torch", "tensorflow"]}},
+        "gpus_not_visible": {"type": "array", "items": {"type": "object", "required": ["framework", "devices"], "properties": {
+            "framework": {"enum": ["torch", "tensorflow"]}, "devices": {"type": "array", "items": {"type": "string"}},
+            "visible": {"type": ["integer", "null"]}, "error": _STR}}},
+        "interrupted": {"type": "boolean"},
         "verdicts": {"type": "array", "items": {"type": "object", "required": ["framework", "passed", "threshold", "text"],
                                                 "properties": {"passed": {"type": ["boolean", "null"]}, "threshold": {"type": "number"},
                                                                "text": {"type": "string"}}}},

@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
     def bench(
         venv: VenvOpt = None,
         python: PythonOpt = None,
-        framework: Annotated[str, typer.Option("--framework", metavar="<torch|tensorflow|all>", help="torch, tensorflow or all.")] = "all",
+        framework: Annotated[str, typer.Option("--framework", metavar="<torch|tensorflow|all>", help="torch, tensorflow or all (default: the frameworks the interpreter has).")] = "all",
         model: Annotated[str, typer.Option("--model", metavar="<mlp|cnn|all>", help="mlp, cnn or all.")] = "all",
         device: Annotated[str, typer.Option("--device", metavar="<cpu|cuda:N|all>", help="cpu, cuda:N or all.")] = "all",
         quick: Annotated[bool, typer.Option("--quick", help="Short run (CPU half < 60 s per framework); no batch-size sweep.")] = False,
@@ -78,6 +78,7 @@ def register(app: typer.Typer) -> None:
             threads=threads,
         )
         from nktenv.output import emit_json, err_console, human_console
+        from nktenv.wording import join_list
 
         console = human_console(json_out)
         err = err_console()
@@ -85,6 +86,17 @@ def register(app: typer.Typer) -> None:
         with _Progress(err) as progress:
             result = run(request, on_event=progress.on_event)
         document = result.document
+        _refuse_nothing_measured(document, framework, device, target)
+        for name in document.get("frameworks_absent") or []:
+            err.print(_("{framework} is not installed in this environment; skipped").format(framework=name), markup=False)
+        for missing in document.get("gpus_not_visible") or []:
+            if missing.get("visible"):
+                line = _("{devices} is not visible to {framework}: only {count} GPU(s) are visible; skipped").format(
+                    devices=join_list(missing["devices"]), framework=missing["framework"], count=missing["visible"])
+            else:
+                line = _("No GPU is visible to {framework} in this environment (asked for {devices}); skipped").format(
+                    framework=missing["framework"], devices=join_list(missing["devices"]))
+            err.print(line, markup=False)
 
         if not quick and document.get("sweeps"):
             from nktenv.bench.plot import write_sweep_png
@@ -109,13 +121,43 @@ def register(app: typer.Typer) -> None:
         from nktenv.bench.render import render
 
         render(document, console)
+        if out is not None:
+            console.print(_("Result written to {path}").format(path=out), markup=False)
         if json_out:
             emit_json(document)
         if result.interrupted:
+            err.print(_("interrupted"), markup=False)
             raise typer.Exit(int(ExitCode.INTERRUPTED))
         ok_rows = [r for r in document["rows"] if r["status"] == "ok"]
         if result.passed is False or not ok_rows:
             raise typer.Exit(int(ExitCode.FINDINGS))
+
+
+def _refuse_nothing_measured(document: dict[str, Any], framework: str, device: str, python: str) -> None:
+    """A framework or GPU that is not there is one error line (exit 3), not a table of failed rows."""
+    from nktenv.i18n import _
+    from nktenv.wording import join_list
+
+    absent = list(document.get("frameworks_absent") or [])
+    no_gpu = list(document.get("gpus_not_visible") or [])
+    if framework != "all" and framework in absent:
+        raise NktenvError("framework-not-installed", _("{framework} is not installed in the environment of {python}").format(
+            framework=framework, python=python), hint=_("Install it with `nktenv setup`, or name another environment with --venv."),
+            exit_code=ExitCode.NO_ENVIRONMENT)
+    if document.get("rows") or document.get("interrupted"):
+        return
+    if no_gpu:
+        seen = max((m.get("visible") or 0) for m in no_gpu)
+        message = (_("{device} is not visible to {frameworks}: only {count} GPU(s) are visible").format(
+            device=device, frameworks=join_list([m["framework"] for m in no_gpu]), count=seen) if seen else
+            _("No GPU is visible to {frameworks} in this environment (asked for {device})").format(
+                frameworks=join_list([m["framework"] for m in no_gpu]), device=device))
+        raise NktenvError("no-gpu", message,
+            hint=_("`nktenv doctor` says why; `--device cpu` benchmarks the CPU alone."), exit_code=ExitCode.NO_ENVIRONMENT)
+    if absent:
+        raise NktenvError("no-framework", _("Neither PyTorch nor TensorFlow is installed in the environment of {python}").format(
+            python=python), hint=_("Install one with `nktenv setup`, or name another environment with --venv."),
+            exit_code=ExitCode.NO_ENVIRONMENT)
 
 
 def _default_dir(store: Path | None) -> Path:

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         paths: Annotated[
             Optional[List[Path]],
             typer.Argument(help="Result files (nktenv.bench/1 JSON) or folders of them, e.g. the lab's shared folder "
-                                "(default: this machine's own `nktenv bench` store).",
+                                "(default: this machine's own `nktenv bench` store, bench.sqlite3 in nktenv's data folder).",
                            show_default=False),
         ] = None,
         store: Annotated[
@@ -59,13 +59,7 @@ def register(app: typer.Typer) -> None:
         inputs = list(paths or [])
         stores = list(store or [])
         if not inputs and not stores:
-            from nktenv.bench.store import default_path
-
-            # Nothing named: this machine's own history in the store `nktenv bench` writes by default.
-            if not default_path().is_file():
-                raise NktenvError("no-input", _("Name at least one result file, folder or --store."),
-                                  hint=_("For example: nktenv compare \\\\labserver\\share\\results"))
-            stores = [default_path()]
+            stores = [_own_store()]
         if not 0.0 < margin < 1.0:
             raise NktenvError("bad-margin", _("--margin must be between 0 and 1 (0.15 means 15%), not {value}.").format(value=margin))
         for out in (html, csv_out):
@@ -130,6 +124,27 @@ def register(app: typer.Typer) -> None:
             _print_outliers(cmp, console)
         for kind, path in written.items():
             err.print(_("Wrote the {kind} report to {path}").format(kind=kind.upper(), path=path), markup=False)
+
+
+def _own_store(platform: str | None = None) -> Path:
+    """Nothing named: this machine's own history, in the store `nktenv bench` writes by default."""
+    from nktenv.bench.store import default_path
+    from nktenv.i18n import _
+
+    path = default_path()
+    if not path.is_file():
+        raise NktenvError("no-input", _("No results on this machine yet ({path} does not exist); name result files, a folder or --store.").format(
+            path=path), hint=_("Run `nktenv bench` first, or for example: nktenv compare {folder}").format(folder=example_folder(platform)))
+    return path
+
+
+def example_folder(platform: str | None = None) -> str:
+    """A lab's shared results folder as it is written on this OS (a UNC share on Windows, a mount elsewhere)."""
+    import sys
+
+    if (platform or sys.platform) == "win32":
+        return "\\\\labserver\\share\\results"
+    return "/mnt/labshare/results"
 
 
 def _refuse_writing_into_inputs(out: Path, inputs: list[Path]) -> None:
@@ -201,7 +216,7 @@ def _print_table(cmp: Any, console: Any) -> None:
     from rich.text import Text
 
     from nktenv.compare.render import fmt
-    from nktenv.compare.texts import pct, version_fields_text, workload_label
+    from nktenv.compare.texts import pct, status_text, version_fields_text, workload_label
     from nktenv.i18n import _
 
     ref = _("vs {machine}").format(machine=cmp.baseline) if cmp.baseline else _("vs median")
@@ -236,7 +251,7 @@ def _print_table(cmp: Any, console: Any) -> None:
             if c.noisy:
                 flags.append(_("noisy"))
             if c.status != "ok":
-                flags.append(c.status)
+                flags.append(status_text(c.status))
             values = [c.machine, _short_device(c), fmt(c.samples_per_s), fmt(c.epoch_s)]
             if gpu:
                 # "-" for a missing value, as in fmt(): cp932 consoles have no en dash.

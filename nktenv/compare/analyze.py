@@ -22,6 +22,15 @@ THROTTLE_MIN = 0.05  # a throttle reason active under 5 % of the run does not ex
 THERMAL_REASONS = ("sw_thermal", "hw_thermal")
 POWER_REASONS = ("sw_power_cap", "hw_power_brake")
 VERSION_FIELDS = ("framework", "driver", "cuda")
+# Row statuses that say nothing about the machine: not a measurement, never a failure.
+NOT_MEASURED = ("skipped", "interrupted")
+
+
+def _not_measured(row: Row) -> bool:
+    """Skipped, interrupted, or failed only because the framework was absent (how earlier benches stored that)."""
+    if row.status in NOT_MEASURED:
+        return True
+    return row.status == "failed" and (row.error or "") == f"ModuleNotFoundError: No module named '{row.framework}'"
 MAX_PEERS_LISTED = 50  # a fleet of hundreds of one GPU model would repeat every name in every outlier
 
 
@@ -268,16 +277,16 @@ def compare(results: Sequence[Result], *, baseline: str | None = None, margin: f
     for r in ordered:
         for row in r.rows:
             key = (labels[r.id], row.device, Workload(*row.workload))
-            if row.status == "skipped":
-                # "not measured this time" (e.g. --quick) must not hide an earlier measurement
+            if _not_measured(row):
+                # "not measured this time" (--quick, Ctrl-C) must not hide an earlier measurement
                 picked.setdefault(key, (r, row))
                 continue
-            if key in picked and picked[key][1].status == "skipped":
+            if key in picked and _not_measured(picked[key][1]):
                 del picked[key]
             picked[key] = (r, row)
             runs[key] += 1
-    # A workload nobody measured (skipped everywhere) is not a comparison.
-    measured = {w for (_m, _d, w), (_r, row) in picked.items() if row.status != "skipped"}
+    # A workload nobody measured (skipped or interrupted everywhere) is not a comparison.
+    measured = {w for (_m, _d, w), (_r, row) in picked.items() if not _not_measured(row)}
     picked = {k: v for k, v in picked.items() if k[2] in measured}
 
     # A device column only when a machine measured one workload on several devices of its kind.

@@ -15,7 +15,7 @@ from typing import Sequence
 from nktenv import __version__
 from nktenv.compare.analyze import Cell, Comparison, SweepSeries, Workload
 from nktenv.compare.io import Note
-from nktenv.compare.texts import cause_text, note_text, outlier_text, pct, version_fields_text, workload_label
+from nktenv.compare.texts import cause_text, note_text, outlier_text, pct, status_text, version_fields_text, workload_label
 from nktenv.i18n import _, current_language
 
 CSV_COLUMNS = (
@@ -155,7 +155,7 @@ def _cell_row(c: Cell, baseline: str | None) -> str:
     iqr = "" if c.q1 is None or c.q3 is None else f" ({fmt(c.q1)}–{fmt(c.q3)})"
     versions = " / ".join(f"{v}" for v in (c.versions.get("framework"), c.versions.get("driver"), c.versions.get("cuda")) if v)
     mark = f' <span class="mark" title="{escape(_("version differs from the reference"))}">†</span>' if c.version_differs else ""
-    status = "" if c.status == "ok" else f' <span class="mark">{escape(c.status)}</span>'
+    status = "" if c.status == "ok" else f' <span class="mark">{escape(status_text(c.status))}</span>'
     noisy = f' <span class="muted">({escape(_("noisy"))})</span>' if c.noisy else ""
     return (f'<tr class="{" ".join(classes)}" data-machine="{escape(c.machine)}">'
             f"<td>{escape(c.machine)}</td><td>{escape(c.device_model or c.device)}</td>"

@@ -24,6 +24,12 @@ def workload_label(w: Workload) -> str:
         framework=w.framework, model=w.model.upper(), pipeline=w.pipeline, device_kind=w.device_kind.upper(), batch=bs)
 
 
+def status_text(status: str) -> str:
+    """A row's status code (failed, skipped, interrupted) as people read it; unknown codes as they are."""
+    labels = {"failed": _("failed"), "skipped": _("skipped"), "interrupted": _("interrupted")}
+    return labels.get(status, status)
+
+
 def version_fields_text(fields: Any) -> str:
     """The version fields that differ ("framework", "driver", "cuda") as a list people read."""
     labels = {"framework": _("framework"), "driver": _("driver"), "cuda": "CUDA"}

@@ -59,6 +59,45 @@ def version_from_folder(name: str) -> str | None:
     return m.group(1) if m else None
 
 
+# An absolute path to an nvcc in a wrapper script's command line: after a line start, blank, quote or
+# `=`; a path built from variables (`${CUDA_HOME}/bin/nvcc`) is not one.
+_WRAPPED_NVCC = re.compile(r"""(?:^|(?<=[\s"'=]))(/[^\s"'`;|&<>$]*/nvcc)(?=["'\s;|&)]|$)""")
+WRAPPER_HOPS = 4
+
+
+def wrapper_target(text: str | None, own_path: str = "") -> str | None:
+    """The nvcc a wrapper script runs: `exec /usr/lib/nvidia-cuda-toolkit/bin/nvcc "$@"` (Debian's
+    /usr/bin/nvcc) -> that path. None for a binary, for a script naming no absolute nvcc, or for one
+    naming several different ones (which one runs is then a guess)."""
+    if not text or not text.startswith("#!"):
+        return None
+    found = set()
+    for line in text.splitlines()[1:]:
+        if line.lstrip().startswith("#"):
+            continue
+        for m in _WRAPPED_NVCC.finditer(line):
+            if m.group(1) != own_path:
+                found.add(m.group(1))
+    return found.pop() if len(found) == 1 else None
+
+
+def _unwrap(ctx: Ctx, nvcc: str) -> tuple[str, list[str]]:
+    """Follow links and wrapper scripts from `nvcc` to the real compiler; returns it and the wrappers passed."""
+    p = ctx.path
+    wrappers: list[str] = []
+    real = ctx.seam.realpath(nvcc)
+    for _hop in range(WRAPPER_HOPS):
+        # A real nvcc sits beside its nvcc.profile; reading it would only read a binary.
+        if ctx.seam.exists(p.join(p.dirname(real), "nvcc.profile")):
+            break
+        target = wrapper_target(ctx.seam.read_text(real), real)
+        if target is None or not ctx.seam.exists(target):
+            break
+        wrappers.append(real)
+        real = ctx.seam.realpath(target)
+    return real, wrappers
+
+
 def _candidates(ctx: Ctx) -> list[tuple[str, str, bool]]:
     """(root, found_by, on_path) in order of precedence."""
     out: list[tuple[str, str, bool]] = []
@@ -118,7 +157,17 @@ def probe_cuda(ctx: Ctx) -> list[CudaToolkit]:
     aliases: list[list[str]] = []
     on_path: list[bool] = []
     missing: dict[str, list[str]] = {}
-    for given, how, first in _candidates(ctx):
+    wrappers: list[str] = []
+    candidates = _candidates(ctx)
+    nvcc = ctx.seam.which("nvcc")
+    if nvcc and candidates and candidates[0][1] == "PATH" and not ctx.windows:
+        # /usr/bin/nvcc may be a script that runs a toolkit's nvcc: that toolkit is the one on PATH,
+        # so it is not also listed a second time under /usr (found by the script's folder).
+        real, wrappers = _unwrap(ctx, nvcc)
+        if wrappers:
+            p = ctx.path
+            candidates[0] = (p.dirname(p.dirname(real)), "PATH", True)
+    for given, how, first in candidates:
         given = given.rstrip("\\/") or given
         root = ctx.seam.realpath(given).rstrip("\\/") or given
         for i, tk in enumerate(toolkits):
@@ -141,7 +190,10 @@ def probe_cuda(ctx: Ctx) -> list[CudaToolkit]:
             on_path.append(first)
     out = []
     for tk, how, alias, first in zip(toolkits, found_by, aliases, on_path):
-        out.append(dataclasses.replace(tk, extra={"found_by": how, "on_path": first, "aliases": alias}))
+        extra: dict[str, object] = {"found_by": how, "on_path": first, "aliases": alias}
+        if first and wrappers:
+            extra["nvcc_wrappers"] = list(wrappers)  # the scripts `nvcc` on PATH runs through
+        out.append(dataclasses.replace(tk, extra=extra))
     if missing:
         # A variable pointing at nothing is evidence for doctor, not a toolkit.
         ctx.cache["cuda_missing_roots"] = missing

@@ -83,10 +83,12 @@ def reading(**kw: Any) -> dict[str, Any]:
     return base
 
 
-def fake_interpreter(tmp_path: Path, events: list[dict[str, Any]], *, sleep: float = 0.0, exit_code: int = 0,
+def fake_interpreter(tmp_path: Path, events: list[dict[str, Any]] | dict[str, list[dict[str, Any]]], *, sleep: float = 0.0, exit_code: int = 0,
                      stderr_lines: tuple[str, ...] = (), name: str = "fake python", marker: Path | None = None) -> Path:
     """An executable that stands in for a target interpreter: it ignores the check script and replays
-    `events` as `@nktenv` lines (noise lines in between, like a framework's logging), then sleeps and exits."""
+    `events` as `@nktenv` lines (noise lines in between, like a framework's logging), then sleeps and exits.
+    `events` may map a check script's name (bench_torch.py, bench_tf.py) to the events that script gives."""
+    by_script = events if isinstance(events, dict) else {"": events}
     folder = tmp_path / name
     folder.mkdir(parents=True, exist_ok=True)
     script = folder / "python"
@@ -95,7 +97,9 @@ def fake_interpreter(tmp_path: Path, events: list[dict[str, Any]], *, sleep: flo
         import json, sys, time
         for line in {list(stderr_lines)!r}:
             sys.stderr.write(line + "\\n")
-        for event in json.loads({json.dumps(json.dumps(events))}):
+        by_script = json.loads({json.dumps(json.dumps(by_script))})
+        name = sys.argv[1].replace("\\\\", "/").rsplit("/", 1)[-1] if len(sys.argv) > 1 else ""
+        for event in by_script.get(name, by_script.get("", [])):
             sys.stderr.write("I tensorflow/core/some_log.cc:42] noise between events\\n")
             sys.stderr.write("@nktenv " + json.dumps(event) + "\\n")
             sys.stderr.flush()

@@ -123,17 +123,70 @@ def test_crash_reports_the_verbatim_stderr(tmp_path: Path) -> None:
     assert "Fatal Python error: Segmentation fault" in failed["error"]
 
 
-def test_missing_framework_is_reported_verbatim_and_is_not_a_failed_verdict(tmp_path: Path) -> None:
+def test_an_absent_framework_gives_no_rows_and_no_verdict(tmp_path: Path) -> None:
+    # Verbatim: Python's own message, as a bare venv prints it for `import tensorflow`.
     error = "ModuleNotFoundError: No module named 'tensorflow'"
-    python = fake_interpreter(tmp_path, [{"event": "fatal", "framework": "tensorflow", "error": error}], exit_code=3)
+    python = fake_interpreter(tmp_path, [{"event": "fatal", "framework": "tensorflow", "error": error,
+                                          "code": "framework-missing"}], exit_code=3)
     result = run(BenchRequest(python=str(python), frameworks=("tensorflow",), models=("mlp", "cnn"), devices=("cpu",)),
                  machine=MACHINE, nvml_loader=lambda: None)
     doc = result.document
     jsonschema.validate(doc, SCHEMA)
-    assert len(doc["rows"]) == 6  # 2 models x 3 pipelines, all failed with the import error
-    assert all(r["status"] == "failed" and r["error"] == error for r in doc["rows"])
+    assert doc["rows"] == [] and doc["verdicts"] == []
+    assert doc["frameworks_absent"] == ["tensorflow"]
     assert result.passed is None
-    assert "tensorflow is not installed" in doc["verdicts"][0]["text"]
+
+
+def test_a_script_without_codes_is_still_read_as_absent_but_a_broken_import_fails(tmp_path: Path) -> None:
+    absent = fake_interpreter(tmp_path, [{"event": "fatal", "framework": "torch",
+                                          "error": "ModuleNotFoundError: No module named 'torch'"}], exit_code=3, name="a")
+    assert run_framework(_request(absent), "torch").rows == []
+    # A dependency of an installed framework is missing: that is a broken install, reported verbatim.
+    error = "ModuleNotFoundError: No module named 'numpy'"
+    broken = fake_interpreter(tmp_path, [{"event": "fatal", "framework": "torch", "error": error,
+                                          "code": "framework-broken"}], exit_code=3, name="b")
+    (failed,) = run_framework(_request(broken), "torch").rows
+    assert failed["status"] == "failed" and failed["error"] == error
+
+
+def test_a_gpu_the_framework_cannot_see_gives_no_rows(tmp_path: Path) -> None:
+    events = [{"event": "fatal", "framework": "torch", "error": "cuda:0: torch sees 0 GPU(s)",
+               "code": "device-not-visible", "devices": ["cuda:0"], "visible": 0}]
+    result = run(_request(fake_interpreter(tmp_path, events), devices=("cuda:0",)), machine=MACHINE, nvml_loader=lambda: None)
+    doc = result.document
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["rows"] == [] and doc["verdicts"] == [] and doc["correctness"] == []
+    assert doc["gpus_not_visible"] == [{"framework": "torch", "devices": ["cuda:0"], "visible": 0, "error": "cuda:0: torch sees 0 GPU(s)"}]
+
+
+def test_rows_cut_short_by_ctrl_c_are_interrupted_not_failed(tmp_path: Path) -> None:
+    import _thread
+    import threading
+
+    marker = tmp_path / "reported"
+    python = fake_interpreter(tmp_path, _gpu_events()[:2] + [{"event": "row", "row": row("torch", "cnn", "resident", "cpu", CPU_BLOCKS)}],
+                              sleep=60, marker=marker)
+
+    def press_ctrl_c() -> None:
+        import time
+
+        deadline = time.monotonic() + 30
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        _thread.interrupt_main()
+
+    threading.Thread(target=press_ctrl_c, daemon=True).start()
+    result = run(_request(python, threshold=10.0), machine=MACHINE, nvml_loader=lambda: None)
+    doc = result.document
+    jsonschema.validate(doc, SCHEMA)
+    assert result.interrupted is True
+    rows = {r["device"]: r for r in doc["rows"]}
+    assert rows["cpu"]["status"] == "ok"
+    assert rows["cuda:0"]["status"] == "interrupted" and "interrupted" in rows["cuda:0"]["error"]
+    (v,) = doc["verdicts"]
+    assert v["passed"] is None and v["text"].startswith("Interrupted")
+    assert result.passed is None
 
 
 def test_no_gpu_verdict_keeps_the_cpu_numbers(tmp_path: Path) -> None:

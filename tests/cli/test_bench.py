@@ -72,16 +72,76 @@ def test_failing_verdict_exits_1_with_the_table_on_stdout(runner, app, tmp_path:
     assert len(store.load_all(store_path)) == 1
 
 
+TF_ABSENT = [{"event": "fatal", "framework": "tensorflow", "error": "ModuleNotFoundError: No module named 'tensorflow'",
+              "code": "framework-missing"}]
+TORCH_ABSENT = [{"event": "fatal", "framework": "torch", "error": "ModuleNotFoundError: No module named 'torch'",
+                 "code": "framework-missing"}]
+
+
 @posix_only
-def test_missing_framework_exits_1_and_keeps_one_json_document(runner, app, tmp_path: Path) -> None:
-    error = "ModuleNotFoundError: No module named 'torch'"
-    python = fake_interpreter(tmp_path, [{"event": "fatal", "framework": "torch", "error": error}], exit_code=3)
-    result = runner.invoke(app, ["bench", "--python", str(python), "--framework", "torch", "--device", "cpu",
-                                 "--quick", "--no-store", "--json"])
-    assert result.exit_code == 1
-    doc = json.loads(result.stdout)
-    assert {r["error"] for r in doc["rows"]} == {error}
+def test_by_default_only_the_frameworks_the_interpreter_has_are_run(runner, app, tmp_path: Path) -> None:
+    python = fake_interpreter(tmp_path, {"bench_torch.py": _events(40.0), "bench_tf.py": TF_ABSENT})
+    result = runner.invoke(app, ["bench", "--python", str(python), "--quick", "--threshold", "10"])
+    assert result.exit_code == 0, result.stderr
+    assert "tensorflow is not installed in this environment; skipped" in result.stderr
+    assert "tensorflow" not in result.stdout  # no failed rows, no "tensorflow NO VERDICT"
+    assert "torch PASS" in result.stdout
+    (doc,) = store.load_all()
+    assert {r["framework"] for r in doc["rows"]} == {"torch"}
+    assert [v["framework"] for v in doc["verdicts"]] == ["torch"]
+    assert doc["frameworks_absent"] == ["tensorflow"]
+
+
+@posix_only
+@pytest.mark.parametrize(("args", "events", "code", "needle"), [
+    (["--framework", "tensorflow"], {"bench_tf.py": TF_ABSENT}, "framework-not-installed",
+     "error: tensorflow is not installed in the environment of"),
+    ([], {"bench_torch.py": TORCH_ABSENT, "bench_tf.py": TF_ABSENT}, "no-framework",
+     "error: Neither PyTorch nor TensorFlow is installed in the environment of"),
+])
+def test_an_absent_framework_is_one_error_line_and_exit_3(runner, app, tmp_path: Path, args, events, code, needle) -> None:
+    python = fake_interpreter(tmp_path, events)
+    result = runner.invoke(app, ["bench", "--python", str(python), "--quick", *args])
+    assert result.exit_code == 3, result.stderr
+    assert needle in result.stderr
+    assert "failed" not in result.stdout + result.stderr and "Traceback" not in result.stderr
     assert not store.default_path().exists()
+    as_json = runner.invoke(app, ["bench", "--python", str(python), "--quick", "--json", *args])
+    assert as_json.exit_code == 3
+    assert json.loads(as_json.stdout)["error"]["code"] == code
+
+
+@posix_only
+def test_a_gpu_device_without_a_gpu_is_one_error_line_and_exit_3(runner, app, tmp_path: Path) -> None:
+    no_gpu = [{"event": "fatal", "framework": fw, "error": f"cuda:0: {fw} sees 0 GPU(s)", "code": "device-not-visible",
+               "devices": ["cuda:0"], "visible": 0} for fw in ("torch", "tensorflow")]
+    python = fake_interpreter(tmp_path, {"bench_torch.py": no_gpu[:1], "bench_tf.py": no_gpu[1:]})
+    result = runner.invoke(app, ["bench", "--python", str(python), "--device", "cuda:0", "--quick"])
+    assert result.exit_code == 3, result.stderr
+    assert "error: No GPU is visible to torch, tensorflow in this environment (asked for cuda:0)" in result.stderr
+    assert "disagree" not in result.stdout + result.stderr and "None" not in result.stdout + result.stderr
+    assert not store.default_path().exists()
+
+
+@posix_only
+def test_a_gpu_index_past_the_last_gpu_names_how_many_there_are(runner, app, tmp_path: Path) -> None:
+    events = [{"event": "fatal", "framework": "torch", "error": "cuda:1: torch sees 1 GPU(s)", "code": "device-not-visible",
+               "devices": ["cuda:1"], "visible": 1}]
+    python = fake_interpreter(tmp_path, events)
+    result = runner.invoke(app, ["bench", "--python", str(python), "--framework", "torch", "--device", "cuda:1", "--quick"])
+    assert result.exit_code == 3
+    assert "error: cuda:1 is not visible to torch: only 1 GPU(s) are visible" in result.stderr
+
+
+@posix_only
+def test_out_says_where_it_wrote(runner, app, tmp_path: Path) -> None:
+    python = fake_interpreter(tmp_path, _events(40.0))
+    out = tmp_path / "結果" / "run.json"
+    result = runner.invoke(app, ["bench", "--python", str(python), "--framework", "torch", "--quick", "--no-store",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert f"Result written to {out}" in result.stdout
+    assert out.is_file()
 
 
 @posix_only
@@ -150,10 +210,12 @@ def test_ctrl_c_keeps_finished_rows_and_exits_130(tmp_path: Path) -> None:
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
+    assert stderr.rstrip().splitlines()[-1] == "interrupted"
     doc = json.loads(stdout)
     assert doc["interrupted"] is True
     rows = {r["device"]: r for r in doc["rows"]}
     assert rows["cpu"]["status"] == "ok"
-    assert rows["cuda:0"]["status"] == "failed" and "interrupted" in rows["cuda:0"]["error"]
+    assert rows["cuda:0"]["status"] == "interrupted" and "interrupted" in rows["cuda:0"]["error"]
+    assert [r["status"] for r in json.loads(out.read_text(encoding="utf-8"))["rows"]] == ["ok", "interrupted"]
     assert json.loads(out.read_text(encoding="utf-8"))["id"] == doc["id"]
     assert len(store.load_all(tmp_path / "data" / "bench.sqlite3")) == 1

@@ -105,10 +105,54 @@ def test_no_path_reads_this_machines_bench_store(runner, app) -> None:
     assert doc["inputs"]["results"] == 2
 
 
+@pytest.mark.parametrize(("platform", "variables", "folder", "hint"), [
+    ("linux", {"XDG_DATA_HOME": "xdg data"}, ("xdg data", "nktenv"), "nktenv compare /mnt/labshare/results"),
+    ("win32", {"LOCALAPPDATA": "Users/藤澤/AppData/Local"}, ("Users", "藤澤", "AppData", "Local", "nktenv"),
+     "nktenv compare \\\\labserver\\share\\results"),
+])
+def test_the_default_is_this_machines_own_store_on_each_os(runner, app, tmp_path: Path, monkeypatch, platform, variables,
+                                                           folder, hint) -> None:
+    from nktenv.bench import store
+
+    monkeypatch.setattr(sys, "platform", platform)
+    monkeypatch.delenv("NKTENV_DATA_DIR")
+    for name, value in variables.items():
+        monkeypatch.setenv(name, str(tmp_path / value))
+    expected = tmp_path.joinpath(*folder) / "bench.sqlite3"
+    assert store.default_path() == expected  # the same file `nktenv bench` writes
+    result = invoke(runner, app, ["compare"])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"error: No results on this machine yet ({expected} does not exist); name result files, a folder or --store."
+    assert lines[1] == f"hint: Run `nktenv bench` first, or for example: {hint}"
+    store.save(make_result("here"))
+    result = invoke(runner, app, ["compare", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert [m["name"] for m in json.loads(result.stdout)["machines"]] == ["here"]
+
+
+def test_interrupted_rows_are_marked_interrupted_not_failed(runner, app, tmp_path: Path) -> None:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    for name in ("p1", "p2", "p3"):
+        doc = make_result(name)
+        if name == "p3":
+            for row in doc["rows"]:
+                if row["pipeline"] == "compiled":
+                    row.update(status="interrupted", error="interrupted (Ctrl-C) before this row finished",
+                               samples_per_s=None, blocks=[], epoch_s=None)
+        (folder / f"{name}.json").write_text(json.dumps(doc), encoding="utf-8")
+    result = invoke(runner, app, ["compare", str(folder)])
+    assert result.exit_code == 0, result.stderr
+    compiled = result.stdout.split("torch CNN, compiled pipeline")[1].split("Versions")[0]
+    p3 = next(line for line in compiled.splitlines() if line.strip().startswith("p3"))
+    assert p3.rstrip().endswith("interrupted") and "SLOW" not in p3 and "failed" not in result.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        ([], 2, "Name at least one result file"),
+        ([], 2, "No results on this machine yet"),
         (["{tmp}/missing"], 2, "missing does not exist"),
         (["{fleet}", "--baseline", "nobody"], 2, "No results from a machine named nobody"),
         (["{fleet}", "--margin", "15"], 2, "--margin must be between 0 and 1"),

@@ -170,6 +170,46 @@ def test_a_skipped_row_never_hides_a_measurement() -> None:
     assert not any(w.pipeline == "compiled" and w.device_kind == "cpu" for w in cmp.workloads)
 
 
+def test_interrupted_rows_never_hide_a_measurement_and_are_never_judged() -> None:
+    full = make_result("m", run="1", created_at="2026-11-01T00:00:00Z")
+    stopped = make_result("m", run="2", created_at="2026-11-02T00:00:00Z")
+    for row in stopped["rows"]:
+        if row["pipeline"] == "compiled":
+            row.update(status="interrupted", error="interrupted (Ctrl-C) before this row finished", samples_per_s=None, blocks=[])
+    peers = {n: make_result(n) for n in ("p1", "p2")}
+    only_stopped = make_result("n", run="3")
+    for row in only_stopped["rows"]:
+        if row["pipeline"] == "compiled":
+            row.update(status="interrupted", samples_per_s=None, blocks=[])
+    cmp = compare(results({"full": full, "stopped": stopped, "n": only_stopped, **peers}))
+    cell = next(c for c in cmp.cells_of(CNN_COMP_GPU) if c.machine == "m")
+    assert cell.status == "ok" and cell.result_id == full["id"]
+    cell = next(c for c in cmp.cells_of(CNN_COMP_GPU) if c.machine == "n")
+    assert cell.status == "interrupted" and cell.samples_per_s is None
+    assert outlier(cmp, "n", CNN_COMP_GPU) is None
+    # interrupted everywhere: not a workload at all
+    alone = compare(results({"n": only_stopped}))
+    assert not any(w.pipeline == "compiled" for w in alone.workloads)
+
+
+def test_rows_an_absent_framework_left_behind_are_not_a_workload() -> None:
+    # What earlier benches stored on a torch-only venv: six failed TensorFlow rows with the import error.
+    doc = make_result("torch-only")
+    error = "ModuleNotFoundError: No module named 'tensorflow'"
+    for model in ("mlp", "cnn"):
+        for pipeline in ("manual", "resident", "compiled"):
+            doc["rows"].append(dict(doc["rows"][0], framework="tensorflow", model=model, pipeline=pipeline, device="cpu",
+                                    device_kind="cpu", status="failed", error=error, samples_per_s=None, blocks=[]))
+    cmp = compare(results({"torch-only": doc, "peer": make_result("peer")}))
+    assert {w.framework for w in cmp.workloads} == {"torch"}
+    # a broken install (the framework is there, a library of it is not) is still shown
+    broken = copy.deepcopy(doc)
+    for row in broken["rows"]:
+        if row["framework"] == "tensorflow":
+            row["error"] = "ImportError: libcudnn.so.9: cannot open shared object file: No such file or directory"
+    assert "tensorflow" in {w.framework for w in compare(results({"b": broken})).workloads}
+
+
 def test_two_machines_sharing_a_host_name_are_told_apart() -> None:
     a = make_result("pc")
     b = make_result("pc", run="2")
