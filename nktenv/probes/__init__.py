@@ -26,6 +26,8 @@ ENV_VARS = (
     "LD_LIBRARY_PATH", "PATH", "CUDA_PATH", "CUDA_HOME", "CUDA_ROOT", "CONDA_PREFIX", "CONDA_DEFAULT_ENV",
     "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "LD_PRELOAD", "TF_CPP_MIN_LOG_LEVEL", "XLA_FLAGS",
     "CUDA_MODULE_LOADING", "PYTORCH_CUDA_ALLOC_CONF", "WSL_DISTRO_NAME",
+    # ROCm: the target the runtime pretends the GPU is, and which GPUs it shows.
+    "HSA_OVERRIDE_GFX_VERSION", "ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
 )
 _ENV_PREFIXES = ("CUDA_PATH_V", "NKTENV_OVERRIDE_")
 
@@ -92,6 +94,9 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
 
             os_facts = OsFacts(system=ctx.system)
         ctx.cache["wsl"] = os_facts.wsl
+        from nktenv.probes import gpus_other
+
+        other_future = pool.submit(ctx.guard, "gpus_other", lambda: gpus_other.probe_other_gpus(ctx), ([], {}))
         info, info_error = (None, "no interpreter to probe")
         if info_future is not None:
             info, info_error = ctx.guard("python", info_future.result, (None, None))
@@ -105,7 +110,10 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
 
         nvml_data = nvml_future.result()
         driver, gpus = ctx.guard("driver", lambda: nvidia.probe_driver(ctx, nvml_data), (None, []))
+        other, other_info = other_future.result()
+        gpus = gpus_other.merge(gpus, other, other_info)
         driver, gpus = ctx.guard("overrides", lambda: nvidia.apply_overrides(ctx, driver, gpus), (driver, gpus))
+        gpus = ctx.guard("gpu_arch", lambda: _derive_arch(gpus), gpus)
         toolkits = ctx.guard("cuda", lambda: cuda_probe.probe_cuda(ctx), [])
         fw = ctx.guard("frameworks", fw_future.result, None) if fw_future is not None else None
     fw_dicts = {}
@@ -115,6 +123,8 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
     win = ctx.guard("windows", lambda: win_probe.probe_windows(ctx), None)
 
     extra: dict[str, Any] = {}
+    if other_info.get("errors"):
+        extra["gpu_probe_errors"] = other_info["errors"]
     if ctx.cache.get("cuda_missing_roots"):
         extra["cuda_paths_missing"] = ctx.cache["cuda_missing_roots"]
     if ctx.errors:
@@ -138,6 +148,14 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
         frameworks=fw,
         extra=extra,
     )
+
+
+def _derive_arch(gpus: Any) -> list[Any]:
+    """GPUs whose driver gave no architecture get one from manifests/gpu-ids.toml (marked derived_arch)."""
+    from nktenv.gpuarch import with_derived_arch
+    from nktenv.manifest import load
+
+    return list(with_derived_arch(gpus, load()))
 
 
 def _nvml(seam: Seam) -> dict[str, Any]:
