@@ -54,6 +54,7 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
     for key, value in (overrides or {}).items():
         if key.startswith("NKTENV_OVERRIDE_"):
             env[key] = value
+    check_overrides(env)
     ctx = Ctx(seam=seam, plat={}, env=env)  # plat is filled in below; the children need only the seam
     timeout = framework_timeout or fw_probe.FRAMEWORK_TIMEOUT_S
     # The slow parts are child processes (NVML, the interpreter, each framework): they run in the
@@ -148,6 +149,34 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
         frameworks=fw,
         extra=extra,
     )
+
+
+def check_overrides(env: Mapping[str, str]) -> None:
+    """Refuse an NKTENV_OVERRIDE_GPUS that cannot be read, before anything is probed.
+
+    Raises:
+        NktenvError: "bad-override" (usage), naming the item and what is wrong with it.
+    """
+    from nktenv.i18n import _
+    from nktenv.probes.nvidia import OverrideError, parse_override_gpus
+
+    value = env.get("NKTENV_OVERRIDE_GPUS")
+    if value is None:
+        return
+    try:
+        parse_override_gpus(value)
+    except OverrideError as exc:
+        why = {
+            "vendor": _("cannot tell whose GPU it is"),
+            "arch": _("the part after the last ':' is no GPU architecture"),
+            "mismatch": _("the vendor, the name and the architecture do not agree"),
+        }[exc.why]
+        raise NktenvError(
+            "bad-override",
+            _("NKTENV_OVERRIDE_GPUS: cannot read '{item}': {why}.").format(item=exc.item, why=why),
+            hint=_("Write each GPU as VENDOR:ARCH or NAME:ARCH, e.g. nvidia:8.6, amd:gfx1100, 'NVIDIA GeForce RTX 4090:8.9'."),
+            exit_code=ExitCode.USAGE,
+        ) from None
 
 
 def _derive_arch(gpus: Any) -> list[Any]:
