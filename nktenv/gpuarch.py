@@ -77,6 +77,11 @@ def with_derived_arch(gpus: Iterable[Gpu], manifests: Manifests | None) -> tuple
     """The GPUs, each without an architecture given one from the table where it knows the device."""
     out = []
     for gpu in gpus:
+        if manifests is not None and not gpu.name and pci_id(gpu):
+            # sysfs and KFD give ids, not names: the PCI ID Repository's name, marked as such.
+            row = next((r for r in manifests.gpu_ids if r.kind == "device" and r.key == pci_id(gpu) and r.name), None)
+            if row is not None:
+                gpu = dataclasses.replace(gpu, name=row.name, extra={**gpu.extra, "name_source": "pci-id"})
         known = gpu.compute_capability if gpu.vendor in (None, "nvidia") else gpu.arch
         if known or manifests is None or not manifests.gpu_ids:
             out.append(gpu)

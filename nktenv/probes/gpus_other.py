@@ -158,9 +158,10 @@ def probe_linux(ctx: Ctx) -> tuple[list[Gpu], dict[str, Any]]:
             continue
         rows[dev["address"]] = {"vendor": dev["vendor"], "pci_id": f"{dev['vendor_id']}:{dev['device_id']}",
                                 "sources": ["sysfs"]}
-    for node in kfd:
+    for pos, node in enumerate(kfd):
         key = node["address"] or f"kfd-node-{node['node']}"
         row = rows.setdefault(key, {"vendor": "amd", "sources": []})
+        row.setdefault("order", pos)  # ROCm numbers GPUs in KFD node order, not by PCI address
         row["arch"] = node["arch"]
         row["sources"].append("kfd")
         if node["vendor_id"] and node["device_id"]:
@@ -170,9 +171,10 @@ def probe_linux(ctx: Ctx) -> tuple[list[Gpu], dict[str, Any]]:
         if ctx.seam.which("rocminfo"):
             res = ctx.seam.run(["rocminfo"], timeout=CMD_TIMEOUT_S)
             info["rocminfo_error"] = None if res.ok else (res.stderr.strip() or res.error or f"exit code {res.returncode}")
-            for agent in parse_rocminfo(res.stdout) if res.ok else []:
+            for pos, agent in enumerate(parse_rocminfo(res.stdout) if res.ok else []):
                 key = agent["address"] or f"rocminfo-{len(rows)}"
                 row = rows.setdefault(key, {"vendor": "amd", "sources": []})
+                row.setdefault("order", pos)
                 row["sources"].append("rocminfo")
                 row["arch"] = row.get("arch") or agent["arch"]
                 row["name"] = agent["name"]
@@ -190,7 +192,7 @@ def probe_linux(ctx: Ctx) -> tuple[list[Gpu], dict[str, Any]]:
                         row["sources"].append("rocm_agent_enumerator")
     gpus: list[Gpu] = []
     per_vendor: dict[str, int] = {}
-    for addr in sorted(rows):
+    for addr in sorted(rows, key=lambda a: (rows[a].get("order", 1 << 16), a)):
         row = rows[addr]
         index = per_vendor.get(row["vendor"], 0)
         per_vendor[row["vendor"]] = index + 1
@@ -222,9 +224,12 @@ def probe_windows(ctx: Ctx) -> tuple[list[Gpu], dict[str, Any]]:
             continue  # Microsoft Basic Display Adapter, remote-desktop and virtual adapters
         index = per_vendor.get(vendor, 0)
         per_vendor[vendor] = index + 1
-        gpus.append(Gpu(index=index, vendor=vendor, name=ad["name"], extra={
-            "source": "win32_videocontroller", "pci_id": f"{ad['vendor_id']}:{ad['device_id']}",
-            "driver_version": ad["driver_version"]}))
+        extra = {"source": "win32_videocontroller", "pci_id": f"{ad['vendor_id']}:{ad['device_id']}",
+                 "driver_version": ad["driver_version"]}
+        if vendor == "intel":
+            # Windows gives no bus address here; Intel names its integrated graphics UHD / Iris / HD.
+            extra["integrated"] = bool(re.search(r"\b(UHD|Iris|HD Graphics)\b", ad["name"] or ""))
+        gpus.append(Gpu(index=index, vendor=vendor, name=ad["name"], extra=extra))
     info["nvidia_pci_ids"] = nvidia or None
     return gpus, info
 
