@@ -334,7 +334,10 @@ def _cuda_checks(rel: TorchRelease, m: Machine, manifests: Manifests) -> list[_C
 
 def _requirements(rel: TorchRelease) -> tuple[str, ...]:
     # torchvision pins its torch exactly, so where the pairing is not in the manifest pip finds it.
-    return (f"torch=={rel.version}", f"torchvision=={rel.torchvision}" if rel.torchvision else "torchvision")
+    # torchaudio comes along only where torch.toml pairs it: the torch index carries that build, so the
+    # one --index-url serves all three and no other index can slip a mismatched build in.
+    reqs = (f"torch=={rel.version}", f"torchvision=={rel.torchvision}" if rel.torchvision else "torchvision")
+    return reqs + ((f"torchaudio=={rel.torchaudio}",) if rel.torchaudio else ())
 
 
 def _fail(code: str, title: str, fix: str | None = None, severity: str = "error") -> Finding:

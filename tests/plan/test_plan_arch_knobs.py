@@ -120,3 +120,16 @@ def test_bad_backend_env_is_one_line(runner, app, facts_file) -> None:
     result, _doc = _plan(runner, app, facts_file, env={"NKTENV_TORCH_BACKEND": "cuda12"})
     assert result.exit_code == 2 and "NKTENV_TORCH_BACKEND=cuda12" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- companions ---------------------------------------------------------------------------------------
+
+
+def test_companions_come_from_the_manifest_pairing_and_the_torch_index(manifests) -> None:
+    paired = make_plan(machine_facts(("RTX3090",), driver="550.54.15"), manifests, PlanRequest(torch="2.5.1"))
+    assert paired.torch.requirements == ("torch==2.5.1", "torchvision==0.20.1", "torchaudio==2.5.1")
+    argv = paired.torch.pip_command()
+    assert argv.count("--index-url") == 1 and "--extra-index-url" not in argv  # one index serves all three
+    # torch.toml pairs no torchaudio with 2.14.1: it is left out rather than guessed.
+    unpaired = make_plan(machine_facts(("RTX3090",), driver="550.54.15"), manifests, PlanRequest(torch="2.14.1"))
+    assert unpaired.torch.requirements == ("torch==2.14.1", "torchvision==0.29.1")
