@@ -1,7 +1,7 @@
 """AMD and Intel GPUs: PCI display devices, the KFD topology, ROCm's tools, the Windows adapter list.
 
 Linux: `/sys/bus/pci/devices/*/{class,vendor,device}` (display class 0x03), `/sys/class/kfd/kfd/topology/
-nodes/*/properties` (gfx_target_version), `rocminfo` and `rocm_agent_enumerator` where installed. Windows:
+nodes/*/properties` (gfx_target_version), `rocminfo`, `amd-smi` and `rocm_agent_enumerator` where installed. Windows:
 `Get-CimInstance Win32_VideoController` (PNPDeviceID `PCI\\VEN_1002&DEV_744C...`). The architecture lands
 in `arch` (gfx1100); where no tool says it, `nktenv.gpuarch` derives it from the PCI id later.
 """
@@ -69,6 +69,32 @@ def parse_rocminfo(text: str | None) -> list[dict[str, Any]]:
             "device": f"{int(chip.group(1), 16):04x}" if chip else None,
             "address": bdf_address(int(bdf)) if bdf.isdigit() else None,
         })
+    return out
+
+
+def parse_amd_smi_static(text: str | None) -> list[dict[str, Any]]:
+    """`amd-smi static --asic --bus` -> [{arch, name, device, address}] per `GPU: N` record."""
+    out: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        m = re.fullmatch(r"GPU: (\d+)", line)
+        if m and not raw.startswith(" "):
+            current = {"arch": None, "name": None, "device": None, "address": None}
+            out.append(current)
+            continue
+        key, sep, value = line.partition(":")
+        value = value.strip()
+        if current is None or not sep or value in ("", "N/A"):
+            continue
+        if key == "TARGET_GRAPHICS_VERSION" and re.fullmatch(r"gfx[0-9a-f]+", value):
+            current["arch"] = value
+        elif key == "MARKET_NAME" and not re.fullmatch(r"0x[0-9a-fA-F]+", value):
+            current["name"] = value
+        elif key == "DEVICE_ID" and re.fullmatch(r"0x[0-9a-fA-F]{1,4}", value):
+            current["device"] = value[2:].lower().zfill(4)
+        elif key == "BDF" and re.fullmatch(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]", value):
+            current["address"] = value.lower()
     return out
 
 
@@ -181,6 +207,18 @@ def probe_linux(ctx: Ctx) -> tuple[list[Gpu], dict[str, Any]]:
                 if agent["device"]:
                     row.setdefault("pci_id", f"1002:{agent['device']}")
         amd_rows = [r for r in rows.values() if r["vendor"] == "amd"]
+        if (not amd_rows or any(not r.get("arch") or not r.get("name") for r in amd_rows)) and ctx.seam.which("amd-smi"):
+            res = ctx.seam.run(["amd-smi", "static", "--asic", "--bus"], timeout=CMD_TIMEOUT_S)
+            info["amd_smi_error"] = None if res.ok else (res.stderr.strip() or res.error or f"exit code {res.returncode}")
+            for gpu in parse_amd_smi_static(res.stdout) if res.ok else []:
+                key = gpu["address"] or f"amd-smi-{len(rows)}"
+                row = rows.setdefault(key, {"vendor": "amd", "sources": []})
+                row["sources"].append("amd-smi")
+                row["arch"] = row.get("arch") or gpu["arch"]
+                row["name"] = row.get("name") or gpu["name"]
+                if gpu["device"]:
+                    row.setdefault("pci_id", f"1002:{gpu['device']}")
+            amd_rows = [r for r in rows.values() if r["vendor"] == "amd"]
         if any(not r.get("arch") for r in amd_rows) and ctx.seam.which("rocm_agent_enumerator"):
             res = ctx.seam.run(["rocm_agent_enumerator"], timeout=CMD_TIMEOUT_S)
             targets = parse_agent_enumerator(res.stdout) if res.ok else []
@@ -201,7 +239,7 @@ def probe_linux(ctx: Ctx) -> tuple[list[Gpu], dict[str, Any]]:
             # Intel's integrated graphics always sit at 00:02.0; discrete Arc cards behind a bridge.
             extra["integrated"] = addr.endswith("00:02.0")
         gpus.append(Gpu(index=index, vendor=row["vendor"], name=row.get("name"), arch=row.get("arch"),
-                        pci_bus_id=None if addr.startswith(("kfd-", "rocminfo-")) else addr, extra=extra))
+                        pci_bus_id=None if addr.startswith(("kfd-", "rocminfo-", "amd-smi-")) else addr, extra=extra))
     info["nvidia_pci_ids"] = {d["address"]: f"10de:{d['device_id']}" for d in pci if d["vendor"] == "nvidia"} or None
     return gpus, info
 

@@ -48,6 +48,18 @@ def test_rocm_agent_enumerator_old_and_new() -> None:
     assert gpus_other.parse_agent_enumerator(real("rocm_agent_enumerator-8x-mi300x.txt")) == ["gfx942"] * 8
 
 
+def test_amd_smi_static_mi350x() -> None:
+    (gpu,) = gpus_other.parse_amd_smi_static(real("amd-smi-static-mi350x.txt"))
+    # IFWI's and BOARD's NAME / PRODUCT_NAME are not the GPU's name; MARKET_NAME is.
+    assert gpu == {"arch": "gfx950", "name": "AMD Instinct MI350X", "device": "75a0", "address": "0000:05:00.0"}
+
+
+def test_mi350x_from_amd_smi_alone() -> None:
+    (gpu,) = replay_facts("mi350x-amd-smi").gpus
+    assert (gpu.vendor, gpu.name, gpu.arch, gpu.pci_bus_id) == ("amd", "AMD Instinct MI350X", "gfx950", "0000:05:00.0")
+    assert gpu.extra["source"] == "amd-smi" and "derived_arch" not in gpu.extra
+
+
 def test_kfd_properties_target_and_pci_address() -> None:
     props = gpus_other.parse_kfd_properties(real("kfd-properties-rx7900xtx.txt"))
     assert props["gfx_target_version"] == 110000 and props["vendor_id"] == 0x1002 and props["device_id"] == 0x744C

@@ -151,7 +151,8 @@ _PARSERS = [nvidia.parse_proc_driver_version, nvidia.parse_smi_header, nvidia.pa
             nvidia.kernel_log_lines, nvidia.parse_proc_modules, cuda.parse_nvcc_version, cuda.parse_version_json,
             cuda.parse_version_txt, cudnn.parse_cudnn_header, system.parse_os_release, system.parse_mokutil,
             system.parse_cpuinfo_model, gpus_other.parse_kfd_properties, gpus_other.parse_rocminfo,
-            gpus_other.parse_agent_enumerator, gpus_other.parse_video_controllers]
+            gpus_other.parse_agent_enumerator, gpus_other.parse_video_controllers,
+            gpus_other.parse_amd_smi_static]
 
 
 @given(st.text(max_size=300))
