@@ -194,3 +194,15 @@ def test_detect_refuses_a_bad_override_in_one_line(runner, app) -> None:
                            env={"NKTENV_OVERRIDE_GPUS": "AMD Radeon RX 7900 XTX:8.6"})
     assert result.exit_code == 2
     assert "NKTENV_OVERRIDE_GPUS" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_nvidia_gpu_without_cc_gets_its_device_id_from_the_pci_bus() -> None:
+    # nvidia-smi 470 gives the bus id '00000000:03:00.0' but no compute capability; sysfs knows the device.
+    k40 = Gpu(index=0, vendor="nvidia", name="Tesla K40c", pci_bus_id="00000000:03:00.0", extra={"source": "nvidia-smi"})
+    ok = Gpu(index=1, vendor="nvidia", name="Tesla T4", compute_capability="7.5", pci_bus_id="00000000:04:00.0")
+    info = {"nvidia_pci_ids": {"0000:03:00.0": "10de:1024", "0000:04:00.0": "10de:1eb8"}}
+    merged = gpus_other.merge([k40, ok], [Gpu(index=0, vendor="amd", arch="gfx1100")], info)
+    assert [g.vendor for g in merged] == ["nvidia", "nvidia", "amd"]
+    assert merged[0].extra["pci_id"] == "10de:1024" and "pci_id" not in merged[1].extra
+    (derived,) = gpuarch.with_derived_arch([merged[0]], load())
+    assert derived.compute_capability == "3.5" and derived.extra["derived_arch"]["source"] == "pci-id"
