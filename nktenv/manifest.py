@@ -23,7 +23,8 @@ from nktenv.errors import ExitCode, NktenvError
 from nktenv.i18n import _
 
 ENV_DIR = "NKTENV_MANIFESTS_DIR"
-FILES = ("cuda.toml", "torch.toml", "tensorflow.toml", "gpus.toml")
+FILES = ("cuda.toml", "torch.toml", "tensorflow.toml", "gpus.toml", "gpu-ids.toml")
+GPU_VENDORS = ("nvidia", "amd", "intel")
 PLATFORMS = (
     "linux-x86_64",
     "linux-aarch64",
@@ -212,6 +213,18 @@ class GpuArch:
 
 
 @dataclass(frozen=True)
+class GpuId:
+    """One row of gpu-ids.toml: an exact PCI id, a chip, or a name pattern, and the architecture."""
+
+    kind: str  # device | chip | name
+    vendor: str  # nvidia | amd | intel
+    key: str  # "10de:2b85", "GB202", or a regular expression
+    value: str  # compute capability ("12.0") or target ("gfx1100", "dg2")
+    source: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class Manifests:
     cuda: tuple[CudaRelease, ...]
     torch: tuple[TorchRelease, ...]  # newest first
@@ -221,6 +234,7 @@ class Manifests:
     index_pattern: str = DEFAULT_INDEX_PATTERN
     _by_cuda: Mapping[str, CudaRelease] = field(default_factory=dict, repr=False, compare=False)
     cudnn: tuple[CudnnMajor, ...] = ()  # newest major first
+    gpu_ids: tuple[GpuId, ...] = ()  # gpu-ids.toml, in file order (chips longest first)
 
     def cudnn_major(self, major: int | None) -> CudnnMajor | None:
         """The cuDNN major's library facts; None when the manifests do not describe it."""
@@ -546,6 +560,8 @@ def load_dir(folder: Path) -> Manifests:
     pattern, torch = _load_torch(_read(folder, "torch.toml"), by_cuda)
     tensorflow = _load_tf(_read(folder, "tensorflow.toml"), by_cuda)
     archs = _load_gpus(_read(folder, "gpus.toml"))
+    # Optional: a mirror refreshed by an older nktenv has no gpu-ids.toml; derivation is then off.
+    gpu_ids = _load_gpu_ids(_read(folder, "gpu-ids.toml")) if (folder / "gpu-ids.toml").is_file() else ()
     return Manifests(
         cuda=cuda,
         torch=torch,
@@ -555,6 +571,7 @@ def load_dir(folder: Path) -> Manifests:
         index_pattern=pattern,
         _by_cuda=by_cuda,
         cudnn=cudnn,
+        gpu_ids=gpu_ids,
     )
 
 
@@ -938,3 +955,49 @@ def _load_gpus(doc: dict[str, Any]) -> tuple[GpuArch, ...]:
                 raise e.bad(_("compute capability range overlaps {other}").format(other=other.name))
         out.append(arch)
     return tuple(sorted(out, key=lambda a: cc_tuple(a.cc_min)))
+
+
+_GPU_ID = re.compile(r"^(10de|1002|8086):[0-9a-f]{4}$")
+_GPU_ID_TABLES = {
+    "nvidia_chip": ("chip", "nvidia"),
+    "nvidia_device": ("device", "nvidia"),
+    "nvidia_name": ("name", "nvidia"),
+    "amd_device": ("device", "amd"),
+    "intel_device": ("device", "intel"),
+}
+
+
+def _load_gpu_ids(doc: dict[str, Any]) -> tuple[GpuId, ...]:
+    file = "gpu-ids.toml"
+    _top(file, doc, tuple(_GPU_ID_TABLES))
+    out: list[GpuId] = []
+    for table, (kind, vendor) in _GPU_ID_TABLES.items():
+        for i, raw in enumerate(_table_list(file, doc, table)):
+            label = f"{table} #{i + 1}"
+            if kind == "chip":
+                e = _Entry(file, label, raw, ("chips", "cc", "source"))
+                cc = e.text("cc", check=_is_cc, example="8.6") or ""
+                source = e.text("source") or ""
+                for chip in e.texts("chips", check=lambda v: bool(re.match(r"^[A-Z]{2}\d{2,3}[A-Z]?$", v)),
+                                    example="GB202") or ():
+                    out.append(GpuId("chip", vendor, chip, cc, source))
+            elif kind == "name":
+                e = _Entry(file, label, raw, ("pattern", "cc", "source"))
+                pattern = e.text("pattern") or ""
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise e.bad(_("pattern is not a valid regular expression: {error}").format(error=exc)) from None
+                out.append(GpuId("name", vendor, pattern, e.text("cc", check=_is_cc, example="8.6") or "",
+                                 e.text("source") or ""))
+            else:
+                key = "cc" if vendor == "nvidia" else "arch"
+                e = _Entry(file, label, raw, ("id", "name", key, "source"))
+                prefix = {"nvidia": "10de", "amd": "1002", "intel": "8086"}[vendor]
+                pci = e.text("id", check=lambda v, p=prefix: bool(_GPU_ID.match(v)) and v.startswith(p + ":"),
+                             example=f"{prefix}:abcd") or ""
+                check = _is_cc if vendor == "nvidia" else (lambda v: bool(re.match(r"^[a-z][a-z0-9-]*$", v)))
+                value = e.text(key, check=check, example="8.6" if vendor == "nvidia" else "gfx1100") or ""
+                out.append(GpuId("device", vendor, pci, value, e.text("source") or "", e.text("name", required=False)))
+    chips = sorted((g for g in out if g.kind == "chip"), key=lambda g: -len(g.key))
+    return tuple([g for g in out if g.kind != "chip"] + chips)

@@ -9,9 +9,11 @@ the plan falls back to the CPU index (never PyPI's multi-GB CUDA default on Linu
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
+from nktenv import gpuarch
 from nktenv.facts import Facts, Gpu
 from nktenv.findings import Finding
 from nktenv.i18n import _
@@ -49,6 +51,34 @@ class PlanRequest:
     variant: str = "auto"  # auto | cpu | cu126 | rocm6.2 | xpu ...
     python: str | None = None  # X.Y; None = the probed interpreter
     cpu_fallback: bool = True
+    variant_from_env: bool = False  # the variant is NKTENV_TORCH_BACKEND's, not --variant's
+
+
+BACKEND_ENV = "NKTENV_TORCH_BACKEND"
+_BACKEND = re.compile(r"^(auto|cpu|xpu|cu\d{3}|rocm\d+\.\d+(\.\d+)?)$")
+
+
+def torch_backend(flag: str | None, environ: Mapping[str, str]) -> tuple[str, bool]:
+    """(variant, from_env): --variant wins; else NKTENV_TORCH_BACKEND (like uv's UV_TORCH_BACKEND); else auto.
+
+    Raises:
+        NktenvError: "bad-torch-backend" (usage) for a value that names no backend.
+    """
+    if flag is not None and flag.strip():
+        return flag.strip().lower(), False
+    value = (environ.get(BACKEND_ENV) or "").strip().lower()
+    if not value:
+        return "auto", False
+    if not _BACKEND.match(value):
+        from nktenv.errors import ExitCode, NktenvError
+
+        raise NktenvError(
+            "bad-torch-backend",
+            _("{name}={value} names no PyTorch backend.").format(name=BACKEND_ENV, value=environ.get(BACKEND_ENV)),
+            hint=_("Use auto, cpu, cuXYZ (such as cu126), rocmX.Y (such as rocm6.4) or xpu, or unset it."),
+            exit_code=ExitCode.USAGE,
+        )
+    return value, value != "auto"
 
 
 @dataclass(frozen=True)
@@ -132,6 +162,7 @@ class Machine:
     warnings: tuple[Finding, ...] = ()
     tegra: bool = False  # NVIDIA Jetson (L4T): the desktop and server wheel indexes do not apply
     l4t: str | None = None
+    assumed_gpu: bool = False  # NKTENV_OVERRIDE_DRIVER without a GPU: plan for a GPU every build covers
 
     @property
     def ccs(self) -> tuple[tuple[int, int], ...]:
@@ -214,6 +245,8 @@ def machine(facts: Facts, request: PlanRequest) -> Machine:
                     fix=_("Set CUDA_DEVICE_ORDER=PCI_BUS_ID, or mask GPUs by UUID."),
                 )
             )
+    for g in visible:
+        notes.extend(_derived_note(g))
     unknown = [g for g in visible if g.cc is None]
     if unknown:
         warnings.append(
@@ -229,6 +262,9 @@ def machine(facts: Facts, request: PlanRequest) -> Machine:
             )
         )
     driver = facts.driver.version if facts.driver else None
+    overrides = (facts.driver.extra.get("overrides") or {}) if facts.driver else {}
+    assumed = bool(driver and "version" in overrides and "gpus" not in overrides and not visible and not hidden
+                   and not any(g.vendor in ("amd", "intel") for g in facts.gpus))
     return Machine(
         system=system,
         wsl=wsl,
@@ -244,7 +280,19 @@ def machine(facts: Facts, request: PlanRequest) -> Machine:
         warnings=tuple(warnings),
         tegra=bool(facts.os.tegra),
         l4t=facts.os.l4t_release,
+        assumed_gpu=assumed and system != "darwin",
     )
+
+
+def _derived_note(gpu: Gpu) -> list[str]:
+    d = gpuarch.derived(gpu)
+    if not d or not gpu.compute_capability:
+        return []
+    if d.get("source") == "pci-id":
+        text = _("The driver does not report the compute capability of {gpu}; sm_{cc} comes from its PCI id {key} (gpu-ids.toml).")
+    else:
+        text = _("The driver does not report the compute capability of {gpu}; sm_{cc} comes from its name, {key} (gpu-ids.toml).")
+    return [text.format(gpu=gpu.name or gpu.index, cc=gpu.compute_capability.replace(".", ""), key=d.get("from"))]
 
 
 def _gpu_label(gpu: Gpu) -> str:
@@ -287,7 +335,10 @@ def _cuda_checks(rel: TorchRelease, m: Machine, manifests: Manifests) -> list[_C
 
 def _requirements(rel: TorchRelease) -> tuple[str, ...]:
     # torchvision pins its torch exactly, so where the pairing is not in the manifest pip finds it.
-    return (f"torch=={rel.version}", f"torchvision=={rel.torchvision}" if rel.torchvision else "torchvision")
+    # torchaudio comes along only where torch.toml pairs it: the torch index carries that build, so the
+    # one --index-url serves all three and no other index can slip a mismatched build in.
+    reqs = (f"torch=={rel.version}", f"torchvision=={rel.torchvision}" if rel.torchvision else "torchvision")
+    return reqs + ((f"torchaudio=={rel.torchaudio}",) if rel.torchaudio else ())
 
 
 def _fail(code: str, title: str, fix: str | None = None, severity: str = "error") -> Finding:
@@ -525,8 +576,13 @@ def _torch(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[Framewor
         ), findings
 
     if req.variant != "auto":
+        if req.variant_from_env:
+            reasons.append(_("{name}={variant} chooses the build (--variant overrides it).").format(
+                name=BACKEND_ENV, variant=req.variant))
         plan, more = _explicit_variant(usable, m, manifests, req, reasons)
         return plan, findings + more
+    if m.assumed_gpu:
+        return _assumed_gpu(usable, m, manifests, reasons), findings
 
     if m.gpus:
         reasons.append(
@@ -540,23 +596,32 @@ def _torch(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[Framewor
             if good:
                 chosen = (rel, good[0], good)
                 break
+    unknown = [g for g in m.gpus if g.cc is None]
+    if chosen is not None and unknown:
+        chosen = _widest(chosen, usable, m, manifests, unknown, reasons)
     if chosen is not None:
         rel, best, good = chosen
         v = best.variant
-        reasons.append(
-            _(
-                "torch {version} + {variant}: driver {driver} meets its floor {floor} ({table}), and its GPU code covers every visible GPU."
-            ).format(
-                version=rel.version, variant=v.name, driver=m.driver, floor=best.floor, table=_driver_table(m)
+        if unknown:
+            reasons.append(
+                _("torch {version} + {variant}: driver {driver} meets its floor {floor} ({table}).").format(
+                    version=rel.version, variant=v.name, driver=m.driver, floor=best.floor, table=_driver_table(m))
             )
-        )
-        if len(good) > 1:
+        else:
+            reasons.append(
+                _(
+                    "torch {version} + {variant}: driver {driver} meets its floor {floor} ({table}), and its GPU code covers every visible GPU."
+                ).format(
+                    version=rel.version, variant=v.name, driver=m.driver, floor=best.floor, table=_driver_table(m)
+                )
+            )
+        if len(good) > 1 and not unknown:
             reasons.append(
                 _("Newest qualifying CUDA variant chosen; {others} also qualify.").format(
                     others=join_list(c.variant.name for c in good[1:])
                 )
             )
-        if wanted == "latest" and rel is not newest:
+        if wanted == "latest" and rel is not newest and not unknown:
             why = _diagnose(newest, m, manifests, severity="info")
             reasons.append(
                 _(
@@ -631,6 +696,89 @@ def _torch(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[Framewor
     return FrameworkPlan(
         target.version, "cpu", cpu.index_url, _requirements(target), tuple(reasons), False
     ), findings
+
+
+def _widest(
+    chosen: tuple[TorchRelease, _Check, list[_Check]],
+    usable: Sequence[TorchRelease],
+    m: Machine,
+    manifests: Manifests,
+    unknown: Sequence[Gpu],
+    reasons: list[str],
+) -> tuple[TorchRelease, _Check, list[_Check]]:
+    """For a GPU of unknown architecture the newest build may lack its kernels: take the build (of
+    any usable release the driver allows) whose kernels cover the most GPU architectures, the newest
+    among equals, and say so."""
+    best = chosen
+    score = _breadth(chosen[1].variant, m, manifests)
+    for rel in usable:
+        for c in _cuda_checks(rel, m, manifests):
+            if c.ok and _breadth(c.variant, m, manifests) > score:
+                best, score = (rel, c, [c]), _breadth(c.variant, m, manifests)
+    rel, c, _good = best
+    names = join_list(_gpu_label(g) for g in unknown)
+    if best is chosen:
+        text = _("The architecture of {names} is unknown; torch {version} + {variant} is both the newest build the driver allows and one whose kernels cover the widest range ({range}).")
+    else:
+        text = _("The architecture of {names} is unknown, so the plan takes torch {version} + {variant}, the build whose kernels cover the widest range ({range}), rather than the newest, torch {newest} + {newest_variant}.")
+    reasons.append(text.format(names=names, version=rel.version, variant=c.variant.name, range=_arch_range(c.variant, m),
+                               newest=chosen[0].version, newest_variant=chosen[1].variant.name))
+    return best
+
+
+def _known_ccs(manifests: Manifests) -> list[tuple[int, int]]:
+    """Every compute capability a real GPU has, from gpu-ids.toml and the generations table."""
+    from nktenv.manifest import cc_tuple
+
+    ccs = {cc_tuple(r.value) for r in manifests.gpu_ids if r.vendor == "nvidia"}
+    ccs |= {cc_tuple(a.cc_min) for a in manifests.gpu_archs} | {cc_tuple(a.cc_max) for a in manifests.gpu_archs}
+    return sorted(ccs)
+
+
+def _breadth(v: TorchVariant, m: Machine, manifests: Manifests) -> int:
+    sass, ptx = v.archs(m.driver_os if m.system == "windows" else "linux", m.arch)
+    return sum(1 for cc in _known_ccs(manifests) if build_covers(cc, sass, ptx))
+
+
+def _arch_range(v: TorchVariant, m: Machine) -> str:
+    """'sm_50 to sm_90, newer through PTX compute_90' — what a build's GPU code runs on."""
+    from nktenv.manifest import cc_tuple
+
+    sass, ptx = v.archs(m.driver_os if m.system == "windows" else "linux", m.arch)
+    if not sass:
+        return "-"
+    low, high = min(sass, key=cc_tuple), max(sass, key=cc_tuple)
+    text = _("sm_{low} to sm_{high}").format(low=low.replace(".", ""), high=high.replace(".", ""))
+    if ptx:
+        text = _("{range}, newer GPUs through PTX compute_{ptx}").format(
+            range=text, ptx=max(ptx, key=cc_tuple).replace(".", ""))
+    return text
+
+
+def _assumed_gpu(
+    usable: Sequence[TorchRelease], m: Machine, manifests: Manifests, reasons: list[str]
+) -> FrameworkPlan:
+    """NKTENV_OVERRIDE_DRIVER without a GPU (planning for a machine that is not here, like uv's
+    UV_CUDA_DRIVER_VERSION): the newest build the driver allows, for a GPU every build covers."""
+    for rel in usable:
+        for v in rel.variants_for(m.platform):
+            if not v.is_cuda or not v.archs_known:
+                continue
+            floor = driver_floor(v.cuda, m.driver_os, manifests=manifests)
+            if m.driver and floor and driver_satisfies(m.driver, floor):
+                reasons.append(
+                    _("No GPU is visible and NKTENV_OVERRIDE_DRIVER={driver} is set: the plan assumes a GPU that every CUDA build covers. torch {version} + {variant} is the newest the driver allows (floor {floor}, {table}); its kernels run on {range}.").format(
+                        driver=m.driver, version=rel.version, variant=v.name, floor=floor, table=_driver_table(m),
+                        range=_arch_range(v, m))
+                )
+                return FrameworkPlan(rel.version, v.name, v.index_url, _requirements(rel), tuple(reasons), True,
+                                     cuda=v.cuda)
+    target = usable[0]
+    cpu = _cpu_variant(target, m)
+    reasons.append(_("No GPU is visible and no CUDA build of torch allows driver {driver}: CPU build of torch {version}.").format(
+        driver=m.driver, version=target.version))
+    return FrameworkPlan(target.version, "cpu", cpu.index_url if cpu else None, _requirements(target),
+                         tuple(reasons), False)
 
 
 def _cheapest_unlock(
@@ -1026,6 +1174,11 @@ def make_plan(facts: Facts, manifests: Manifests, request: PlanRequest | None = 
         from dataclasses import replace as _replace
 
         req = _replace(req, torch=version, variant=local.split(".")[0].lower())
+    gpus = gpuarch.with_derived_arch(facts.gpus, manifests)
+    if gpus != facts.gpus:  # a snapshot from before derivation, or a hand-written one
+        from dataclasses import replace as _replace
+
+        facts = _replace(facts, gpus=gpus)
     m = machine(facts, req)
     findings: list[Finding] = list(m.warnings)
     if m.tegra and (req.torch.strip().lower() != "none" or req.tensorflow.strip().lower() != "none"):

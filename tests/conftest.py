@@ -16,7 +16,7 @@ def _hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("NKTENV_LANG", "en")
     monkeypatch.setenv("NKTENV_DATA_DIR", str(tmp_path_factory.mktemp("nktenv-data")))
-    for var in ("NKTENV_OVERRIDE_DRIVER", "NKTENV_OVERRIDE_CUDA_DRIVER", "NKTENV_OVERRIDE_GPUS"):
+    for var in ("NKTENV_OVERRIDE_DRIVER", "NKTENV_OVERRIDE_CUDA_DRIVER", "NKTENV_OVERRIDE_GPUS", "NKTENV_TORCH_BACKEND"):
         monkeypatch.delenv(var, raising=False)
     import nktenv.cli._common as common
     import nktenv.i18n as i18n

@@ -164,7 +164,7 @@ def render(facts: Facts, console: Any) -> None:
         mem = _gib(g.memory_total_bytes)
         t.add_row(_("GPU {index}").format(index=g.index if g.index is not None else "?"),
                   " ".join(x for x in (g.name or "?", f"sm_{g.compute_capability.replace('.', '')}"
-                                       if g.compute_capability else "", mem) if x))
+                                       if g.compute_capability else (g.arch or ""), mem) if x))
     if not facts.gpus:
         t.add_row(_("GPUs"), _("unknown") if "gpus" in unknown else _("none found"))
     for tk in facts.cuda_toolkits:

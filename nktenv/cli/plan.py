@@ -38,8 +38,14 @@ def register(app: typer.Typer) -> None:
             typer.Option("--tensorflow", metavar="<version>", help="TensorFlow release: none, latest, or a version such as 2.15."),
         ] = "none",
         variant: Annotated[
-            str, typer.Option("--variant", metavar="<name>", help="PyTorch build: auto, cpu, cu126, cu130, rocm6.2, xpu ...")
-        ] = "auto",
+            Optional[str],
+            typer.Option(
+                "--variant",
+                metavar="<name>",
+                help="PyTorch build: auto, cpu, cu126, cu130, rocm6.2, xpu ... (default: NKTENV_TORCH_BACKEND, else auto).",
+                show_default=False,
+            ),
+        ] = None,
         python: Annotated[
             Optional[str],
             typer.Option(
@@ -60,7 +66,7 @@ def register(app: typer.Typer) -> None:
         from nktenv.i18n import _
         from nktenv.manifest import load as load_manifests
         from nktenv.output import emit_json
-        from nktenv.plan import PlanRequest, make_plan
+        from nktenv.plan import PlanRequest, make_plan, torch_backend
 
         if python is not None and not re.fullmatch(r"\d+\.\d+(\.\d+)?", python.strip()):
             raise NktenvError(
@@ -85,14 +91,18 @@ def register(app: typer.Typer) -> None:
                     ),
                     exit_code=ExitCode.USAGE,
                 )
+        import os
+
+        chosen, from_env = torch_backend(variant, os.environ)
         facts = _facts(facts_file)
         manifests = load_manifests()
         request = PlanRequest(
             torch=torch,
             tensorflow=tensorflow,
-            variant=variant.strip().lower(),
+            variant=chosen,
             python=python,
             cpu_fallback=not no_cpu_fallback,
+            variant_from_env=from_env,
         )
         result = make_plan(facts, manifests, request)
         if json_:

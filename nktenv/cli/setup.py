@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         python: Annotated[Optional[str], typer.Option("--python", metavar="<path|X.Y>", help="Base interpreter: a path to python, or a version such as 3.11.", show_default=False)] = None,
         torch: Annotated[str, typer.Option("--torch", metavar="<version>", help="PyTorch version, latest, or none.")] = "latest",
         tensorflow: Annotated[str, typer.Option("--tensorflow", metavar="<version>", help="TensorFlow version, latest, or none.")] = "none",
-        variant: Annotated[str, typer.Option("--variant", metavar="<name>", help="Build variant (cu126, cpu, ...) or auto.")] = "auto",
+        variant: Annotated[Optional[str], typer.Option("--variant", metavar="<name>", help="Build variant (cu126, cpu, ...) or auto (default: NKTENV_TORCH_BACKEND, else auto).", show_default=False)] = None,
         installer: Annotated[str, typer.Option("--installer", metavar="<uv|pip|auto>", help="uv, pip, or auto (uv when available).")] = "auto",
         index_url: Annotated[Optional[str], typer.Option("--index-url", metavar="<url>", help="Package index to use instead of the plan's (a lab mirror).", show_default=False)] = None,
         extra_index_url: Annotated[Optional[list[str]], typer.Option("--extra-index-url", metavar="<url>", help="Additional package index (repeatable).", show_default=False)] = None,
@@ -124,7 +124,7 @@ def _refuse_cpu_fallback(err: Console, plan: Any) -> None:
     )
 
 
-def _plan_spec(interpreter: Any, *, torch: str, tensorflow: str, variant: str,
+def _plan_spec(interpreter: Any, *, torch: str, tensorflow: str, variant: str | None,
                allow_cpu: bool = False) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """Probe and plan; returns (spec, facts dict, plan dict). Raises when the plan cannot be met."""
     from nktenv.i18n import _
@@ -145,8 +145,14 @@ def _plan_spec(interpreter: Any, *, torch: str, tensorflow: str, variant: str,
     err = _err()
     with err.status(_("Probing this machine…")):
         facts = detect(open_seam(), python=interpreter.path, frameworks=False)
+    import os
+
+    from nktenv.plan import torch_backend
+
+    chosen, from_env = torch_backend(variant, os.environ)
     plan = make_plan(facts, manifest.load(), PlanRequest(
-        torch=torch, tensorflow=tensorflow, variant=variant, python=interpreter.version, cpu_fallback=True))
+        torch=torch, tensorflow=tensorflow, variant=chosen, python=interpreter.version, cpu_fallback=True,
+        variant_from_env=from_env))
     plan_doc = plan.to_dict()
     nvidia = has_nvidia_gpu(facts)
     if not plan.ok:
@@ -167,7 +173,7 @@ def _plan_spec(interpreter: Any, *, torch: str, tensorflow: str, variant: str,
     if shown:
         _render_findings(err, shown)
     fallback = any(fw is not None and not fw.gpu for fw in (plan.torch, plan.tensorflow))
-    if nvidia and fallback and not allow_cpu and variant.strip().lower() != "cpu":
+    if nvidia and fallback and not allow_cpu and chosen != "cpu":
         _render_driver(err, facts, plan.findings)
         _refuse_cpu_fallback(err, plan)
     if getattr(plan, "separate_venvs", False) and plan.torch is not None and plan.tensorflow is not None:

@@ -26,6 +26,8 @@ ENV_VARS = (
     "LD_LIBRARY_PATH", "PATH", "CUDA_PATH", "CUDA_HOME", "CUDA_ROOT", "CONDA_PREFIX", "CONDA_DEFAULT_ENV",
     "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "LD_PRELOAD", "TF_CPP_MIN_LOG_LEVEL", "XLA_FLAGS",
     "CUDA_MODULE_LOADING", "PYTORCH_CUDA_ALLOC_CONF", "WSL_DISTRO_NAME",
+    # ROCm: the target the runtime pretends the GPU is, and which GPUs it shows.
+    "HSA_OVERRIDE_GFX_VERSION", "ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
 )
 _ENV_PREFIXES = ("CUDA_PATH_V", "NKTENV_OVERRIDE_")
 
@@ -52,6 +54,7 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
     for key, value in (overrides or {}).items():
         if key.startswith("NKTENV_OVERRIDE_"):
             env[key] = value
+    check_overrides(env)
     ctx = Ctx(seam=seam, plat={}, env=env)  # plat is filled in below; the children need only the seam
     timeout = framework_timeout or fw_probe.FRAMEWORK_TIMEOUT_S
     # The slow parts are child processes (NVML, the interpreter, each framework): they run in the
@@ -92,6 +95,9 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
 
             os_facts = OsFacts(system=ctx.system)
         ctx.cache["wsl"] = os_facts.wsl
+        from nktenv.probes import gpus_other
+
+        other_future = pool.submit(ctx.guard, "gpus_other", lambda: gpus_other.probe_other_gpus(ctx), ([], {}))
         info, info_error = (None, "no interpreter to probe")
         if info_future is not None:
             info, info_error = ctx.guard("python", info_future.result, (None, None))
@@ -105,7 +111,10 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
 
         nvml_data = nvml_future.result()
         driver, gpus = ctx.guard("driver", lambda: nvidia.probe_driver(ctx, nvml_data), (None, []))
+        other, other_info = other_future.result()
+        gpus = gpus_other.merge(gpus, other, other_info)
         driver, gpus = ctx.guard("overrides", lambda: nvidia.apply_overrides(ctx, driver, gpus), (driver, gpus))
+        gpus = ctx.guard("gpu_arch", lambda: _derive_arch(gpus), gpus)
         toolkits = ctx.guard("cuda", lambda: cuda_probe.probe_cuda(ctx), [])
         fw = ctx.guard("frameworks", fw_future.result, None) if fw_future is not None else None
     fw_dicts = {}
@@ -115,6 +124,8 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
     win = ctx.guard("windows", lambda: win_probe.probe_windows(ctx), None)
 
     extra: dict[str, Any] = {}
+    if other_info.get("errors"):
+        extra["gpu_probe_errors"] = other_info["errors"]
     if ctx.cache.get("cuda_missing_roots"):
         extra["cuda_paths_missing"] = ctx.cache["cuda_missing_roots"]
     if ctx.errors:
@@ -138,6 +149,42 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
         frameworks=fw,
         extra=extra,
     )
+
+
+def check_overrides(env: Mapping[str, str]) -> None:
+    """Refuse an NKTENV_OVERRIDE_GPUS that cannot be read, before anything is probed.
+
+    Raises:
+        NktenvError: "bad-override" (usage), naming the item and what is wrong with it.
+    """
+    from nktenv.i18n import _
+    from nktenv.probes.nvidia import OverrideError, parse_override_gpus
+
+    value = env.get("NKTENV_OVERRIDE_GPUS")
+    if value is None:
+        return
+    try:
+        parse_override_gpus(value)
+    except OverrideError as exc:
+        why = {
+            "vendor": _("cannot tell whose GPU it is"),
+            "arch": _("the part after the last ':' is no GPU architecture"),
+            "mismatch": _("the vendor, the name and the architecture do not agree"),
+        }[exc.why]
+        raise NktenvError(
+            "bad-override",
+            _("NKTENV_OVERRIDE_GPUS: cannot read '{item}': {why}.").format(item=exc.item, why=why),
+            hint=_("Write each GPU as VENDOR:ARCH or NAME:ARCH, e.g. nvidia:8.6, amd:gfx1100, 'NVIDIA GeForce RTX 4090:8.9'."),
+            exit_code=ExitCode.USAGE,
+        ) from None
+
+
+def _derive_arch(gpus: Any) -> list[Any]:
+    """GPUs whose driver gave no architecture get one from manifests/gpu-ids.toml (marked derived_arch)."""
+    from nktenv.gpuarch import with_derived_arch
+    from nktenv.manifest import load
+
+    return list(with_derived_arch(gpus, load()))
 
 
 def _nvml(seam: Seam) -> dict[str, Any]:

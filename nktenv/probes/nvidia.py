@@ -225,17 +225,77 @@ def parse_lspci(text: str | None) -> list[Gpu]:
     return gpus
 
 
+_OVERRIDE_VENDORS = ("nvidia", "amd", "intel")
+_NAME_VENDOR = (
+    ("amd", re.compile(r"\b(AMD|Radeon|Instinct|ATI)\b", re.IGNORECASE)),
+    ("intel", re.compile(r"\b(Intel|Arc)\b", re.IGNORECASE)),
+    ("nvidia", re.compile(r"\b(NVIDIA|GeForce|Tesla|Quadro|TITAN|RTX|GTX|[ABHL]\d{1,3}0?S?)\b", re.IGNORECASE)),
+)
+_ARCH_OF = {
+    "nvidia": re.compile(r"^(\d+\.\d+|sm_?\d{2,3})$", re.IGNORECASE),
+    "amd": re.compile(r"^gfx[0-9a-f]{3,4}$", re.IGNORECASE),
+    "intel": re.compile(r"^(pvc|bmg|dg2|acm-g\d+|mtl(-[a-z])?|lnl(-[a-z])?|arl(-[a-z])?|ptl(-[a-z])?)$", re.IGNORECASE),
+}
+
+
+class OverrideError(ValueError):
+    """An NKTENV_OVERRIDE_GPUS item nktenv cannot read; `why`: vendor | arch | mismatch."""
+
+    def __init__(self, item: str, why: str) -> None:
+        super().__init__(f"{item!r}: {why}")
+        self.item = item
+        self.why = why
+
+
+def _arch_vendor(value: str) -> str | None:
+    return next((v for v, rx in _ARCH_OF.items() if rx.match(value)), None)
+
+
+def _name_vendor(name: str) -> str | None:
+    return next((v for v, rx in _NAME_VENDOR if rx.search(name)), None)
+
+
+def _cc_text(value: str) -> str:
+    m = re.fullmatch(r"sm_?(\d+)(\d)", value, re.IGNORECASE)
+    return f"{m.group(1)}.{m.group(2)}" if m else value
+
+
 def parse_override_gpus(value: str) -> list[Gpu]:
-    """NKTENV_OVERRIDE_GPUS: 'NAME:CC,NAME:CC' (CC optional); an empty string means no GPUs."""
-    gpus = []
+    """NKTENV_OVERRIDE_GPUS: comma-separated `[VENDOR:][NAME][:ARCH]` items; an empty string means no GPUs.
+
+    VENDOR is nvidia, amd or intel; without it the vendor comes from ARCH (8.6 / sm_86: NVIDIA, gfx1100:
+    AMD, dg2 / bmg: Intel) or from the name (Radeon, Arc, GeForce...). ARCH is the compute capability for
+    NVIDIA and the target for AMD and Intel; left out, it is derived from the name (gpu-ids.toml).
+
+    Raises:
+        OverrideError: an item whose vendor cannot be told, or whose ARCH does not fit its vendor.
+    """
+    gpus: list[Gpu] = []
+    counts: dict[str, int] = {}
     for item in (p.strip() for p in value.split(",")):
         if not item:
             continue
-        name, sep, cc = item.rpartition(":")
-        if not sep or not re.fullmatch(r"\d+\.\d+", cc.strip()):
-            name, cc = item, ""
-        gpus.append(Gpu(index=len(gpus), vendor="nvidia", name=name.strip(), compute_capability=cc.strip() or None,
-                        extra={"source": "override"}))
+        parts = [p.strip() for p in item.split(":")]
+        vendor = parts.pop(0).lower() if parts[0].lower() in _OVERRIDE_VENDORS and len(parts) > 1 else None
+        arch = parts.pop() if len(parts) > 1 or (parts and _arch_vendor(parts[-1])) else None
+        name = ":".join(parts).strip() or None
+        arch_vendor = _arch_vendor(arch) if arch else None
+        if arch is not None and arch_vendor is None:
+            raise OverrideError(item, "arch")
+        named = _name_vendor(name) if name else None
+        vendor = vendor or arch_vendor or named
+        if vendor is None:
+            raise OverrideError(item, "vendor")
+        if (arch_vendor and arch_vendor != vendor) or (named and named != vendor):
+            raise OverrideError(item, "mismatch")
+        index = counts.get(vendor, 0)
+        counts[vendor] = index + 1
+        gpus.append(Gpu(
+            index=index, vendor=vendor, name=name,
+            compute_capability=_cc_text(arch) if arch and vendor == "nvidia" else None,
+            arch=arch.lower() if arch and vendor != "nvidia" else None,
+            extra={"source": "override"},
+        ))
     return gpus
 
 

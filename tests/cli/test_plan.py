@@ -48,7 +48,7 @@ def test_human_output_shows_build_command_and_reasons(runner, app, tmp_path) -> 
     out = result.stdout
     assert "PyTorch 2.5.1 (GPU build, cu124)" in out
     assert (
-        "python -m pip install torch==2.5.1 torchvision==0.20.1 --index-url https://download.pytorch.org/whl/cu124"
+        "python -m pip install torch==2.5.1 torchvision==0.20.1 torchaudio==2.5.1 --index-url https://download.pytorch.org/whl/cu124"
         in out
     )
     assert "driver 550.54.15 meets its floor 525.60.13" in out

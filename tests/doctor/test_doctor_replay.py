@@ -23,6 +23,12 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "kepler-k40-driver470": (set(), set()),
     "laptop-no-driver": ({"driver_not_installed"}, set()),
     "macos-arm64": (set(), set()),
+    # AMD and Intel GPUs: no ROCm/XPU rules yet, and none of the NVIDIA ones may fire.
+    "mi25x7-rocminfo": (set(), set()),
+    "mi350x-amd-smi": (set(), set()),
+    "rx7900xtx-amdgpu-no-rocm": (set(), set()),
+    "win-intel-uhd-igpu": (set(), {"windows_long_paths_disabled"}),
+    "win2022-rx580": (set(), {"windows_long_paths_disabled"}),
     "nouveau-loaded": ({"nouveau_loaded"}, set()),
     "nvidia-smi-hangs": ({"probe_timeout", "gpu_init_failed_bios"}, set()),
     "nvml-version-mismatch": ({"nvml_version_mismatch"}, set()),

@@ -76,7 +76,8 @@ def test_doctor_evidence_labels_are_japanese(ja) -> None:
 
 def test_plan_reasons_and_severities_in_japanese(runner, app, ja, tmp_path: Path) -> None:
     snapshot = tmp_path / "facts.json"
-    snapshot.write_text(json.dumps(_facts("kepler-k40-driver470", runner, app)), encoding="utf-8")
+    # No driver: warnings (no build qualifies) and an info (the driver that unlocks one).
+    snapshot.write_text(json.dumps(_facts("laptop-no-driver", runner, app)), encoding="utf-8")
     args = ["plan", "--facts", str(snapshot), "--tensorflow", "latest"]
     japanese = ja.invoke(args)
     english = runner.invoke(app, ["--lang", "en", *args])

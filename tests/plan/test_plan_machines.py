@@ -559,6 +559,7 @@ def test_pip_command_is_exact_argv(manifests) -> None:
         "install",
         "torch==2.5.1",
         "torchvision==0.20.1",
+        "torchaudio==2.5.1",
         "--index-url",
         "https://download.pytorch.org/whl/cu124",
     ]

@@ -129,7 +129,10 @@ def test_laptop_without_driver_still_shows_the_gpu(facts_of) -> None:
     assert f.driver.errors == ("NVML Shared Library Not Found",)
     assert f.driver.extra["nvidia_smi"]["found"] is False
     (gpu,) = f.gpus
-    assert "GeForce RTX 3050 Mobile" in gpu.name and gpu.extra["source"] == "lspci" and gpu.compute_capability is None
+    assert "GeForce RTX 3050 Mobile" in gpu.name and gpu.extra["source"] == "lspci"
+    # No driver reports the compute capability: it is derived from the PCI id, and marked so.
+    assert gpu.compute_capability == "8.6"
+    assert gpu.extra["derived_arch"]["source"] == "pci-id" and gpu.extra["derived_arch"]["from"] == "10de:25a2"
     assert "Found no NVIDIA driver" in f.frameworks.torch.log
 
 
@@ -203,7 +206,9 @@ def test_kepler_with_old_nvidia_smi_and_no_nvml(facts_of) -> None:
     assert f.driver.source == "sysfs" and f.driver.cuda_version == "11.4"
     assert f.driver.extra["nvidia_smi"]["version"] == "470.256.02"
     (gpu,) = f.gpus
-    assert gpu.name == "Tesla K40c" and gpu.compute_capability is None and gpu.extra["source"] == "nvidia-smi"
+    assert gpu.name == "Tesla K40c" and gpu.extra["source"] == "nvidia-smi"
+    # nvidia-smi 470 knows no compute_cap; the marketing name gives it (gpu-ids.toml), marked as derived.
+    assert gpu.compute_capability == "3.5" and gpu.extra["derived_arch"]["source"] == "name"
     assert gpu.memory_total_bytes == 11441 * 1024 * 1024
     (tk,) = f.cuda_toolkits
     assert (tk.version, tk.source) == ("11.4.152", "nvcc")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nktenv.probes import cuda, cudnn, nvidia, system, windows
+from nktenv.probes import cuda, cudnn, gpus_other, nvidia, system, windows
 from nktenv.probes.frameworks import normalise_build_version
 
 PROC_OPEN = ("NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  550.54.15  Release Build  "
@@ -150,10 +150,23 @@ def test_tensorflow_windows_build_numbers() -> None:
 _PARSERS = [nvidia.parse_proc_driver_version, nvidia.parse_smi_header, nvidia.parse_smi_query, nvidia.parse_lspci,
             nvidia.kernel_log_lines, nvidia.parse_proc_modules, cuda.parse_nvcc_version, cuda.parse_version_json,
             cuda.parse_version_txt, cudnn.parse_cudnn_header, system.parse_os_release, system.parse_mokutil,
-            system.parse_cpuinfo_model, nvidia.parse_override_gpus]
+            system.parse_cpuinfo_model, gpus_other.parse_kfd_properties, gpus_other.parse_rocminfo,
+            gpus_other.parse_agent_enumerator, gpus_other.parse_video_controllers,
+            gpus_other.parse_amd_smi_static]
 
 
 @given(st.text(max_size=300))
 def test_parsers_never_raise_on_any_text(text: str) -> None:
     for parse in _PARSERS:
         parse(text)
+
+
+@given(st.text(max_size=200))
+def test_override_parser_reads_or_refuses_never_crashes(text: str) -> None:
+    # NKTENV_OVERRIDE_GPUS is the user's input: refusing it (OverrideError) is the only allowed failure.
+    try:
+        gpus = nvidia.parse_override_gpus(text)
+    except nvidia.OverrideError as exc:
+        assert exc.why in ("vendor", "arch", "mismatch")
+    else:
+        assert all(g.vendor in ("nvidia", "amd", "intel") for g in gpus)
