@@ -130,7 +130,8 @@ def test_rocm_machine_on_2_2_gets_both_rocm_lines(manifests, torch, variant, vis
     assert result.ok, result.findings
     assert (result.torch.version, result.torch.variant) == (torch, variant)
     assert result.torch.index_url == f"https://download.pytorch.org/whl/{variant}"
-    assert result.torch.requirements == (f"torch=={torch}", f"torchvision=={vision}")
+    # torchaudio 2.2.x is paired with torch 2.2.x and served from the same ROCm index
+    assert result.torch.requirements == (f"torch=={torch}", f"torchvision=={vision}", f"torchaudio=={torch}")
 
 
 @pytest.mark.parametrize("torch,vision", [("2.14.0", "0.29.0"), ("2.14.1", "0.29.1")])
