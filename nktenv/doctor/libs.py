@@ -15,8 +15,9 @@ from nktenv.i18n import _
 # dependency is missing (zlibwapi_missing); "Could not locate" is a DLL that is not there.
 CUDNN8_LINES = (
     r"Could not load library libcudnn_\w+_(?:infer|train)\.so\.8|libcudnn_\w+_(?:infer|train)\.so\.8: cannot open shared object file|"
-    r"Could not locate cudnn_\w+_(?:infer|train)64_8\.dll|Please make sure (?:lib)?cudnn_\w+_(?:infer|train)(?:64_8\.dll|\.so\.8) is in your library path"
+    r"Could not locate cudnn_\w+_(?:infer|train)64_8\.dll"
 )
+
 # The first release of an application that loads cuDNN 9 (for CUDA 12). Sources: faster-whisper README, "GPU"
 # (https://github.com/SYSTRAN/faster-whisper#gpu: "The latest versions of ctranslate2 only support CUDA 12 and cuDNN 9 ...
 # for cuDNN 8 downgrade to ctranslate2==4.4.0"); ONNX Runtime CUDA Execution Provider requirements
