@@ -34,7 +34,7 @@ ECC_LINES = (
 _NVSWITCH_GPUS = r"A100-SXM|A800-SXM|H100 80GB HBM3|H100-SXM|H800|H200|H20\b|B200|B100|GB200|DGX|HGX"
 # Forward compatibility (the cuda-compat libcuda) runs only on data-center GPUs (NVIDIA CUDA Compatibility
 # guide, "Forward Compatibility": NVIDIA Data Center GPUs and select NGC Server Ready RTX SKUs).
-_CONSUMER_GPU = r"GeForce|TITAN|Quadro|RTX A?\d{4}|RTX PRO|NVIDIA RTX"
+_CONSUMER_GPU = r"GeForce|TITAN"
 
 
 def _native_floor(ctx: Ctx, cuda: str) -> str | None:
@@ -64,6 +64,10 @@ def fabric_manager_not_running(ctx: Ctx) -> Iterable[Finding]:
     branch = drv.split(".", 1)[0] if drv else "<driver branch>"
     fm = ctx.driver_extra("fabricmanager")
     ev = list(lines) + [_("GPU {name}: an NVSwitch (HGX/DGX) board").format(name=n) for n in dict.fromkeys(nvswitch)]
+    names = _gpu_names(ctx)
+    if names and not nvswitch:
+        # No NVSwitch board among the known GPUs: the fabric manager is not the cause there.
+        ev.append(_("no GPU here is an NVSwitch (HGX/DGX) board: {gpus}").format(gpus=", ".join(dict.fromkeys(names))))
     if fm.get("version") and drv and fm["version"] != drv:
         ev.append(_("nvidia-fabricmanager {fm} beside driver {driver}: the versions must be equal").format(fm=fm["version"], driver=drv))
     elif fm.get("active") is False:
@@ -71,13 +75,17 @@ def fabric_manager_not_running(ctx: Ctx) -> Iterable[Finding]:
     yield finding(
         "fabric_manager_not_running",
         "error",
-        _("CUDA error 802 'system not yet initialized': the NVSwitch fabric is not up (nvidia-fabricmanager)"),
+        _("CUDA error 802 'system not yet initialized': the NVSwitch fabric is not up (nvidia-fabricmanager)")
+        if nvswitch or not names else _("CUDA error 802 'system not yet initialized' on a machine without NVSwitches"),
         evidence=ev,
         fix=_("Check the fabric: systemctl status nvidia-fabricmanager and nvidia-smi -q | grep -A 2 -i fabric "
               "(State should be Completed, Status Success). Install the fabric manager of exactly the driver's version "
               "({driver}): sudo apt install nvidia-fabricmanager-{branch} (RHEL: sudo dnf install nvidia-fabric-manager), "
               "then sudo systemctl enable --now nvidia-fabricmanager and rerun. If it fails to start, "
-              "journalctl -u nvidia-fabricmanager names the version it expected.").format(driver=drv or "nvidia-smi", branch=branch),
+              "journalctl -u nvidia-fabricmanager names the version it expected.").format(driver=drv or "nvidia-smi: Driver Version", branch=branch)
+        if nvswitch or not names else
+        _("nvidia-smi topo -m shows whether the GPUs are linked through NVSwitches (NV# entries); without them the fabric "
+          "manager does not apply: check sudo dmesg | grep -i NVRM, update the driver and reboot."),
         why=_("On HGX/DGX boards (A100/H100/H200/B200 SXM) the GPUs talk through NVSwitches; until nvidia-fabricmanager, "
               "of the same version as the driver, has set up the fabric, every CUDA program fails with error 802. "
               "nvidia-smi still works, so the driver looks fine."),

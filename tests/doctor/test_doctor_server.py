@@ -269,3 +269,20 @@ def test_each_new_code_has_a_real_report_that_shows_it_and_one_that_does_not() -
     for code in NEW_CODES:
         pos, neg = n.get(code, (0, 0))
         assert pos >= 1 and neg >= 1, (code, pos, neg)
+
+
+def test_an_unrecognised_error_is_not_ok_for_the_exit_code() -> None:
+    from nktenv.doctor import ok
+
+    doc = _doc({"frameworks": {"torch": {"kernel_ok": None}}, "logs": log("RuntimeError: NCCL communicator was aborted on rank 3.")})
+    findings = diagnose(from_dict(doc))
+    assert [f.severity for f in findings if f.code == "unexplained_error"] == ["warning"]
+    assert not ok(findings)
+    assert ok(diagnose(from_dict(healthy_linux())))
+
+
+def test_802_without_an_nvswitch_board_does_not_send_the_user_to_the_fabric_manager() -> None:
+    f = by_code(run(_doc({"logs": log(E802)})))["fabric_manager_not_running"]
+    assert "nvidia-smi topo -m" in f.fix and "apt install nvidia-fabricmanager" not in f.fix
+    assert "no GPU here is an NVSwitch (HGX/DGX) board: NVIDIA GeForce RTX 3090" in f.evidence
+    assert f.data["nvswitch"] is False
