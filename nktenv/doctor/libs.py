@@ -25,9 +25,11 @@ CUDNN8_LINES = (
 CUDNN9_SINCE = {"ctranslate2": "4.5.0", "onnxruntime-gpu": "1.19.0"}
 
 # Any CUDA library (not only the ones cuda_pip_libs_mixed names) failing to bind a symbol of its own family.
-_CUDA_SO = r"lib(?:cublas|cublasLt|cusparse|cusolver|cufft|curand|nvrtc|nvJitLink|cudart|cupti|nccl|cufile|nvToolsExt|cudnn\w*)\.so\.\d+"
+_CUDA_NAMES = r"cublas|cublasLt|cusparse|cusolver|cufft|curand|nvrtc|nvJitLink|cudart|cupti|nccl|cufile|nvToolsExt|cudnn\w*"
+_CUDA_SO = rf"lib(?:{_CUDA_NAMES})\.so\.\d+"
 SYMBOL_LINES = re.compile(rf"({_CUDA_SO})[\w.]*: (?:undefined symbol: \S+|version `[^']+' not found)|"
-                          rf"undefined symbol: \w+, version ({_CUDA_SO})")
+                          rf"undefined symbol: \w+, version ({_CUDA_SO})|"
+                          rf"symbol \w+, version ({_CUDA_SO}) not defined in file")
 LDD_LINE = re.compile(rf"^\s*({_CUDA_SO})\s*=>\s*(/\S+)")
 _WHEEL_DIR = re.compile(r"[/\\](?:site|dist)-packages[/\\]nvidia[/\\]")
 
@@ -149,9 +151,13 @@ def cuda_lib_shadowed(ctx: Ctx) -> Iterable[Finding]:
     ld = ctx.env("LD_LIBRARY_PATH") or ""
     if ld:
         ev.append(f"LD_LIBRARY_PATH={ld}")
+    for ln in failing:  # a failing library named by its path outside the wheels ("/usr/local/cuda-11.1/lib64/libcublas.so")
+        for path in re.findall(rf"(/[^\s:'\"]+)/lib(?:{_CUDA_NAMES})\.so\b", ln):
+            if not _WHEEL_DIR.search(path + "/") and path not in folders:
+                folders.append(path)
     if not folders:
         folders = [d for d in ld.split(":") if d and re.search(r"cuda|nvidia|conda|hpc_sdk", d, re.I)]
-    libs = sorted({m.group(1) or m.group(2) for ln in failing for m in [SYMBOL_LINES.search(ln)] if m} | set(outside))
+    libs = sorted({m.group(1) or m.group(2) or m.group(3) for ln in failing for m in [SYMBOL_LINES.search(ln)] if m} | set(outside))
     where = " ".join(folders) or _("the system CUDA or conda lib folder")
     yield finding(
         "cuda_lib_shadowed",

@@ -19,7 +19,7 @@ FORWARD_COMPAT = (
     r"Error 804\b|\(804\)|forward compatibility was attempted on non supported HW|cudaErrorCompatNotSupportedOnDevice|"
     r"CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE"
 )
-NVML_UNKNOWN = r"Failed to initialize NVML: Unknown Error"
+NVML_UNKNOWN = r"Failed to initi\w*ize NVML:? Unknown Error"  # users retype it: "initiailize", no colon
 # Words that place a text inside a container, or name the systemd reload that detaches it.
 _CONTAINER_HINTS = r"docker|container|podman|kubectl|daemon-reload|cgroup|\broot@[0-9a-f]{12}:"
 WSL_NOT_FOUND = r"CUDA_ERROR_NOT_FOUND|named symbol not found|cuda driver library init failure: 500"
@@ -151,7 +151,7 @@ def container_lost_gpu(ctx: Ctx) -> Iterable[Finding]:
     yield finding(
         "container_lost_gpu",
         "error",
-        _("The container lost its GPU: NVML fails with 'Unknown Error' (systemd reloaded the container's device cgroup)"),
+        _("The container lost its GPU: NVML fails with 'Unknown Error' inside it"),
         evidence=ev,
         fix=_("Now: recreate the container (docker rm -f <name>, then docker run again; in Kubernetes delete the pod); "
               "a restart inside it does not help. Lasting (NVIDIA Container Toolkit troubleshooting): create the /dev/char "
@@ -159,8 +159,9 @@ def container_lost_gpu(ctx: Ctx) -> Iterable[Finding]:
               "or run Docker with the cgroupfs driver (\"exec-opts\": [\"native.cgroupdriver=cgroupfs\"] in /etc/docker/daemon.json, "
               "then sudo systemctl restart docker), or pass the device nodes explicitly (--device /dev/nvidia0 --device "
               "/dev/nvidiactl --device /dev/nvidia-uvm --device /dev/nvidia-uvm-tools)."),
-        why=_("With the systemd cgroup driver, a systemctl daemon-reload (often run by package updates) rewrites the container's "
-              "device rules without the NVIDIA devices; the GPU stays fine on the host, the running container can no longer open it."),
+        why=_("Usually the systemd cgroup driver: a systemctl daemon-reload (often run by package updates) rewrites the "
+              "container's device rules without the NVIDIA devices; the GPU stays fine on the host, the running container can "
+              "no longer open it."),
     )
 
 

@@ -286,3 +286,10 @@ def test_802_without_an_nvswitch_board_does_not_send_the_user_to_the_fabric_mana
     assert "nvidia-smi topo -m" in f.fix and "apt install nvidia-fabricmanager" not in f.fix
     assert "no GPU here is an NVSwitch (HGX/DGX) board: NVIDIA GeForce RTX 3090" in f.evidence
     assert f.data["nvswitch"] is False
+
+
+def test_a_failing_library_outside_the_wheels_names_its_folder() -> None:
+    line = ("python: relocation error: /usr/local/cuda-11.1/lib64/libcublas.so: symbol runGemmShortApi, version "
+            "libcublasLt.so.11 not defined in file libcublasLt.so.11 with link time reference")
+    f = by_code(run(_doc({"logs": log(line)})))["cuda_lib_shadowed"]
+    assert f.data["folders"] == ["/usr/local/cuda-11.1/lib64"] and f.data["libraries"] == ["libcublasLt.so.11"]
