@@ -128,7 +128,9 @@ def unexplained_gpu_failure(ctx: Ctx) -> Iterable[Finding]:
     from nktenv.doctor.context import finding
     from nktenv.i18n import _
 
-    if not ctx.has_nvidia:
+    # Any sign of a driver counts: a framework that lists the GPU has one even when the snapshot names none.
+    listed = any(fw is not None and fw.cuda_available for fw in (ctx.torch, ctx.tf))
+    if not (ctx.has_nvidia or ctx.driver_state == "present" or listed):
         return
     for name, fw in (("torch", ctx.torch), ("tensorflow", ctx.tf)):
         if fw is None or fw.is_cuda_build is False or not fw.cuda:

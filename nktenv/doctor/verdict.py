@@ -73,6 +73,10 @@ def render(ctx: Ctx, findings: list[Finding]) -> str:
     unknown = next((f for f in findings if f.code == "unexplained_error" and f.severity != "info" and f.evidence), None)
     if unknown is not None:
         return _unrecognised(unknown)
+    failed = [n for n, fw in (("torch", ctx.torch), ("tensorflow", ctx.tf)) if fw is not None and fw.kernel_ok is False]
+    if failed:
+        # The GPU check ran and failed, and no rule found why (no driver in the facts to blame either).
+        return _("Not ready: {what}.").format(what=_("{framework}'s GPU matmul/convolution check failed").format(framework=failed[0]))
     warnings = [f for f in warnings if f.code != "unexplained_error"]
     failing = _failing(ctx, findings)
     signs = driver_seen(ctx)

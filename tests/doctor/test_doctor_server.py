@@ -293,3 +293,18 @@ def test_a_failing_library_outside_the_wheels_names_its_folder() -> None:
             "libcublasLt.so.11 not defined in file libcublasLt.so.11 with link time reference")
     f = by_code(run(_doc({"logs": log(line)})))["cuda_lib_shadowed"]
     assert f.data["folders"] == ["/usr/local/cuda-11.1/lib64"] and f.data["libraries"] == ["libcublasLt.so.11"]
+
+
+def test_a_failed_gpu_check_is_never_all_good() -> None:
+    # The framework lists the GPU but its check failed, on a snapshot that names no driver (so no rule can blame one).
+    from nktenv.doctor import ok
+    from nktenv.doctor.verdict import render
+    from nktenv.doctor.context import Ctx
+
+    doc = _doc({"gpus": [], "driver": None, "frameworks": {"torch": {"kernel_ok": False}}})
+    facts = from_dict(doc)
+    findings = diagnose(facts)
+    assert "gpu_check_failed" in {f.code for f in findings} and not ok(findings)
+    assert verdict(doc).startswith("1 problem(s) keep the GPU stack from working: gpu_check_failed")
+    # Even with no finding at all, the verdict does not call a failed check ready.
+    assert render(Ctx(facts), []) == "Not ready: torch's GPU matmul/convolution check failed."
