@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from nktenv.doctor import arch, companions, cudnn, driver, fallback, gpu, host, paths, python, tf, windows
+from nktenv.doctor import arch, companions, cudnn, driver, fallback, gpu, host, libs, paths, python, server, tf, windows
 from nktenv.doctor.context import Ctx
 from nktenv.facts import Facts
 from nktenv.findings import SEVERITIES, Finding
@@ -28,6 +28,11 @@ RULES: tuple[Rule, ...] = (
     host.nouveau_loaded,
     host.secure_boot_module_rejected,
     host.gpu_init_failed_bios,
+    server.fabric_manager_not_running,
+    server.cuda_forward_compat_unsupported,
+    server.container_lost_gpu,
+    server.wsl_container_toolkit_outdated,
+    server.gpu_hardware_errors,
     driver.driver_not_installed,
     driver.blackwell_needs_open_kernel_module,
     driver.nvml_version_mismatch,
@@ -57,8 +62,10 @@ RULES: tuple[Rule, ...] = (
     cudnn.cudnn9_not_found,
     cudnn.cudnn9_sublibrary_missing,
     cudnn.zlibwapi_missing,
+    libs.cudnn8_not_found,
     paths.cuda_libs_missing,
     paths.cuda_pip_libs_mixed,
+    libs.cuda_lib_shadowed,
     paths.conda_pip_cuda_mix,
     paths.cuda_toolkit_version_mismatch,
     windows.windows_dll_search_path,
@@ -83,6 +90,8 @@ CODES: tuple[str, ...] = (
     "python_version_unsupported", "torchvision_mismatch", "probe_timeout", "driver_not_installed", "gpu_check_failed", "tf_log_noise",
     "gpu_compute_mode_restricted", "gpu_memory_held_by_other_process", "extension_abi_mismatch", "cuda_pip_libs_mixed",
     "tf_without_and_cuda", "wsl_linux_driver_installed", "docker_gpu_runtime_missing", "unexplained_error", "facts_incomplete",
+    "fabric_manager_not_running", "cuda_forward_compat_unsupported", "container_lost_gpu", "wsl_container_toolkit_outdated",
+    "gpu_hardware_errors", "cudnn8_not_found", "cuda_lib_shadowed",
 )
 
 
@@ -119,7 +128,9 @@ def unexplained_gpu_failure(ctx: Ctx) -> Iterable[Finding]:
     from nktenv.doctor.context import finding
     from nktenv.i18n import _
 
-    if not ctx.has_nvidia:
+    # Any sign of a driver counts: a framework that lists the GPU has one even when the snapshot names none.
+    listed = any(fw is not None and fw.cuda_available for fw in (ctx.torch, ctx.tf))
+    if not (ctx.has_nvidia or ctx.driver_state == "present" or listed):
         return
     for name, fw in (("torch", ctx.torch), ("tensorflow", ctx.tf)):
         if fw is None or fw.is_cuda_build is False or not fw.cuda:
@@ -142,8 +153,9 @@ def unexplained_gpu_failure(ctx: Ctx) -> Iterable[Finding]:
 
 
 def ok(findings: Iterable[Finding]) -> bool:
-    """True when no finding is an error."""
-    return not any(f.severity == "error" for f in findings)
+    """True when no finding is an error, and no error text is left that no rule explains (the verdict's
+    "not ready: an error nktenv does not recognise")."""
+    return not any(f.severity == "error" or (f.code == "unexplained_error" and f.severity == "warning") for f in findings)
 
 
 def summary(facts: Facts, findings: list[Finding]) -> str:

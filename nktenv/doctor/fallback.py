@@ -33,6 +33,9 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "cuda_libs_missing": ("frameworks",), "cuda_toolkit_version_mismatch": ("frameworks", "driver"),
     "cudnn9_sublibrary_missing": ("frameworks",), "tensorflow_gpu_package_removed": ("frameworks",),
     "tf_and_cuda_on_windows": ("frameworks",),
+    "fabric_manager_not_running": ("gpus",), "cuda_forward_compat_unsupported": ("gpus", "frameworks"),
+    "container_lost_gpu": (), "wsl_container_toolkit_outdated": ("driver",), "gpu_hardware_errors": (),
+    "cudnn8_not_found": ("frameworks",), "cuda_lib_shadowed": ("env", "frameworks"),
 }
 for _code in ("cudnn_shadowed_by_ld_library_path", "cudnn_shadowed_by_conda_lib", "cudnn_shadowed_by_path_windows",
               "zlibwapi_missing", "windows_dll_search_path"):

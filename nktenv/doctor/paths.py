@@ -195,6 +195,7 @@ def cuda_pip_libs_mixed(ctx: Ctx) -> Iterable[Finding]:
         evidence=ev,
         fix=" ".join(f"{i}. {s}" for i, s in enumerate(steps, 1)),
         why=_("torch's CUDA wheels must load the exact nvidia-*-cu12 versions it pins; a CUDA toolkit folder on "
-              "LD_LIBRARY_PATH, or another package's wheels, put older copies first and symbols go missing."),
+              "LD_LIBRARY_PATH, or another package's wheels, put other copies first (older or newer: the copy the process "
+              "loads is what counts) and symbols go missing."),
         ld_library_path=cuda_dirs,
     )

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.doctor.builders import by_code, healthy_linux, healthy_windows, merge, run
+from tests.doctor.test_doctor_server import CASES as SERVER_CASES
 
 WIN_VENV_PY = "C:\\Users\\藤澤\\lab\\.venv\\Scripts\\python.exe"
 TF_DLOPEN = (
@@ -469,6 +470,9 @@ CASES: list[tuple[str, str, dict[str, Any], str, str, str, str]] = [
 
 def _doc(base: str, patch: dict[str, Any]) -> dict[str, Any]:
     return merge(healthy_windows() if base == "windows" else healthy_linux(), patch)
+
+
+CASES += SERVER_CASES  # server-room, container and library-copy codes: test_doctor_server.py
 
 
 @pytest.mark.parametrize(("base", "patch", "code", "severity", "fix", "evidence"),
