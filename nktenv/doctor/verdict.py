@@ -51,8 +51,10 @@ def _failing(ctx: Ctx, findings: list[Finding]) -> list[str]:
     """Error texts in the evidence: lines no rule explained, and a framework's own error."""
     out = [f.evidence[0] for f in findings if f.code == "unexplained_error" and f.evidence]
     for fw in (ctx.torch, ctx.tf):
-        if fw is not None and fw.error and not any(fw.error in e or e in fw.error for f in findings for e in f.evidence if e):
-            out.append(fw.error.strip().splitlines()[-1])
+        text = (fw.error or "").strip() if fw is not None else ""
+        # a whitespace-only error (a lone "\r" from a Windows log) quotes nothing
+        if text and not any(fw.error in e or e in fw.error for f in findings for e in f.evidence if e):
+            out.append(text.splitlines()[-1])
     return out
 
 

@@ -97,6 +97,16 @@ def test_diagnose_never_raises(doc: dict[str, Any]) -> None:
     assert isinstance(summary(facts, findings), str)
 
 
+@pytest.mark.parametrize("error", ["\r", "\r\n", "  \n "])
+def test_blank_framework_error_quotes_nothing(error: str) -> None:
+    """A framework error that is only line endings (a Windows log's lone CR) is not an error to quote."""
+    facts = from_dict({"schema": "nktenv.facts/1", "os": {"system": "linux"},
+                       "frameworks": {"tensorflow": {"version": None, "error": error}}})
+    findings = diagnose(facts, MANIFESTS)
+    text = summary(facts, findings)
+    assert "does not recognise" not in text
+
+
 @pytest.mark.parametrize("system", ["linux", "windows", "darwin"])
 def test_minimal_snapshot(system: str) -> None:
     """A snapshot with nothing but the OS: no problem claimed, and the verdict does not say "no GPU"."""
