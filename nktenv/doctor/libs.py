@@ -19,7 +19,7 @@ CUDNN8_LINES = (
 )
 
 # The first release of an application that loads cuDNN 9 (for CUDA 12). Sources: faster-whisper README, "GPU"
-# (https://github.com/SYSTRAN/faster-whisper#gpu: "The latest versions of ctranslate2 only support CUDA 12 and cuDNN 9 ...
+# (OpenNMT/CTranslate2#1806: "Ctranslate2 4.5.0 - first to use cuDNN 9.1"; https://github.com/SYSTRAN/faster-whisper#gpu: "The latest versions of ctranslate2 only support CUDA 12 and cuDNN 9 ...
 # for cuDNN 8 downgrade to ctranslate2==4.4.0"); ONNX Runtime CUDA Execution Provider requirements
 # (https://onnxruntime.ai/docs/execution-providers/CUDA-ExecutionProvider.html: 1.19 and newer, CUDA 12.x with cuDNN 9).
 CUDNN9_SINCE = {"ctranslate2": "4.5.0", "onnxruntime-gpu": "1.19.0"}
