@@ -117,6 +117,7 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
     from nktenv.probes import runtimes
 
     win = ctx.guard("vc_runtime", lambda: runtimes.add_vc_runtime_files(ctx, win, python_facts), win)
+    win = ctx.guard("toolkit_bin_dlls", lambda: runtimes.add_toolkit_bin_dlls(ctx, win, toolkits), win)
     python_facts = ctx.guard("conda_meta", lambda: conda_probe.add_conda_packages(ctx, python_facts), python_facts)
 
     extra: dict[str, Any] = {}

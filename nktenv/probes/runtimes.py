@@ -39,15 +39,49 @@ def add_vc_runtime_files(ctx: Ctx, win: WindowsFacts | None, python: PythonFacts
         return win
     folders = runtime_folders(ctx, python)
     found: dict[str, list[str]] = {name: [] for name in VC_RUNTIME_FILES}
+    looked: list[str] = []
     for folder in folders:
         listed = ctx.seam.listdir(folder, "|".join(VC_RUNTIME_FILES))
         if listed is None:
-            continue  # no such folder
+            continue  # no such folder (or not in a recording): not looked at
+        looked.append(folder)
         names = {n.lower() for n in listed}
         for name in VC_RUNTIME_FILES:
             if name in names:
                 found[name].append(folder)
     extra = dict(win.extra)
-    extra["vc_runtime_files"] = found
-    extra["vc_runtime_folders"] = folders
+    # Without System32 nothing can be said to be missing: null, not "absent".
+    extra["vc_runtime_files"] = found if folders[0] in looked else None
+    extra["vc_runtime_folders"] = looked
+    return dataclasses.replace(win, extra=extra)
+
+
+def add_toolkit_bin_dlls(ctx: Ctx, win: WindowsFacts | None, toolkits: list) -> WindowsFacts | None:
+    """`windows.toolkit_bin_dlls`: {DLL: [CUDA toolkit bin folders holding it]}, whether or not the folder is on PATH.
+
+    A framework that reports a DLL missing while it sits in a toolkit's bin has a search-path problem, not a missing file.
+    """
+    if win is None or not ctx.windows:
+        return win
+    from nktenv.probes.windows import DLL_PATTERN
+
+    p = ctx.path
+    roots: list[str] = []
+    for tk in toolkits:
+        root = getattr(tk, "root", None)
+        if root and root not in roots:
+            roots.append(root)
+    for key, value in sorted(ctx.env.items()):
+        if key.upper() == "CUDA_PATH" or key.upper().startswith("CUDA_PATH_V"):
+            if value and value not in roots:
+                roots.append(value)
+    found: dict[str, list[str]] = {}
+    for root in roots:
+        folder = p.join(root, "bin")
+        for name in ctx.seam.listdir(folder, DLL_PATTERN) or []:
+            holders = found.setdefault(name.lower(), [])
+            if folder not in holders:
+                holders.append(folder)
+    extra = dict(win.extra)
+    extra["toolkit_bin_dlls"] = {k: v for k, v in sorted(found.items())}
     return dataclasses.replace(win, extra=extra)
