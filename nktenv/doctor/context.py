@@ -113,6 +113,9 @@ class Ctx:
             if sources and not source.startswith(sources):
                 continue
             for joined, _m in text.crossing(rx):
+                # The joined message replaces its own first line, found alone above.
+                head = next((k for k in seen if joined.startswith(k)), None)
+                seen = {(joined if k == head else k): None for k in seen} if head else seen
                 seen.setdefault(joined, None)
         return list(seen)
 

@@ -199,7 +199,7 @@ def _from_probe(ctx: Ctx, files: dict, named: list[str], load_fail: list[str]) -
     folders = ctx.facts.windows.extra.get("vc_runtime_folders") if ctx.facts.windows else None
     ev = [_("{dll}: not found in {folders}").format(dll=n, folders=" ; ".join(folders) if isinstance(folders, list) else "System32")
           for n in missing]
-    ev += named + load_fail
+    ev += [line for line in named if re.search(r"MISSING|not found|is missing|could not|cannot", line, re.I)] + load_fail
     fixes = []
     redist = [n for n in missing if n != LIBOMP]
     if redist:
@@ -210,7 +210,7 @@ def _from_probe(ctx: Ctx, files: dict, named: list[str], load_fail: list[str]) -
         fixes.append(_("{dll} is not part of the redistributable: it comes with Visual Studio 2022's \"MSVC v143 - VS 2022 C++ "
                        "x64/x86 build tools\" (Visual Studio Installer or winget install Microsoft.VisualStudio.2022.BuildTools), "
                        "which put it in System32{torch}.").format(
-            dll=LIBOMP, torch=_("; or upgrade torch to 2.4.1 or newer, which no longer needs it from the system")
+            dll=LIBOMP, torch=_("; or upgrade torch to 2.4.1 or newer, where PyTorch fixed this dependency (pytorch/pytorch#131662)")
             if torch_v == "2.4.0" else ""))
     yield finding(
         "vc_redist_missing",
