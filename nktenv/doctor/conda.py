@@ -132,16 +132,22 @@ def conda_copies(ctx: Ctx) -> Iterable[Finding]:
         stem = _lib_of(f)
         if stem and not any(s == stem for s, _p, _w in pairs):
             ev.append(_("pip also installed {wheels}").format(wheels=", ".join(f"{n}=={v}" for n, v in _pip(ctx, stem))))
-    conda_names = sorted({p.name for _s, p, _w in pairs}) or ["cudatoolkit", "cudnn"]
+    conda_names = sorted({p.name for _s, p, _w in pairs})
     wheels = sorted({n for _s, _p, pip in pairs for n, _v in pip} | {n for _l, f, _d in paths for n, _v in _pip(ctx, _lib_of(f) or "")})
+    if conda_names:
+        fix = _("Keep one source. To keep the pip wheels the framework was built with: conda remove --force {conda}. To keep "
+                "conda's: pip uninstall {wheels}. Or create a clean environment with nktenv setup.").format(
+            conda=" ".join(conda_names), wheels=" ".join(wheels))
+    else:  # the path says which file, not which conda package brought it
+        fix = _("Keep one source. Find the conda package that installed {file} (conda list | findstr /i cud on Windows, "
+                "conda list | grep -i cud elsewhere) and remove it with conda remove --force <name>, or pip uninstall {wheels}. "
+                "Or create a clean environment with nktenv setup.").format(file=paths[0][1], wheels=" ".join(wheels))
     yield finding(
         "conda_pip_cuda_mix",
         "error" if paths else "warning",
         _("This conda environment holds CUDA libraries from both conda and pip"),
         evidence=ev,
-        fix=_("Keep one source. To keep the pip wheels the framework was built with: conda remove --force {conda}. To keep "
-              "conda's: pip uninstall {wheels}. Or create a clean environment with nktenv setup.").format(
-            conda=" ".join(conda_names), wheels=" ".join(wheels) or "nvidia-*"),
+        fix=fix,
         why=_("Two copies of the same CUDA library compete on the loader path; the conda interpreter searches "
               "$CONDA_PREFIX/lib first, so conda's copy can load where the framework expects pip's."),
         conda=[f"{p.name}={p.version}" for _s, p, _w in pairs], pip=wheels,
