@@ -230,6 +230,9 @@ def cuda_visible_devices(ctx: Ctx) -> Iterable[Finding]:
 
 def _judge(ctx: Ctx, a: Assignment, gpus: list[Gpu], count_known: bool, no_device: list[str]) -> Finding | None:
     value = a.value
+    if a.where != "environment" and not no_device and not any(
+            fw is not None and fw.cuda_available is False for fw in (ctx.torch, ctx.tf)):
+        return None  # an assignment in a text (a CPU-only run on purpose, a tutorial) matters only when CUDA then saw no GPU
     v = value.strip()
     count = len(gpus)
     unset = f"Remove-Item Env:{VAR}" if ctx.native_windows else f"unset {VAR}"

@@ -16,7 +16,7 @@ ALL = reports()
 # and one where it must stay quiet.
 RECENT = ("arch_unsupported", "cpu_only_wheel", "extension_abi_mismatch", "cuda_pip_libs_mixed", "gpu_compute_mode_restricted",
           "gpu_memory_held_by_other_process", "tf_without_and_cuda", "wsl_linux_driver_installed", "docker_gpu_runtime_missing",
-          "unexplained_error")
+          "unexplained_error", "cuda_visible_devices_hidden", "windows_dll_search_path", "vc_redist_missing", "arch_too_old")
 
 
 @pytest.mark.parametrize("report", ALL, ids=[f"{r.code}/{r.name}" for r in ALL])
