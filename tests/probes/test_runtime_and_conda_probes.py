@@ -105,3 +105,14 @@ def test_a_venv_has_no_conda_packages_key() -> None:
     py = PythonFacts(version="3.10.14", kind="venv", extra={"prefix": "/home/lab/venv"})
     out = conda.add_conda_packages(Ctx(seam=DirSeam({}), plat={"system": "Linux"}, env={}), py)
     assert "conda_cuda_packages" not in out.extra
+
+
+def test_toolkit_bin_dlls_are_listed_whether_or_not_the_bin_is_on_path() -> None:
+    v118 = r"C:\Program Files\NVIDIA GPU Computing Toolkit\CUDA\v11.8"
+    v121 = r"C:\Program Files\NVIDIA GPU Computing Toolkit\CUDA\v12.1"
+    seam = DirSeam({v118 + r"\bin": ["cudart64_110.dll", "cublas64_11.dll", "nvcc.exe"],
+                    v121 + r"\bin": ["cudart64_12.dll"]})
+    ctx = Ctx(seam=seam, plat={"system": "Windows"}, env={"CUDA_PATH": v121, "CUDA_PATH_V11_8": v118, "PATH": r"C:\WINDOWS"})
+    win = runtimes.add_toolkit_bin_dlls(ctx, WindowsFacts(), [])
+    assert win.extra["toolkit_bin_dlls"] == {"cublas64_11.dll": [v118 + r"\bin"], "cudart64_110.dll": [v118 + r"\bin"],
+                                             "cudart64_12.dll": [v121 + r"\bin"]}
