@@ -18,7 +18,7 @@ TORCH_OLDER_LINES = (
     r"PyTorch no longer supports this GPU because it is too old|The minimum cuda capability supported by this library is|"
     r"which is of cuda capability \d+\.\d+"
 )
-TF_OLDER_LINES = r"Ignoring visible gpu device .* The minimum required Cuda capability is"
+TF_OLDER_LINES = r"Ignoring (?:visible )?gpu device .* The minimum required Cuda capability is"
 TF_JIT_LINES = (
     r"was not built with CUDA kernel binaries compatible with compute capability|"
     r"CUDA kernels will be jit-compiled from PTX|CUDA_ERROR_INVALID_PTX|device kernel image is invalid|"

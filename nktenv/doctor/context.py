@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterable
 
+from nktenv.doctor.logmatch import Unwrapped, split_lines
 from nktenv.facts import Facts, Framework, Gpu
 from nktenv.findings import Finding
 from nktenv.i18n import _
@@ -86,13 +87,21 @@ class Ctx:
     def lines(self) -> tuple[Line, ...]:
         out: list[Line] = []
         for source, text in _texts(self.facts):
-            for raw in str(text).splitlines():
+            for raw in split_lines(text):
                 if raw.strip():
                     out.append(Line(source, raw.strip()))
         return tuple(out)
 
+    @cached_property
+    def unwrapped(self) -> tuple[tuple[str, Unwrapped], ...]:
+        """Each evidence text, searchable across wrapped lines (nktenv.doctor.logmatch)."""
+        return tuple((source, Unwrapped(text)) for source, text in _texts(self.facts))
+
     def grep(self, pattern: str | re.Pattern[str], *, sources: tuple[str, ...] | None = None) -> list[str]:
-        """Matching lines, verbatim, de-duplicated in order. `sources` filters by source prefix."""
+        """Matching lines, verbatim, de-duplicated in order. `sources` filters by source prefix.
+
+        A message wrapped over several lines (console width, indentation, `\r\n`) matches too; its
+        evidence is those lines re-joined."""
         rx = re.compile(pattern, re.IGNORECASE) if isinstance(pattern, str) else pattern
         seen: dict[str, None] = {}
         for line in self.lines:
@@ -100,14 +109,25 @@ class Ctx:
                 continue
             if rx.search(line.text):
                 seen.setdefault(line.text, None)
+        for source, text in self.unwrapped:
+            if sources and not source.startswith(sources):
+                continue
+            for joined, _m in text.crossing(rx):
+                # The joined message replaces its own first line, found alone above.
+                head = next((k for k in seen if joined.startswith(k)), None)
+                seen = {(joined if k == head else k): None for k in seen} if head else seen
+                seen.setdefault(joined, None)
         return list(seen)
 
     def search(self, pattern: str) -> re.Match[str] | None:
-        """First regex match in any evidence line (for pulling values out of a message)."""
+        """First regex match in any evidence line, or across wrapped lines (for pulling values out of a message)."""
         rx = re.compile(pattern, re.IGNORECASE)
         for line in self.lines:
             m = rx.search(line.text)
             if m:
+                return m
+        for _source, text in self.unwrapped:
+            for _joined, m in text.crossing(rx):
                 return m
         return None
 

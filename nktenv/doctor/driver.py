@@ -180,6 +180,12 @@ def _too_old(ctx: Ctx, name: str | None, version: str | None, cuda: str | None, 
     alt = versions.torch_fix(ctx) if name == "torch" else None
     if alt:
         fix = join_sentences([fix, _("Or keep this driver and install a build for an older CUDA: {command}").format(command=alt)])
+    from nktenv.doctor.legacy import capped_fix, capped_gpu
+
+    cap = capped_gpu(ctx, floor)
+    if cap is not None:  # the GPU cannot take a newer driver: the build has to fit the driver
+        fix, cap_ev = capped_fix(ctx, cap, name, cuda)
+        ev = cap_ev + ev
     return finding(
         "driver_too_old",
         "error",

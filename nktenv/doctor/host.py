@@ -193,12 +193,16 @@ def _seen_by_frameworks(ctx: Ctx) -> list[str]:
 
 
 def cuda_visible_devices_hidden(ctx: Ctx) -> Iterable[Finding]:
+    from nktenv.doctor.visible import cuda_visible_devices
+
+    # CUDA_VISIBLE_DEVICES as CUDA reads it (nktenv.doctor.visible); the container runtime's variable here.
+    yield from cuda_visible_devices(ctx)
     if not ctx.has_nvidia and not ctx.gpus_unknown:
         return  # the probes looked: no NVIDIA GPU here to hide
     gpus = ctx.nvidia_gpus
     count = len(gpus)
     no_device = ctx.grep(r"CUDA_ERROR_NO_DEVICE|no CUDA-capable device is detected")
-    for var in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES"):
+    for var in ("NVIDIA_VISIBLE_DEVICES",):
         value = ctx.env(var)
         if value is None:
             continue

@@ -55,6 +55,12 @@ def cuda_libs_missing(ctx: Ctx) -> Iterable[Finding]:
 
 
 def conda_pip_cuda_mix(ctx: Ctx) -> Iterable[Finding]:
+    from nktenv.doctor.conda import conda_copies
+
+    found = list(conda_copies(ctx))  # library by library, from conda-meta and the error texts' paths
+    if found:
+        yield from found
+        return
     py = ctx.facts.python
     conda = (py.extra.get("conda_prefix") if py is not None else None) or (ctx.env("CONDA_PREFIX") if py and py.kind == "conda" else None)
     if not conda and not (py is not None and py.kind == "conda"):

@@ -60,59 +60,16 @@ def windows_long_paths_disabled(ctx: Ctx) -> Iterable[Finding]:
     )
 
 
-def _dll_names(lines: list[str]) -> list[str]:
-    names: dict[str, None] = {}
-    for line in lines:
-        for m in re.finditer(r"([\w.-]+\.dll)", line, re.IGNORECASE):
-            names.setdefault(m.group(1).split("\\")[-1], None)
-    return list(names)
-
-
 def windows_dll_search_path(ctx: Ctx) -> Iterable[Finding]:
-    if not ctx.native_windows:
-        return
-    win = ctx.facts.windows
-    dlls = {k.lower(): v for k, v in (win.dlls_on_path or {}).items()} if win is not None else {}
-    lines = ctx.grep(DLL_FAIL)
-    if not lines or not dlls:
-        return
-    present = [(n, dlls[n.lower()]) for n in _dll_names(lines) if dlls.get(n.lower())]
-    if not present:
-        return
-    folder = present[0][1][0]
-    ev = list(lines) + [f"{name}: {' ; '.join(folders)}" for name, folders in present]
-    yield finding(
-        "windows_dll_search_path",
-        "error",
-        _("The DLL is on PATH, but Python does not search PATH for extension-module DLLs"),
-        evidence=ev,
-        fix=_("Add the folder explicitly before importing the framework: import os; os.add_dll_directory(r\"{folder}\") "
-              "(or install the framework's pip CUDA wheels so the DLLs sit inside the environment)").format(folder=folder),
-        why=_("Since Python 3.8, DLLs that extension modules depend on are no longer looked up along PATH."),
-        folder=folder,
-    )
+    from nktenv.doctor.dllsearch import windows_dll_search_path as rule
+
+    yield from rule(ctx)  # per loader: Python's extension and ctypes loads, TensorFlow's own LoadLibrary
 
 
 def vc_redist_missing(ctx: Ctx) -> Iterable[Finding]:
-    if not ctx.native_windows:
-        return
-    lines = ctx.grep(VC_LINES)
-    win = ctx.facts.windows
-    known_missing = (
-        win is not None and win.vc_runtime_version is None and "vc_runtime_dll" in win.extra and win.extra.get("vc_runtime_dll") is None
-    )
-    if known_missing:
-        lines += ctx.grep(r"\[WinError 126\]|DLL load failed while importing")
-    if not lines and not known_missing:
-        return
-    yield finding(
-        "vc_redist_missing",
-        "error" if lines else "warning",
-        _("The Microsoft Visual C++ runtime is missing"),
-        evidence=([_("vcruntime140.dll: not found")] if known_missing else []) + lines,
-        fix=_("Install it: winget install Microsoft.VCRedist.2015+.x64 (or run https://aka.ms/vs/17/release/vc_redist.x64.exe), then open a new terminal."),
-        why=_("PyTorch and TensorFlow DLLs link against msvcp140.dll and vcruntime140.dll; without them imports fail with WinError 126."),
-    )
+    from nktenv.doctor.dllsearch import vc_redist_missing as rule
+
+    yield from rule(ctx)  # names the runtime file that is missing, from the probe of windows.vc_runtime_files
 
 
 def wsl_libcuda_not_found(ctx: Ctx) -> Iterable[Finding]:

@@ -122,6 +122,12 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
         fw_dicts = {n: (f.to_dict() if f else None) for n, f in (("torch", fw.torch), ("tensorflow", fw.tensorflow))}
     cudnn = ctx.guard("cudnn", lambda: cudnn_probe.probe_cudnn(ctx, toolkits, packages or {}, fw_dicts), [])
     win = ctx.guard("windows", lambda: win_probe.probe_windows(ctx), None)
+    from nktenv.probes import conda as conda_probe
+    from nktenv.probes import runtimes
+
+    win = ctx.guard("vc_runtime", lambda: runtimes.add_vc_runtime_files(ctx, win, python_facts), win)
+    win = ctx.guard("toolkit_bin_dlls", lambda: runtimes.add_toolkit_bin_dlls(ctx, win, toolkits), win)
+    python_facts = ctx.guard("conda_meta", lambda: conda_probe.add_conda_packages(ctx, python_facts), python_facts)
 
     extra: dict[str, Any] = {}
     if other_info.get("errors"):

@@ -263,7 +263,7 @@ CASES: list[tuple[str, str, dict[str, Any], str, str, str, str]] = [
       "cudnn": [{"version": "8.2.1.32", "location": "/opt/conda/envs/lab/conda-meta/cudnn-8.2.1.32-h86fa8c9_0.json",
                  "source": "conda"}],
       "frameworks": {"torch": {"packages": {"nvidia-cudnn-cu12": "9.1.0.70", "nvidia-cublas-cu12": "12.4.5.8"}}}},
-     "conda_pip_cuda_mix", "warning", "conda remove --force cudatoolkit cudnn", "nvidia-cudnn-cu12==9.1.0.70"),
+     "conda_pip_cuda_mix", "warning", "conda remove --force cudnn", "nvidia-cudnn-cu12==9.1.0.70"),
     ("cuda_libs_missing-windows-tf210", "windows",
      {"frameworks": {"torch": None, "tensorflow": tf(
          "2.10.1", cuda="64_112", cudnn="64_8", cuda_available=False,
