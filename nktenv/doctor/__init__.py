@@ -105,6 +105,15 @@ def diagnose(facts: Facts, manifests: Manifests | None = None, *, rules: Iterabl
         from nktenv.manifest import load
 
         manifests = load()
+    # An older or hand-written snapshot may lack the architecture the probes now derive (PCI id, name):
+    # derive it here too, so every architecture rule reads the same GPUs plan does.
+    from nktenv import gpuarch
+
+    gpus = gpuarch.with_derived_arch(facts.gpus, manifests)
+    if gpus != facts.gpus:
+        import dataclasses
+
+        facts = dataclasses.replace(facts, gpus=gpus)
     ctx = Ctx(facts, manifests)
     seen: set[tuple[str, str, tuple[str, ...]]] = set()
     out: list[Finding] = []

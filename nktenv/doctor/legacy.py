@@ -2,7 +2,8 @@
 
 "Upgrade the driver" is the wrong fix there: NVIDIA's newer branches no longer install for that GPU
 generation (manifests/gpus.toml: last_driver_branch). What works is a framework build whose CUDA the
-capped driver runs. The compute capability comes from the facts; without it this stays silent.
+capped driver runs. The compute capability comes from the facts or, where the driver gave none, from the
+GPU's PCI id or name (manifests/gpu-ids.toml, derived in diagnose); without either this stays silent.
 """
 
 from __future__ import annotations

@@ -68,3 +68,10 @@ def test_a_maxwell_gpu_whose_branch_still_covers_the_build_may_upgrade() -> None
     # Maxwell's last branch is 580 (manifests/gpus.toml); CUDA 12.1 needs less, so upgrading within it is right.
     f = _too_old(_doc({"name": "NVIDIA GeForce GTX 970", "compute_capability": "5.2"}))
     assert "Install NVIDIA driver" in (f.fix or "") and "Do not upgrade" not in (f.fix or "")
+
+
+def test_a_k80_known_only_by_name_is_capped_too() -> None:
+    # nvidia-smi of the 470 branch reports no compute capability; the name table gives sm_37.
+    f = _too_old(_doc({"name": "Tesla K80", "compute_capability": None}))
+    assert f.severity == "error"
+    assert "Do not upgrade the driver: no branch newer than 470 supports this GPU" in (f.fix or "")
