@@ -31,7 +31,13 @@ def _targets(sass: list[tuple[int, int]], ptx: list[tuple[int, int]]) -> str:
 
 
 def _gpu_line(gpu: Gpu) -> str:
-    return _("{name}: compute capability {cc}").format(name=gpu.name or "GPU", cc=gpu.compute_capability)
+    line = _("{name}: compute capability {cc}").format(name=gpu.name or "GPU", cc=gpu.compute_capability)
+    derived = gpu.extra.get("derived_arch") if isinstance(gpu.extra, dict) else None
+    if isinstance(derived, dict) and derived.get("source"):
+        # the driver did not say it: name where it came from, so nobody mistakes it for a measurement
+        line += " " + _("(derived from its {source}: {value})").format(
+            source=_("PCI id") if derived["source"] == "pci-id" else _("name"), value=derived.get("from", ""))
+    return line
 
 
 def _extension_kernel_error(ctx: Ctx, lines: list[str]) -> bool:

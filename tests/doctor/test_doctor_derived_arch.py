@@ -34,3 +34,14 @@ def test_derivation_does_not_invent_an_architecture_for_an_unknown_gpu() -> None
     facts = from_dict(json.loads(json.dumps(doc)))
     codes = {f.code for f in diagnose(facts, load())}
     assert not codes & {"blackwell_needs_open_kernel_module", "arch_too_old", "arch_unsupported"}
+
+
+def test_arch_too_old_on_a_snapshot_without_compute_capability_says_where_it_came_from() -> None:
+    doc = replay_facts("gtx1080ti-torch-cu128").to_dict()
+    for gpu in doc["gpus"]:
+        gpu["compute_capability"] = None
+        (gpu.get("extra") or {}).pop("derived_arch", None)
+        gpu.pop("derived_arch", None)
+    facts = from_dict(json.loads(json.dumps(doc)))
+    (f,) = [f for f in diagnose(facts, load()) if f.code == "arch_too_old"]
+    assert any("compute capability 6.1 (derived from its" in e for e in f.evidence)
