@@ -97,7 +97,9 @@ def test_lspci_line_gives_the_pci_id() -> None:
 @pytest.mark.parametrize(("name", "pci", "cc", "source"), [
     ("NVIDIA Corporation GB202 [GeForce RTX 5090]", "10de:2b85", "12.0", "pci-id"),
     ("NVIDIA Corporation GB202 [GeForce RTX 5090]", None, "12.0", "name"),  # the chip
-    ("NVIDIA Corporation GK110BGL [Tesla K40c]", None, "3.5", "name"),  # chip with suffixes
+    ("NVIDIA Corporation GK110BGL [Tesla K40m]", None, "3.5", "name"),  # chip with suffixes (pci.ids 1023)
+    ("NVIDIA Corporation GK180GL [Tesla K40c]", None, "3.5", "name"),  # the K40c's own chip (pci.ids 1024)
+    ("NVIDIA Corporation GK180GL [Tesla K40c]", "10de:1024", "3.5", "pci-id"),
     ("Tesla K40c", None, "3.5", "name"),  # what nvidia-smi 470 prints
     ("Tesla K80", None, "3.7", "name"),
     ("NVIDIA GeForce RTX 3090", None, "8.6", "name"),
@@ -107,7 +109,14 @@ def test_lspci_line_gives_the_pci_id() -> None:
     ("NVIDIA A100-SXM4-80GB", None, "8.0", "name"),
     ("NVIDIA A10", None, "8.6", "name"),
     ("NVIDIA H100 80GB HBM3", None, "9.0", "name"),
-    ("GA10B [Jetson AGX Orin]", None, "8.7", "name"),
+    ("NVIDIA RTX 4000 SFF Ada Generation", None, "8.9", "name"),
+    ("NVIDIA RTX 4500 Ada Generation", None, "8.9", "name"),
+    ("NVIDIA RTX PRO 4500 Blackwell", None, "12.0", "name"),
+    ("NVIDIA RTX PRO 2000 Blackwell", None, "12.0", "name"),
+    ("NVIDIA A16", None, "8.6", "name"),
+    ("Quadro GV100", None, "7.0", "name"),
+    # pci.ids: an Ada chip under an Ampere-looking name; the chip decides, the name alone does not.
+    ("NVIDIA Corporation AD107M [GeForce RTX 3050 A Laptop GPU]", None, "8.9", "name"),
 ])
 def test_nvidia_architecture_from_id_chip_or_name(name, pci, cc, source) -> None:
     gpu = Gpu(vendor="nvidia", name=name, extra={"pci_id": pci} if pci else {})
@@ -117,6 +126,10 @@ def test_nvidia_architecture_from_id_chip_or_name(name, pci, cc, source) -> None
 
 def test_unknown_gpu_stays_unknown_and_a_reported_one_is_kept() -> None:
     m = load()
+    # Neither a Tegra chip (no pci.ids entry, no row) nor the Ada "RTX 3050 A" by name alone.
+    for name in ("GA10B [Jetson AGX Orin]", "NVIDIA GeForce RTX 3050 A Laptop GPU"):
+        (out,) = gpuarch.with_derived_arch([Gpu(vendor="nvidia", name=name)], m)
+        assert out.compute_capability is None, name
     (unknown,) = gpuarch.with_derived_arch([Gpu(vendor="nvidia", name="NVIDIA Future GPU")], m)
     assert unknown.compute_capability is None and "derived_arch" not in unknown.extra
     # The driver's answer wins over the table (here a deliberately wrong name).
