@@ -1,0 +1,159 @@
+"""`nktenv compare` in a terminal: one table per workload, then one line per slow machine.
+
+Headers break only between words (spaces, or after "/" in Japanese, which has no spaces), so a
+column is never headed "サン/プル/秒". Piped output (not a terminal) carries no trailing padding and
+no line breaks inside sentences: a file or `| less` gets each sentence on one line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+from nktenv.i18n import _
+
+_PIECE = re.compile(r"[^\s/]*/?\s*")  # a word with the slash or spaces after it: breaks go after these
+
+
+def _pieces(head: str) -> list[str]:
+    return [p for p in _PIECE.findall(head) if p]
+
+
+def header_segments(head: str) -> list[str]:
+    """The unbreakable pieces of a header ("Samples/s" -> ["Samples/s"]; "サンプル/秒" -> ["サンプル/", "秒"])."""
+    if head.isascii():  # English breaks between words only
+        return head.split() or [head]
+    return [p.strip() for p in _pieces(head)] or [head]
+
+
+def wrap_header(head: str, width: int) -> str:
+    """The header with line breaks only between its pieces, each line at most `width` cells where possible."""
+    from rich.cells import cell_len
+
+    pieces = [w + " " for w in head.split()] if head.isascii() else _pieces(head)
+    lines: list[str] = []
+    for piece in pieces:
+        if lines and cell_len((lines[-1] + piece).rstrip()) <= width:
+            lines[-1] += piece
+        else:
+            lines.append(piece)
+    return "\n".join(line.rstrip() for line in lines) or head
+
+
+def column_widths(heads: Sequence[str], rows: Sequence[Sequence[str]], total: int, gap: int = 2) -> list[int]:
+    """Whole headers when the table fits in `total` cells, else the widest unbreakable segment."""
+    from rich.cells import cell_len
+
+    data = [max([cell_len(r[i]) for r in rows] or [0]) for i in range(len(heads))]
+    whole = [max(d, cell_len(h)) for d, h in zip(data, heads)]
+    if sum(whole) + gap * (len(heads) - 1) + 2 <= total:
+        return whole
+    return [max([d] + [cell_len(s) for s in header_segments(h)]) for d, h in zip(data, heads)]
+
+
+def print_text(console: Any, text: str, style: str | None = None) -> None:
+    """A sentence: wrapped between words on a terminal, one line when piped."""
+    from rich.text import Text
+
+    console.print(Text(text, style=style or ""), soft_wrap=not console.is_terminal)
+
+
+def print_table(console: Any, table: Any) -> None:
+    """A rich table; piped, without the spaces that pad each line to the table's width."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    with console.capture() as cap:
+        console.print(table)
+    for line in cap.get().splitlines():
+        console.file.write(line.rstrip() + "\n")
+    console.file.flush()
+
+
+def short_device(cell: Any) -> str:
+    if cell.workload.device_kind == "cpu":
+        return _("CPU, {threads} threads").format(threads="?" if cell.threads is None else cell.threads)
+    name = cell.device_model or cell.device
+    for prefix in ("NVIDIA ", "GeForce "):
+        name = name.replace(prefix, "")
+    return name
+
+
+def print_tables(cmp: Any, console: Any) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from nktenv.compare.render import fmt
+    from nktenv.compare.texts import limit_text, reference_header, reference_text, status_text, version_fields_text, workload_label
+
+    ref = reference_header(cmp.baseline)
+    print_text(console, reference_text(cmp.baseline, cmp.margin))
+    for w in cmp.workloads:
+        gpu = w.device_kind == "gpu"
+        fields = ("framework", "driver", "cuda") if gpu else ("framework",)
+        cells = list(cmp.cells_of(w))
+        # The versions most machines (or the baseline) run go under the table; a machine that runs
+        # others is marked † and listed there, so the table fits an 80-column console.
+        reference = next((c.versions for c in cells if not c.version_differs), cells[0].versions if cells else {})
+        title = workload_label(w)
+        mixed = cmp.mixed_versions.get(w.key, ())
+        if mixed:
+            title += "  " + _("(versions differ: {fields})").format(fields=version_fields_text(mixed))
+        print_text(console, title, "bold")
+        heads = [(_("Machine"), False), (_("Device"), False), (_("Samples/s"), True), (_("Epoch s"), True)]
+        if gpu:
+            heads += [(_("Speedup"), True), (_("% of limit"), True)]
+        heads += [(ref, True), (_("Flags"), False)]
+        rows: list[tuple[list[str], bool]] = []
+        others: list[str] = []
+        for c in cells:
+            flags = []
+            if c.outlier:
+                flags.append(_("SLOW"))
+            if c.version_differs:
+                flags.append("†")
+                others.append(_("† {machine} runs {versions} ({fields} differ)").format(
+                    machine=c.machine, versions=" / ".join(c.versions.get(f) or "-" for f in fields),
+                    fields=version_fields_text(c.version_differs)))
+            if c.noisy:
+                flags.append(_("noisy"))
+            if c.status != "ok":
+                flags.append(status_text(c.status))
+            values = [c.machine, short_device(c), fmt(c.samples_per_s), fmt(c.epoch_s)]
+            if gpu:
+                # "-" for a missing value, as in fmt(): cp932 consoles have no en dash.
+                values += ["-" if c.speedup is None else fmt(c.speedup) + "×", limit_text(c.fraction_of_limit)]
+            values += ["-" if c.relative is None else f"{c.relative:.2f}", " ".join(flags)]
+            rows.append((values, c.outlier))
+        widths = column_widths([h for h, _r in heads], [v for v, _o in rows], console.width)
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        for (head, right), width in zip(heads, widths):
+            # Cells never shrink into "12…"; headers break between words only.
+            table.add_column(Text(wrap_header(head, width)), justify="right" if right else "left", overflow="fold",
+                             width=width)
+        for values, outlier in rows:
+            # Machine names and versions are data, not rich markup ("pc [a1b2]" must print as is).
+            table.add_row(*(Text(v) for v in values), style="red" if outlier else None)
+        print_table(console, table)
+        if cells:
+            print_text(console, _("Versions ({fields}): {versions}").format(
+                fields=version_fields_text(fields), versions=" / ".join(reference.get(f) or "-" for f in fields)))
+        for line in others:
+            print_text(console, line)
+
+
+def print_outliers(cmp: Any, console: Any) -> None:
+    """One line per slow machine (worst gap, cause, workloads), the affected workloads indented under it."""
+    from nktenv.compare.texts import cause_text, detail_text, summary_text
+
+    if not cmp.outliers:
+        print_text(console, _("No machine is slower than its peers with the same device by more than the margin."))
+        return
+    for s in cmp.summaries:
+        print_text(console, "! " + summary_text(s))
+        for c in s.worst.causes[1:]:
+            print_text(console, "    " + _("also: {cause}").format(cause=cause_text(c)))
+        if len(s.outliers) > 1:
+            for o in s.outliers:
+                print_text(console, "    - " + detail_text(o, same_cause=o.causes[0] == s.worst.causes[0]))
