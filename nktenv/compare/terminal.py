@@ -1,74 +1,11 @@
-"""`nktenv compare` in a terminal: one table per workload, then one line per slow machine.
-
-Headers break only between words (spaces, or after "/" in Japanese, which has no spaces), so a
-column is never headed "サン/プル/秒". Piped output (not a terminal) carries no trailing padding and
-no line breaks inside sentences: a file or `| less` gets each sentence on one line.
-"""
+"""`nktenv compare` in a terminal: one table per workload, then one line per slow machine."""
 
 from __future__ import annotations
 
-import re
-from typing import Any, Sequence
+from typing import Any
 
 from nktenv.i18n import _
-
-_PIECE = re.compile(r"[^\s/]*/?\s*")  # a word with the slash or spaces after it: breaks go after these
-
-
-def _pieces(head: str) -> list[str]:
-    return [p for p in _PIECE.findall(head) if p]
-
-
-def header_segments(head: str) -> list[str]:
-    """The unbreakable pieces of a header ("Samples/s" -> ["Samples/s"]; "サンプル/秒" -> ["サンプル/", "秒"])."""
-    if head.isascii():  # English breaks between words only
-        return head.split() or [head]
-    return [p.strip() for p in _pieces(head)] or [head]
-
-
-def wrap_header(head: str, width: int) -> str:
-    """The header with line breaks only between its pieces, each line at most `width` cells where possible."""
-    from rich.cells import cell_len
-
-    pieces = [w + " " for w in head.split()] if head.isascii() else _pieces(head)
-    lines: list[str] = []
-    for piece in pieces:
-        if lines and cell_len((lines[-1] + piece).rstrip()) <= width:
-            lines[-1] += piece
-        else:
-            lines.append(piece)
-    return "\n".join(line.rstrip() for line in lines) or head
-
-
-def column_widths(heads: Sequence[str], rows: Sequence[Sequence[str]], total: int, gap: int = 2) -> list[int]:
-    """Whole headers when the table fits in `total` cells, else the widest unbreakable segment."""
-    from rich.cells import cell_len
-
-    data = [max([cell_len(r[i]) for r in rows] or [0]) for i in range(len(heads))]
-    whole = [max(d, cell_len(h)) for d, h in zip(data, heads)]
-    if sum(whole) + gap * (len(heads) - 1) + 2 <= total:
-        return whole
-    return [max([d] + [cell_len(s) for s in header_segments(h)]) for d, h in zip(data, heads)]
-
-
-def print_text(console: Any, text: str, style: str | None = None) -> None:
-    """A sentence: wrapped between words on a terminal, one line when piped."""
-    from rich.text import Text
-
-    console.print(Text(text, style=style or ""), soft_wrap=not console.is_terminal)
-
-
-def print_table(console: Any, table: Any) -> None:
-    """A rich table; piped, without the spaces that pad each line to the table's width."""
-    if console.is_terminal:
-        console.print(table)
-        return
-    with console.capture() as cap:
-        console.print(table)
-    for line in cap.get().splitlines():
-        console.file.write(line.rstrip() + "\n")
-    console.file.flush()
-
+from nktenv.termtable import column_widths, print_table, print_text, wrap_header
 
 def short_device(cell: Any) -> str:
     if cell.workload.device_kind == "cpu":
