@@ -203,3 +203,34 @@ def render(document: Mapping[str, Any], console: Any) -> None:
         console.print(_("Throughput vs batch size: {path}").format(path=document["plot"]))
     if document.get("stored_in"):
         console.print(_("Stored in {path}").format(path=document["stored_in"]))
+
+
+class BenchProgress:
+    """Transient rich progress bars on stderr, one per framework, fed by the check scripts' progress
+    events: the step count ("3/12") and an estimate of the time left. `nktenv bench` and setup's
+    final benchmark show the same bars."""
+
+    def __init__(self, console: Any) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn(_("left")), TimeRemainingColumn(),
+                                 console=console, transient=True)
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> BenchProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        if event.get("event") != "progress":
+            return
+        fw = str(event.get("framework"))
+        text = progress_text(event)
+        total = event.get("total") or None
+        if fw not in self.tasks:
+            self.tasks[fw] = self.progress.add_task(text, total=total)
+        self.progress.update(self.tasks[fw], description=text, completed=event.get("done", 0), total=total)

@@ -83,3 +83,16 @@ def test_a_share_above_the_limit_is_never_ok_and_noisy_rows_say_so() -> None:
 def test_piped_bench_table_has_no_trailing_spaces() -> None:
     out = _text(_two_frameworks_with_failures(), width=80)
     assert all(line == line.rstrip() for line in out.splitlines())
+
+
+def test_progress_bars_show_the_step_count_and_the_time_left() -> None:
+    from nktenv.bench.render import BenchProgress
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=120, force_terminal=True, color_system=None)
+    with BenchProgress(console) as bars:
+        bars.on_event({"event": "progress", "framework": "torch", "stage": "row", "model": "cnn", "pipeline": "resident",
+                       "done": 3, "total": 12})
+        bars.progress.refresh()
+    shown = buf.getvalue()
+    assert "torch: timing cnn (resident)" in shown and "3/12" in shown and "left" in shown
