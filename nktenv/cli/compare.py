@@ -46,6 +46,12 @@ def register(app: typer.Typer) -> None:
             Optional[Path],
             typer.Option("--csv", help="Write one CSV line per machine and workload to this file.", show_default=False),
         ] = None,
+        history: Annotated[
+            bool,
+            typer.Option("--history", help="Each machine against its own past: throughput per workload over time and "
+                                           "drops beyond noise with what changed. Name a machine after it to see one "
+                                           "(nktenv compare --history lab-pc-02)."),
+        ] = False,
         json_out: JsonOpt = False,
     ) -> None:
         """Compare benchmark results across machines: throughput, speedup, versions and outliers with causes."""
@@ -58,6 +64,13 @@ def register(app: typer.Typer) -> None:
 
         inputs = list(paths or [])
         stores = list(store or [])
+        machine = None
+        if history:
+            # `--history lab-pc-02`: the one argument that is not a path names the machine
+            missing = [p for p in inputs if not p.exists()]
+            if len(missing) == 1:
+                machine = str(missing[0])
+                inputs.remove(missing[0])
         if not inputs and not stores:
             stores = [_own_store()]
         if not 0.0 < margin < 1.0:
@@ -73,6 +86,9 @@ def register(app: typer.Typer) -> None:
         except InputMissing as exc:
             raise NktenvError("input-not-found", _("{path} does not exist.").format(path=exc.path)) from None
 
+        if history:
+            _history(loaded, machine, html, json_out)
+            return
         try:
             cmp = run_compare(loaded.results, baseline=baseline, margin=margin)
         except UnknownBaseline as exc:
@@ -94,7 +110,10 @@ def register(app: typer.Typer) -> None:
         if html is not None:
             from nktenv.compare.render import to_html
 
-            written["html"] = str(_write(html, to_html(cmp, loaded.notes).encode("utf-8")))
+            from nktenv.compare.history import history as run_history
+
+            page = to_html(cmp, loaded.notes, history=run_history(loaded.results))
+            written["html"] = str(_write(html, page.encode("utf-8")))
         if csv_out is not None:
             from nktenv.compare.render import to_csv
 
@@ -124,6 +143,37 @@ def register(app: typer.Typer) -> None:
             _print_outliers(cmp, console)
         for kind, path in written.items():
             err.print(_("Wrote the {kind} report to {path}").format(kind=kind.upper(), path=path), markup=False)
+
+
+def _history(loaded: Any, machine: str | None, html: Path | None, json_out: bool) -> None:
+    from nktenv.compare.history import UnknownMachine, history
+    from nktenv.i18n import _
+    from nktenv.output import emit_json, err_console, out_console
+    from nktenv.wording import join_list
+
+    _print_notes(loaded.notes)
+    if not loaded.results:
+        raise NktenvError("no-results", _("No usable benchmark results among {count} file(s).").format(count=loaded.files_seen),
+                          hint=_("Results come from `nktenv bench --json`."), exit_code=ExitCode.BAD_DATA)
+    try:
+        h = history(loaded.results, machine)
+    except UnknownMachine as exc:
+        raise NktenvError("unknown-machine", _("No results from a machine named {name}.").format(name=exc.name),
+                          hint=_("Machines in these results: {names}").format(names=join_list(exc.known) or "-")) from None
+    written = {}
+    if html is not None:
+        from nktenv.compare.render import history_html
+
+        written["html"] = str(_write(html, history_html(h, loaded.notes).encode("utf-8")))
+    if json_out:
+        emit_json({"schema": "nktenv.compare-history/1", "ok": True, **h.to_dict(),
+                   "notes": [n.to_dict() for n in loaded.notes], "outputs": written})
+    else:
+        from nktenv.compare.terminal import print_history
+
+        print_history(h, out_console())
+    for kind, path in written.items():
+        err_console().print(_("Wrote the {kind} report to {path}").format(kind=kind.upper(), path=path), markup=False)
 
 
 def _own_store(platform: str | None = None) -> Path:

@@ -94,3 +94,52 @@ def print_outliers(cmp: Any, console: Any) -> None:
         if len(s.outliers) > 1:
             for o in s.outliers:
                 print_text(console, "    - " + detail_text(o, same_cause=o.causes[0] == s.worst.causes[0]))
+
+
+HISTORY_RUNS = 6  # the newest runs a terminal table shows; --json and the HTML report have them all
+
+
+def print_history(h: Any, console: Any) -> None:
+    """Per machine, one row per workload and one column per run (newest last); the drops below."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from nktenv.compare.render import fmt
+    from nktenv.compare.texts import drop_text, short_workload
+
+    if not h.series:
+        print_text(console, _("No measured runs to show."))
+        return
+    print_text(console, _("↓ a drop beyond noise (judged like a bench verdict: 95% bootstrap interval of the ratio below 1, and below the earlier runs' jitter); ~ a noisy run, shown but not judged."))
+    for machine in h.machines:
+        series = [s for s in h.series if s.machine == machine]
+        runs = sorted({p.created_at for s in series for p in s.points})
+        shown = runs[-HISTORY_RUNS:]
+        drops = {(s.workload, s.device, d.at.created_at) for s in series for d in s.drops}
+        multi = len({s.device for s in series if s.workload.device_kind == "gpu"}) > 1
+        print_text(console, _("{machine}: {count} run(s), {first} to {last}").format(
+            machine=machine, count=len(runs), first=runs[0][:10], last=runs[-1][:10]), "bold")
+        heads = [_("Workload")] + [r[5:10] if r[:4] == shown[-1][:4] else r[:10] for r in shown]
+        rows: list[list[str]] = []
+        for s in series:
+            at = {p.created_at: p for p in s.points}
+            label = short_workload(s.workload) + (f" {s.device}" if multi and s.workload.device_kind == "gpu" else "")
+            cells = [label]
+            for r in shown:
+                p = at.get(r)
+                if p is None:
+                    cells.append("")
+                    continue
+                mark = "↓" if (s.workload, s.device, r) in drops else ""
+                cells.append(("~" if p.noisy else "") + fmt(p.samples_per_s) + mark)
+            rows.append(cells)
+        widths = column_widths(heads, rows, console.width)
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        for i, (head, width) in enumerate(zip(heads, widths)):
+            table.add_column(Text(wrap_header(head, width)), justify="left" if i == 0 else "right", overflow="fold", width=width)
+        for cells in rows:
+            table.add_row(*(Text(c) for c in cells), style="red" if any(c.endswith("↓") for c in cells) else None)
+        print_table(console, table)
+        for d in [d for d in h.drops if d.machine == machine]:
+            print_text(console, "! " + drop_text(d))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from nktenv.compare.analyze import Cause, MachineSummary, Outlier, Workload
+from nktenv.compare.history import Change, Drop
 from nktenv.compare.io import Note
 from nktenv.i18n import _
 from nktenv.wording import join_list
@@ -182,3 +183,50 @@ def _n(value: float) -> str:
     from nktenv.compare.render import fmt
 
     return fmt(value)
+
+
+def signed_pct(ratio: float) -> str:
+    """0.82 -> "-18%", 1.05 -> "+5%"."""
+    return f"{(ratio - 1.0) * 100:+.0f}%"
+
+
+def _throttle(reasons: Any) -> str:
+    return join_list(f"{k} {pct(v)}" for k, v in dict(reasons).items()) or _("none")
+
+
+def change_text(c: Change) -> str:
+    """One recorded difference between two runs ("driver 550.54 -> 560.35")."""
+    if c.code == "driver":
+        return _("driver {before} -> {after}").format(before=c.before, after=c.after)
+    if c.code == "framework":
+        return f"{c.framework} {c.before} -> {c.after}"
+    if c.code == "cuda":
+        return f"CUDA {c.before} -> {c.after}"
+    if c.code == "sm-clock":
+        return _("SM clock under load {before:.0f} -> {after:.0f} MHz").format(before=c.before, after=c.after)
+    if c.code == "throttle":
+        return _("throttle reasons {before} -> {after}").format(before=_throttle(c.before), after=_throttle(c.after))
+    if c.code == "pcie-link":
+        return _("PCIe link {before} -> {after}").format(before=c.before, after=c.after)
+    if c.code == "cpu-threads":
+        return _("CPU threads {before} -> {after}").format(before=c.before, after=c.after)
+    return f"{c.code} {c.before} -> {c.after}"
+
+
+def drop_text(d: Drop) -> str:
+    """The sentence a lab needs: who, which workload, how much, since when, and what changed since."""
+    if d.changes:
+        return _("{machine} {workload}: {change} since {date}; changed since: {changes}").format(
+            machine=d.machine, workload=short_workload(d.workload), change=signed_pct(d.ratio), date=d.since.created_at[:10],
+            changes=join_list(change_text(c) for c in d.changes))
+    return _("{machine} {workload}: {change} since {date}; nothing the results record changed (versions, clocks, throttling, PCIe link, threads)").format(
+        machine=d.machine, workload=short_workload(d.workload), change=signed_pct(d.ratio), date=d.since.created_at[:10])
+
+
+def bench_history_line(drops: Any) -> str:
+    """One line after a bench run that is out of line with this machine's own history."""
+    worst = drops[0]
+    if len(drops) == 1:
+        return _("Slower than this machine's own history: {sentence}").format(sentence=drop_text(worst))
+    return _("Slower than this machine's own history on {count} workloads; the largest drop: {sentence}").format(
+        count=len(drops), sentence=drop_text(worst))
