@@ -234,3 +234,19 @@ class BenchProgress:
         if fw not in self.tasks:
             self.tasks[fw] = self.progress.add_task(text, total=total)
         self.progress.update(self.tasks[fw], description=text, completed=event.get("done", 0), total=total)
+
+
+def history_line(document: Mapping[str, Any], store: Any = None) -> str | None:
+    """One line when this run is out of line with this machine's own stored history, else None."""
+    from nktenv.bench import store as bench_store
+    from nktenv.compare.history import latest_drops
+    from nktenv.compare.texts import bench_history_line
+
+    try:
+        stored = bench_store.load_all(store)
+    except Exception:  # an unreadable store has no history to tell; the run itself stands
+        return None
+    if not any(d.get("id") == document.get("id") for d in stored):
+        stored = [*stored, dict(document)]
+    drops = latest_drops(stored, str(document.get("id")))
+    return bench_history_line(drops) if drops else None

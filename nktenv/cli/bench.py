@@ -123,6 +123,12 @@ def register(app: typer.Typer) -> None:
         from nktenv.bench.render import render
 
         render(document, console)
+        if not no_store and document.get("stored_in"):
+            from nktenv.bench.render import history_line
+
+            line = history_line(document, store)
+            if line:
+                console.print(line, markup=False, soft_wrap=True)
         if out is not None:
             console.print(_("Result written to {path}").format(path=out), markup=False)
         if json_out:

@@ -86,3 +86,19 @@ def test_compare_history_command(runner, app, tmp_path: Path) -> None:
     assert set(doc["machines"]) == {"lab-pc-01", "lab-pc-02", "lab-pc-03"}
     unknown = runner.invoke(app, ["compare", str(folder), "--history", "lab-pc-99"])
     assert unknown.exit_code == 2 and unknown.stderr.startswith("error: ") and "Traceback" not in unknown.stderr
+
+
+def test_a_bench_run_says_in_one_line_when_it_is_out_of_line(tmp_path: Path) -> None:
+    from nktenv.bench import store
+    from nktenv.bench.render import history_line
+
+    db = tmp_path / "bench.sqlite3"
+    docs = driver_regression()
+    for doc in docs[:-1]:
+        store.save(doc, db)
+        assert history_line(doc, db) is None  # steady runs say nothing
+    store.save(docs[-1], db)
+    line = history_line(docs[-1], db)
+    assert line is not None and "\n" not in line
+    assert line.startswith("Slower than this machine's own history on 4 workloads; the largest drop: lab-pc-02 torch")
+    assert "driver 550.54.15 -> 560.35.03" in line
