@@ -252,7 +252,7 @@ _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI","Hiragino Sans","Meiryo",sans-serif;margin:24px;color:#222;max-width:1200px}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}h3{font-size:1.05em}
 table{border-collapse:collapse;margin:8px 0 16px;font-size:.9em}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f4f4}
+td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f4f4;word-break:keep-all;overflow-wrap:normal}
 tr.outlier td{background:#fdecea}tr.baseline td{background:#eef7ec}.mark{color:#b3261e;font-weight:bold}
 .notes li,.outliers li,details.summary li{margin:3px 0}details.summary{margin:4px 0}details.summary>summary{cursor:pointer}
 .legend-item{font-size:11px;fill:#333}.small{font-size:10px;fill:#555}.ct{font-weight:bold;font-size:13px}
@@ -264,6 +264,12 @@ def _device_text(c: Cell) -> str:
     if c.workload.device_kind == "cpu":  # the thread count is often the cause of a slow CPU row
         return _("{cpu}, {threads} threads").format(cpu=c.device_model or c.device, threads="?" if c.threads is None else c.threads)
     return c.device_model or c.device
+
+
+def _th(head: str) -> str:
+    """A header cell that breaks only between words: Japanese has no spaces, so a break is offered after "/"
+    (and th's keep-all stops the browser from splitting サンプル or エポック)."""
+    return f"<th>{escape(head).replace('/', '/<wbr>')}</th>"
 
 
 def _cell_row(c: Cell, baseline: str | None) -> str:
@@ -334,7 +340,7 @@ def to_html(cmp: Comparison, notes: Sequence[Note] = (), *, generated_at: dateti
     h.append(f'<h2 id="machines">{escape(_("Machines"))}</h2><table class="machines"><thead><tr>')
     for head in (_("Machine"), _("OS"), _("CPU"), _("Threads"), _("GPUs"), _("Driver"), _("CUDA"), "torch",
                  "tensorflow", _("Runs"), _("Latest run")):
-        h.append(f"<th>{escape(head)}</th>")
+        h.append(_th(head))
     h.append("</tr></thead><tbody>")
     for m in cmp.machines:
         sw = m.software
@@ -418,7 +424,7 @@ def _workload_section(cmp: Comparison, w: Workload) -> str:
     rel_head = _("vs {machine}").format(machine=cmp.baseline) if cmp.baseline else _("vs same-device peers")
     for head in (_("Machine"), _("Device"), _("Samples/s (IQR)"), _("Epoch s"), _("Speedup vs CPU"),
                  _("% of limit"), rel_head, _("Versions (framework / driver / CUDA)")):
-        out.append(f"<th>{escape(head)}</th>")
+        out.append(_th(head))
     out.append("</tr></thead><tbody>")
     out.extend(_cell_row(c, cmp.baseline) for c in cells)
     out.append("</tbody></table>")
