@@ -100,7 +100,7 @@ def _legend(items: Legend, x: float, y: float) -> str:
         else:
             parts.append(f'<line x1="{x:.0f}" y1="{y - 4:.0f}" x2="{x + 12:.0f}" y2="{y - 4:.0f}" stroke="{colour}" stroke-width="2"/>')
         parts.append(f'<text class="legend-item" x="{x + 16:.0f}" y="{y:.0f}">{escape(text)}</text>')
-        x += 28 + 6.2 * len(text) + (6 * sum(1 for ch in text if ord(ch) > 0x2E80))  # wide characters take two
+        y += 15  # one entry a line: a long (or Japanese) entry never runs off the chart
     parts.append("</g>")
     return "".join(parts)
 
@@ -110,7 +110,7 @@ def bar_chart(kind: str, title: str, bars: Sequence[tuple[str, float, str, float
     """Horizontal bars from 0, one per machine: (label, value, colour, reference tick or None); a legend below."""
     row_h, left, width, right = 22, 190, 620, 70
     plot_h = row_h * len(bars)
-    height = 34 + plot_h + 58
+    height = 34 + plot_h + 44 + 15 * len(legend)
     top = nice_top(max([b[1] for b in bars] + [b[3] or 0.0 for b in bars]))
     scale = (width - left - right) / top
     axis_y = 30 + plot_h + 4
@@ -138,7 +138,7 @@ def bar_chart(kind: str, title: str, bars: Sequence[tuple[str, float, str, float
                      f'<text class="small tick" x="{x:.1f}" y="{axis_y + 14}" text-anchor="middle">{escape(fmt(v) if v else "0")}</text>')
     parts.append(f'<text class="small axis-label" x="{(left + width - right) / 2:.0f}" y="{axis_y + 28}" text-anchor="middle">'
                  f'{escape(axis_label)}</text></g>')
-    parts.append(_legend(legend, 4, height - 6))
+    parts.append(_legend(legend, left, axis_y + 46))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -253,7 +253,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI","Hiragino Sans","Meiryo",san
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}h3{font-size:1.05em}
 table{border-collapse:collapse;margin:8px 0 16px;font-size:.9em}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f4f4f4;word-break:keep-all;overflow-wrap:normal}
-tr.outlier td{background:#fdecea}tr.baseline td{background:#eef7ec}.mark{color:#b3261e;font-weight:bold}
+td.rel{white-space:nowrap}tr.outlier td{background:#fdecea}tr.baseline td{background:#eef7ec}.mark{color:#b3261e;font-weight:bold}
 .notes li,.outliers li,details.summary li{margin:3px 0}details.summary{margin:4px 0}details.summary>summary{cursor:pointer}
 .legend-item{font-size:11px;fill:#333}.small{font-size:10px;fill:#555}.ct{font-weight:bold;font-size:13px}
 svg.chart{display:block;margin:8px 0 20px;font-size:11px}.muted{color:#666}
