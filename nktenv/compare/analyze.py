@@ -2,8 +2,10 @@
 
 Like is only compared with like: a workload is (framework, model, pipeline, device kind, batch
 size). For each machine the newest run that measured a workload supplies its cell. Outliers are
-judged against peers with the same device model only (same GPU, or same CPU for CPU rows), and
-their likely causes are read from the evidence the results carry, never guessed.
+judged against peers with the same device model only (same GPU, or same CPU for CPU rows), or
+against one baseline machine when one is named; a cell's relative number uses that same reference,
+so the SLOW flag and the number always agree. Likely causes are read from the evidence the results
+carry, never guessed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import re
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from statistics import median
 from typing import Any, Mapping, Sequence
 
 from nktenv.compare.model import Result, Row, Sweep, Telemetry
@@ -254,11 +255,6 @@ def _most_common(values: Sequence[Any]) -> Any:
     counts = Counter(present)
     # ties go to the newest version so "differs" points at the machine that lags
     return max(counts, key=lambda v: (counts[v], version_tuple(str(v)), str(v)))
-
-
-def _med(values: Sequence[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return float(median(present)) if present else None
 
 
 def _versions(result: Result, row: Row) -> dict[str, str | None]:
