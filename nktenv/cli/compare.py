@@ -67,7 +67,8 @@ def register(app: typer.Typer) -> None:
         machine = None
         if history:
             # `--history lab-pc-02`: the one argument that is not a path names the machine
-            missing = [p for p in inputs if not p.exists()]
+            # (a missing "results/" stays a missing path)
+            missing = [p for p in inputs if not p.exists() and not any(sep in str(p) for sep in "/\\")]
             if len(missing) == 1:
                 machine = str(missing[0])
                 inputs.remove(missing[0])

@@ -51,7 +51,7 @@ def _two_frameworks_with_failures() -> dict:
     for r in rows:
         if r["samples_per_s"] is None:
             r["status"], r["skip_code"] = "failed", None
-            # verbatim from pytorch/pytorch#16417
+            # verbatim from github.com/yangjianxin1/GPT2-chitchat/issues/19 (tests/doctor/reports/gpu_memory_held_by_other_process)
             r["error"] = "RuntimeError: CUDA error: out of memory"
     speedups = [{"framework": f, "model": m, "pipeline": "resident", "device": "cuda:0", "ratio": 66.7, "ci_low": 60.1,
                  "ci_high": 70.3} for f in ("torch", "tensorflow") for m in ("mlp", "cnn")]

@@ -218,7 +218,7 @@ def test_documented_example_matches_the_schema() -> None:
 
 
 def test_rows_timed_on_a_busy_machine_are_noisy_and_carry_no_verdict(tmp_path: Path) -> None:
-    # load 6.3 on 2 CPUs: what `uptime` showed on the shared 2-core development VM during a run
+    # the busy host of the no-GPU test above: load 6.3 on 2 CPUs
     busy = {"event": "host", "framework": "torch", "host": {"cpus": 2, "loadavg_start": [6.3, 5.5, 3.3],
                                                              "loadavg_end": [4.0, 5.0, 3.5], "steal_fraction": 0.0}}
     result = run(_request(fake_interpreter(tmp_path, _gpu_events() + [busy]), threshold=10.0), machine=MACHINE,
