@@ -154,9 +154,11 @@ def _judge(machine: str, device: str, w: Workload, points: Sequence[Point]) -> t
         if cur.noisy or len(ref) < MIN_REFERENCE:
             continue
         pooled = [b for p in ref for b in p.blocks]
-        ci = bootstrap_ratio(list(cur.blocks), pooled, seed=0)
         ref_median = median(p.samples_per_s for p in ref)
         jitter_floor = min(p.samples_per_s for p in ref) / ref_median  # the slowest earlier run, as a share
+        if median(cur.blocks) / median(pooled) >= jitter_floor:
+            continue  # within the earlier runs' own spread: no bootstrap needed to say "not a drop"
+        ci = bootstrap_ratio(list(cur.blocks), pooled, seed=0)
         if ci.high < 1.0 and ci.ratio < jitter_floor:
             since = ref[-1]
             drops.append(Drop(machine, device, w, since, cur, ci.ratio, ci.low, ci.high,

@@ -196,7 +196,7 @@ def line_chart(title: str, sweep: SweepSeries) -> str:
 
 def history_chart(title: str, series: Sequence[Any]) -> str:
     """Throughput over time (one line per machine and device, linear from 0); drops ringed in red."""
-    width, height, left, bottom, top_m, right = 620, 260, 70, 46, 28, 150
+    width, height, left, bottom, top_m, right = 620, max(260, 28 + 14 * len(series) + 70), 70, 46, 28, 150
     dates = sorted({p.created_at for s in series for p in s.points})
     if len(dates) < 2:
         return ""
