@@ -102,3 +102,17 @@ def test_a_bench_run_says_in_one_line_when_it_is_out_of_line(tmp_path: Path) -> 
     assert line is not None and "\n" not in line
     assert line.startswith("Slower than this machine's own history on 4 workloads; the largest drop: lab-pc-02 torch")
     assert "driver 550.54.15 -> 560.35.03" in line
+
+
+def test_runs_within_the_earlier_spread_cost_no_bootstrap(monkeypatch) -> None:
+    # a lab's folder holds thousands of runs: only a run below every earlier one is worth 2,000 resamples
+    import nktenv.compare.history as hist
+
+    calls = []
+    real = hist.bootstrap_ratio
+    monkeypatch.setattr(hist, "bootstrap_ratio", lambda *a, **k: calls.append(1) or real(*a, **k))
+    h = history(results(only_noise()))
+    judged = sum(max(0, len([p for p in s.points if not p.noisy]) - 2) for s in h.series)
+    assert h.drops == () and len(calls) < judged
+    calls.clear()
+    assert len(history(results(driver_regression())).drops) == 4 and len(calls) >= 4
