@@ -220,3 +220,27 @@ def test_piped_output_has_no_padding_and_no_broken_sentences(runner, app, fleet:
     assert any(len(line) > 80 and line.startswith("! lab-pc-02: up to 31% slower") for line in lines)
     # and the tables still fit the 80 columns
     assert "Samples/s" in out and "Sampl\n" not in out
+
+
+@pytest.mark.parametrize("columns", ["130", "80"])
+def test_japanese_headers_are_whole_words(runner, app, fleet: Path, monkeypatch, columns: str) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    out = invoke(runner, app, ["--lang", "ja", "compare", str(fleet)]).stdout
+    lines = out.splitlines()
+    blocks = []
+    for i, line in enumerate(lines):
+        if line.strip().startswith("─"):  # a table's rule: the header lines sit above it, after a blank line
+            j = i - 1
+            while j >= 0 and lines[j].strip():
+                j -= 1
+            blocks.append(lines[j + 1:i])
+    assert len(blocks) == 7
+    for block in blocks:
+        text = "\n".join(block)
+        # each word on one line, whole (a header may break only after "/" or at a space)
+        for word in ("マシン", "デバイス", "サンプル", "エポック", "同機種比", "注意"):
+            assert word in text, (word, text)
+        if columns == "130":  # room enough: every header on one line
+            assert len(block) == 1 and "サンプル/秒" in text and "秒/エポック" in text
+    assert any("高速化率" in "\n".join(b) and "上限比" in "\n".join(b) for b in blocks)
+    assert "フレームワーク が" not in out and "フレームワークが異なります" in out
