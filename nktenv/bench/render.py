@@ -53,6 +53,15 @@ def _spread(sps: Mapping[str, Any]) -> str:
     return f"{100 * (q3 - q1) / median:.0f}%"
 
 
+def _limit_unreliable(row: Mapping[str, Any]) -> bool:
+    fraction = row.get("fraction_of_limit")
+    return bool(row.get("limit_unreliable")) or (isinstance(fraction, (int, float)) and fraction > 1.0)
+
+
+def _speedup_cell(sp: Mapping[str, Any] | None) -> str:
+    return f"{sp['ratio']:.1f}x ({sp['ci_low']:.1f}-{sp['ci_high']:.1f})" if sp else "-"
+
+
 def _percent(fraction: float | None) -> str:
     if fraction is None:
         return "-"
@@ -70,6 +79,9 @@ def verdict_text(verdict: Mapping[str, Any]) -> str:
     ratio, low, high, threshold = (verdict.get(k) for k in ("ratio", "ci_low", "ci_high", "threshold"))
     if not all(isinstance(x, (int, float)) for x in (ratio, low, high, threshold)):
         return str(verdict.get("text", ""))
+    if verdict.get("noisy") and verdict.get("passed") is None:
+        return _("GPU accelerates the CNN {ratio}x (95% CI {low}-{high}x), but the timings were noisy: no verdict").format(
+            ratio=_fmt_x(ratio), low=_fmt_x(low), high=_fmt_x(high))
     if low >= threshold:
         return _("GPU accelerates the CNN {ratio}x (95% CI {low}-{high}x)").format(
             ratio=_fmt_x(ratio), low=_fmt_x(low), high=_fmt_x(high))
@@ -94,44 +106,71 @@ def render(document: Mapping[str, Any], console: Any) -> None:
     if rows and not many_frameworks:
         title = f"{rows[0]['framework']}: {title}"
     from rich import box
+    from rich.text import Text
 
-    from rich.cells import cell_len
+    from nktenv.termtable import column_widths, print_table, print_text, table_width, wrap_header
 
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     body: list[list[str]] = []
     errors: list[str] = []
+
+    def footnote(text: str) -> int:
+        if text not in errors:
+            errors.append(text)
+        return errors.index(text) + 1
+
     for row in rows:
         sps = row.get("samples_per_s") or {}
         key = (row["framework"], row["model"], row["pipeline"], row["device"])
         sp = speedups.get(key)
         status = row["status"]
+        limit = _percent(row.get("fraction_of_limit"))
+        if status == "ok" and _limit_unreliable(row):
+            # an impossible share is never printed as "ok"
+            limit = f"{limit} [{footnote(_('above 100% of the limit: the limit was measured under another load than the row, so this share is unreliable'))}]"
+            status = _("unreliable")
         if status == "ok" and row.get("noisy"):
             status = _("noisy")
-        elif status != "ok" and row.get("error"):
-            error = _skip_text(row.get("skip_code")) or row["error"]
-            if error not in errors:
-                errors.append(error)
-            status = f"{status} [{errors.index(error) + 1}]"
+        elif status not in ("ok", _("unreliable")) and row.get("error"):
+            status = f"{status} [{footnote(_skip_text(row.get('skip_code')) or row['error'])}]"
         cells = [row["framework"]] if many_frameworks else []
         cells += [
             row["model"], row["pipeline"], row["device"],
             _rate(sps.get("median")),
             _spread(sps),
             f"{row['epoch_s']:.2f}" if row.get("epoch_s") else "-",
-            _percent(row.get("fraction_of_limit")),
+            limit,
         ]
         if speedups:
-            cells.append(f"{sp['ratio']:.1f}x ({sp['ci_low']:.1f}-{sp['ci_high']:.1f})" if sp else "-")
+            cells.append(_speedup_cell(sp))
         cells.append(status)
         body.append(cells)
-    # Cells never shrink (a number cut to "17…" is worse than none); long headers wrap instead.
-    for i, header in enumerate(columns):
-        table.add_column(header, min_width=max((cell_len(r[i]) for r in body), default=1), overflow="fold")
-    for cells in body:
-        table.add_row(*cells)
-    console.print(table)
+    below: list[str] = []
+    if speedups and table_width(column_widths(columns, body, console.width)) > console.width:
+        # The status column and its [n] markers must stay on screen: the speedups go under the table.
+        at = columns.index(_("GPU/CPU (95% CI)"))
+        for cells in body:
+            if cells[at] != "-":
+                below.append(_("GPU/CPU (95% CI) of {row}: {speedup}").format(row=" ".join(cells[:at - 4]), speedup=cells[at]))
+            del cells[at]
+        del columns[at]
+    tables = [(title, columns, body)]
+    if many_frameworks and table_width(column_widths(columns, body, console.width)) > console.width:
+        # Still too wide: one table per framework, its name in the title instead of a column.
+        names = list(dict.fromkeys(cells[0] for cells in body))
+        tables = [(f"{name}: {title}", columns[1:], [cells[1:] for cells in body if cells[0] == name]) for name in names]
+    for caption, heads, lines in tables:
+        widths = column_widths(heads, lines, console.width)
+        table = Table(title=caption, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        for header, width in zip(heads, widths):
+            # Cells never shrink (a number cut to "17…" is worse than none); headers break between words.
+            table.add_column(Text(wrap_header(header, width)), width=width, overflow="fold")
+        for cells in lines:
+            table.add_row(*(Text(c) for c in cells))
+        print_table(console, table)
+    for line in below:
+        print_text(console, line)
     for i, error in enumerate(errors, 1):
-        console.print(f"[{i}] {error}", markup=False)
+        print_text(console, f"[{i}] {error}")
     for check in document.get("correctness", []):
         if check.get("agree") is False and check.get("error"):
             console.print(_("{framework} {model}: the CPU/GPU loss check could not run: {error}").format(
@@ -164,3 +203,50 @@ def render(document: Mapping[str, Any], console: Any) -> None:
         console.print(_("Throughput vs batch size: {path}").format(path=document["plot"]))
     if document.get("stored_in"):
         console.print(_("Stored in {path}").format(path=document["stored_in"]))
+
+
+class BenchProgress:
+    """Transient rich progress bars on stderr, one per framework, fed by the check scripts' progress
+    events: the step count ("3/12") and an estimate of the time left. `nktenv bench` and setup's
+    final benchmark show the same bars."""
+
+    def __init__(self, console: Any) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn(_("left")), TimeRemainingColumn(),
+                                 console=console, transient=True)
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> BenchProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        if event.get("event") != "progress":
+            return
+        fw = str(event.get("framework"))
+        text = progress_text(event)
+        total = event.get("total") or None
+        if fw not in self.tasks:
+            self.tasks[fw] = self.progress.add_task(text, total=total)
+        self.progress.update(self.tasks[fw], description=text, completed=event.get("done", 0), total=total)
+
+
+def history_line(document: Mapping[str, Any], store: Any = None) -> str | None:
+    """One line when this run is out of line with this machine's own stored history, else None."""
+    from nktenv.bench import store as bench_store
+    from nktenv.compare.history import latest_drops
+    from nktenv.compare.texts import bench_history_line
+
+    try:
+        stored = bench_store.load_all(store)
+    except Exception:  # an unreadable store has no history to tell; the run itself stands
+        return None
+    if not any(d.get("id") == document.get("id") for d in stored):
+        stored = [*stored, dict(document)]
+    drops = latest_drops(stored, str(document.get("id")))
+    return bench_history_line(drops) if drops else None

@@ -43,6 +43,8 @@ def enrich_row(row: Mapping[str, Any], limit: Mapping[str, Any] | None, telemetr
     ceiling = lim.limit_samples_per_s(row["model"], row["pipeline"], kind, bs, limit) if limit else None
     out["limit_samples_per_s"] = ceiling
     out["fraction_of_limit"] = med / ceiling if (med and ceiling) else None
+    # Above 100 % is impossible: the limit was measured under another load than the run.
+    out["limit_unreliable"] = bool(out["fraction_of_limit"] and out["fraction_of_limit"] > 1.0)
     out["telemetry"] = dict(telemetry) if telemetry else None
     out["notes"] = explain(telemetry) if telemetry else []
     return out
@@ -138,7 +140,13 @@ def verdict(framework: str, run_info: Mapping[str, Any], rows: Sequence[Mapping[
             steps=check.get("steps"), diff=check.get("max_rel_diff"), tol=check.get("tolerance")))
     noisy = bool(gpu.get("noisy") or cpu.get("noisy"))
     if noisy:
-        notes.append(_("The timings were noisy (IQR above 10% of the median or slow outlier blocks); rerun on a quiet machine to confirm."))
+        # A verdict never rests on noisy rows: the numbers are shown, the judgement is withheld
+        # (a CPU/GPU loss disagreement is not a timing and still fails).
+        wrong = check is not None and check.get("agree") is False
+        passed = False if wrong else None
+        text = text if wrong else _("GPU accelerates the CNN {ratio}x (95% CI {low}-{high}x), but the timings were noisy: no verdict").format(
+            ratio=_fmt_x(ratio["ratio"]), low=_fmt_x(ratio["ci_low"]), high=_fmt_x(ratio["ci_high"]))
+        notes.append(_("The timings were noisy (IQR above 10% of the median, slow outlier blocks, or a busy machine); rerun on a quiet machine for a verdict."))
     notes.extend(gpu.get("notes") or [])
     return {**base, "passed": passed, "ratio": ratio["ratio"], "ci_low": ratio["ci_low"], "ci_high": ratio["ci_high"],
             "noisy": noisy, "text": text, "notes": notes}
@@ -210,6 +218,11 @@ def build_document(runs: Sequence[Any], settings: Mapping[str, Any], *, machine:
         trainings.extend(run.trainings)
     hosts = [{"framework": run.framework, **run.host} for run in runs if getattr(run, "host", None)]
     limit_threshold = threshold if threshold is not None else default_threshold(threads)
+    busy = {h["framework"]: busy_note(h) for h in hosts}
+    for row in rows:
+        # Blocks timed while other work competed for the CPUs are not a clean measurement.
+        if busy.get(row["framework"]) and row.get("status") == "ok":
+            row["noisy"], row["busy"] = True, True
     ratios = speedups(rows)
     verdicts = [
         verdict(run.framework, {"missing": run.missing_framework, "fatal": run.fatal, "gpu_devices": run.gpu_devices()},
@@ -217,8 +230,7 @@ def build_document(runs: Sequence[Any], settings: Mapping[str, Any], *, machine:
         for run in runs
     ]
     for v in verdicts:
-        host = next((h for h in hosts if h["framework"] == v["framework"]), None)
-        note = busy_note(host)
+        note = busy.get(v["framework"])
         if note:
             v["notes"].append(note)
     return {

@@ -83,7 +83,9 @@ def register(app: typer.Typer) -> None:
         console = human_console(json_out)
         err = err_console()
         err.print(_("Benchmarking with {python}").format(python=target))
-        with _Progress(err) as progress:
+        from nktenv.bench.render import BenchProgress
+
+        with BenchProgress(err) as progress:
             result = run(request, on_event=progress.on_event)
         document = result.document
         _refuse_nothing_measured(document, framework, device, target)
@@ -121,6 +123,12 @@ def register(app: typer.Typer) -> None:
         from nktenv.bench.render import render
 
         render(document, console)
+        if not no_store and document.get("stored_in"):
+            from nktenv.bench.render import history_line
+
+            line = history_line(document, store)
+            if line:
+                console.print(line, markup=False, soft_wrap=True)
         if out is not None:
             console.print(_("Result written to {path}").format(path=out), markup=False)
         if json_out:
@@ -178,33 +186,3 @@ def _write_json(path: Path, document: dict[str, Any]) -> None:
     except OSError as exc:
         raise NktenvError("out-unwritable", _("cannot write {path}: {error}").format(path=path, error=exc),
                           exit_code=ExitCode.BAD_DATA) from None
-
-
-class _Progress:
-    """A transient rich progress bar on stderr, fed by the check scripts' progress events."""
-
-    def __init__(self, console: Any) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                                 console=console, transient=True)
-        self.tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> _Progress:
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.progress.__exit__(*exc)
-
-    def on_event(self, event: dict[str, Any]) -> None:
-        if event.get("event") != "progress":
-            return
-        from nktenv.bench.render import progress_text
-
-        fw = str(event.get("framework"))
-        text = progress_text(event)
-        if fw not in self.tasks:
-            self.tasks[fw] = self.progress.add_task(text, total=event.get("total") or None)
-        self.progress.update(self.tasks[fw], description=text, completed=event.get("done", 0),
-                             total=event.get("total") or None)

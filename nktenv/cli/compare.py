@@ -46,6 +46,12 @@ def register(app: typer.Typer) -> None:
             Optional[Path],
             typer.Option("--csv", help="Write one CSV line per machine and workload to this file.", show_default=False),
         ] = None,
+        history: Annotated[
+            bool,
+            typer.Option("--history", help="Each machine against its own past: throughput per workload over time and "
+                                           "drops beyond noise with what changed. Name a machine after it to see one "
+                                           "(nktenv compare --history lab-pc-02)."),
+        ] = False,
         json_out: JsonOpt = False,
     ) -> None:
         """Compare benchmark results across machines: throughput, speedup, versions and outliers with causes."""
@@ -58,6 +64,14 @@ def register(app: typer.Typer) -> None:
 
         inputs = list(paths or [])
         stores = list(store or [])
+        machine = None
+        if history:
+            # `--history lab-pc-02`: the one argument that is not a path names the machine
+            # (a missing "results/" stays a missing path)
+            missing = [p for p in inputs if not p.exists() and not any(sep in str(p) for sep in "/\\")]
+            if len(missing) == 1:
+                machine = str(missing[0])
+                inputs.remove(missing[0])
         if not inputs and not stores:
             stores = [_own_store()]
         if not 0.0 < margin < 1.0:
@@ -73,6 +87,9 @@ def register(app: typer.Typer) -> None:
         except InputMissing as exc:
             raise NktenvError("input-not-found", _("{path} does not exist.").format(path=exc.path)) from None
 
+        if history:
+            _history(loaded, machine, html, json_out)
+            return
         try:
             cmp = run_compare(loaded.results, baseline=baseline, margin=margin)
         except UnknownBaseline as exc:
@@ -94,7 +111,10 @@ def register(app: typer.Typer) -> None:
         if html is not None:
             from nktenv.compare.render import to_html
 
-            written["html"] = str(_write(html, to_html(cmp, loaded.notes).encode("utf-8")))
+            from nktenv.compare.history import history as run_history
+
+            page = to_html(cmp, loaded.notes, history=run_history(loaded.results))
+            written["html"] = str(_write(html, page.encode("utf-8")))
         if csv_out is not None:
             from nktenv.compare.render import to_csv
 
@@ -124,6 +144,37 @@ def register(app: typer.Typer) -> None:
             _print_outliers(cmp, console)
         for kind, path in written.items():
             err.print(_("Wrote the {kind} report to {path}").format(kind=kind.upper(), path=path), markup=False)
+
+
+def _history(loaded: Any, machine: str | None, html: Path | None, json_out: bool) -> None:
+    from nktenv.compare.history import UnknownMachine, history
+    from nktenv.i18n import _
+    from nktenv.output import emit_json, err_console, out_console
+    from nktenv.wording import join_list
+
+    _print_notes(loaded.notes)
+    if not loaded.results:
+        raise NktenvError("no-results", _("No usable benchmark results among {count} file(s).").format(count=loaded.files_seen),
+                          hint=_("Results come from `nktenv bench --json`."), exit_code=ExitCode.BAD_DATA)
+    try:
+        h = history(loaded.results, machine)
+    except UnknownMachine as exc:
+        raise NktenvError("unknown-machine", _("No results from a machine named {name}.").format(name=exc.name),
+                          hint=_("Machines in these results: {names}").format(names=join_list(exc.known) or "-")) from None
+    written = {}
+    if html is not None:
+        from nktenv.compare.render import history_html
+
+        written["html"] = str(_write(html, history_html(h, loaded.notes).encode("utf-8")))
+    if json_out:
+        emit_json({"schema": "nktenv.compare-history/1", "ok": True, **h.to_dict(),
+                   "notes": [n.to_dict() for n in loaded.notes], "outputs": written})
+    else:
+        from nktenv.compare.terminal import print_history
+
+        print_history(h, out_console())
+    for kind, path in written.items():
+        err_console().print(_("Wrote the {kind} report to {path}").format(kind=kind.upper(), path=path), markup=False)
 
 
 def _own_store(platform: str | None = None) -> Path:
@@ -186,92 +237,12 @@ def _print_notes(notes: Any) -> None:
 
 
 def _print_outliers(cmp: Any, console: Any) -> None:
-    from nktenv.compare.texts import cause_text, outlier_text
-    from nktenv.i18n import _
+    from nktenv.compare.terminal import print_outliers
 
-    if not cmp.outliers:
-        console.print(_("No machine is slower than its peers with the same device by more than the margin."), markup=False)
-        return
-    for o in cmp.outliers:
-        console.print("! " + outlier_text(o), markup=False, soft_wrap=True)
-        for c in o.causes[1:]:
-            console.print("    " + _("also: {cause}").format(cause=cause_text(c)), markup=False, soft_wrap=True)
-
-
-def _short_device(cell: Any) -> str:
-    from nktenv.i18n import _
-
-    if cell.workload.device_kind == "cpu":
-        return _("CPU, {threads} threads").format(threads="?" if cell.threads is None else cell.threads)
-    name = cell.device_model or cell.device
-    for prefix in ("NVIDIA ", "GeForce "):
-        name = name.replace(prefix, "")
-    return name
+    print_outliers(cmp, console)
 
 
 def _print_table(cmp: Any, console: Any) -> None:
-    from rich import box
-    from rich.cells import cell_len
-    from rich.table import Table
-    from rich.text import Text
+    from nktenv.compare.terminal import print_tables
 
-    from nktenv.compare.render import fmt
-    from nktenv.compare.texts import pct, status_text, version_fields_text, workload_label
-    from nktenv.i18n import _
-
-    ref = _("vs {machine}").format(machine=cmp.baseline) if cmp.baseline else _("vs median")
-    for w in cmp.workloads:
-        gpu = w.device_kind == "gpu"
-        fields = ("framework", "driver", "cuda") if gpu else ("framework",)
-        cells = list(cmp.cells_of(w))
-        # The versions most machines (or the baseline) run go in the title; a machine that runs
-        # others is marked † and listed under the table, so the table fits an 80-column console.
-        reference = next((c.versions for c in cells if not c.version_differs), cells[0].versions if cells else {})
-        title = workload_label(w)
-        mixed = cmp.mixed_versions.get(w.key, ())
-        if mixed:
-            title += "  " + _("(versions differ: {fields})").format(fields=version_fields_text(mixed))
-        console.print(Text(title, style="bold"))  # wraps at the console's width, not the table's
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-        heads = [(_("Machine"), False), (_("Device"), False), (_("Samples/s"), True), (_("Epoch s"), True)]
-        if gpu:
-            heads += [(_("Speedup"), True), (_("% of limit"), True)]
-        heads += [(ref, True), (_("Flags"), False)]
-        rows: list[tuple[list[str], bool]] = []
-        others: list[str] = []
-        for c in cells:
-            flags = []
-            if c.outlier:
-                flags.append(_("SLOW"))
-            if c.version_differs:
-                flags.append("†")
-                others.append(_("† {machine} runs {versions} ({fields} differ)").format(
-                    machine=c.machine, versions=" / ".join(c.versions.get(f) or "-" for f in fields),
-                    fields=version_fields_text(c.version_differs)))
-            if c.noisy:
-                flags.append(_("noisy"))
-            if c.status != "ok":
-                flags.append(status_text(c.status))
-            values = [c.machine, _short_device(c), fmt(c.samples_per_s), fmt(c.epoch_s)]
-            if gpu:
-                # "-" for a missing value, as in fmt(): cp932 consoles have no en dash.
-                values += ["-" if c.speedup is None else fmt(c.speedup) + "×",
-                           "-" if c.fraction_of_limit is None else pct(c.fraction_of_limit)]
-            values += ["-" if c.relative is None else f"{c.relative:.2f}", " ".join(flags)]
-            rows.append((values, c.outlier))
-        # Cells never shrink into "12…"; long headers wrap instead.
-        for i, (head, right) in enumerate(heads):
-            # An English header wraps between words; a Japanese one (no spaces) folds anywhere.
-            words = [cell_len(word) for word in head.split()] if head.isascii() else [4]
-            widest = max([cell_len(values[i]) for values, _o in rows] + words)
-            table.add_column(head, justify="right" if right else "left", overflow="fold", width=widest)
-        for values, outlier in rows:
-            # Machine names and versions are data, not rich markup ("pc [a1b2]" must print as is).
-            table.add_row(*(Text(v) for v in values), style="red" if outlier else None)
-        console.print(table)
-        if cells:
-            console.print(Text(_("Versions ({fields}): {versions}").format(
-                fields=version_fields_text(fields),
-                versions=" / ".join(reference.get(f) or "-" for f in fields))))
-        for line in others:
-            console.print(Text(line))
+    print_tables(cmp, console)

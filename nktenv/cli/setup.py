@@ -494,8 +494,11 @@ def _quick_bench(err: Console, result: Any, frameworks: tuple[str, ...]) -> dict
     from nktenv.i18n import _
 
     try:
-        with err.status(_("Running the quick benchmark in the new environment…")):
-            bench = run_quick(result.python, frameworks=frameworks)
+        from nktenv.bench.render import BenchProgress
+
+        err.print(_("Running the quick benchmark in the new environment…"), markup=False)
+        with BenchProgress(err) as progress:  # the same bars as `nktenv bench`: steps and time left
+            bench = run_quick(result.python, frameworks=frameworks, on_event=progress.on_event)
     except KeyboardInterrupt:
         bench = None
     if bench is None or bench.interrupted:

@@ -2,8 +2,10 @@
 
 Like is only compared with like: a workload is (framework, model, pipeline, device kind, batch
 size). For each machine the newest run that measured a workload supplies its cell. Outliers are
-judged against peers with the same device model only (same GPU, or same CPU for CPU rows), and
-their likely causes are read from the evidence the results carry, never guessed.
+judged against peers with the same device model only (same GPU, or same CPU for CPU rows), or
+against one baseline machine when one is named; a cell's relative number uses that same reference,
+so the SLOW flag and the number always agree. Likely causes are read from the evidence the results
+carry, never guessed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import re
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from statistics import median
 from typing import Any, Mapping, Sequence
 
 from nktenv.compare.model import Result, Row, Sweep, Telemetry
@@ -74,10 +75,11 @@ class Outlier:
     shortfall: float  # 0.3 = 30 % slower than the peers' median
     peers: tuple[str, ...]
     causes: tuple[Cause, ...]
+    against: str = "peers"  # "peers" (same device model, itself left out) or "baseline"
 
     def to_dict(self) -> dict[str, Any]:
         return {"machine": self.machine, "device": self.device, "workload": self.workload.key,
-                "device_model": self.device_model, "samples_per_s": self.value,
+                "device_model": self.device_model, "samples_per_s": self.value, "against": self.against,
                 "peer_median": self.peer_median, "shortfall": round(self.shortfall, 4),
                 "peer_count": len(self.peers), "peers": list(self.peers[:MAX_PEERS_LISTED]),
                 "causes": [c.to_dict() for c in self.causes]}
@@ -102,13 +104,18 @@ class Cell:
     q3: float | None
     epoch_s: float | None
     speedup: float | None
-    fraction_of_limit: float | None
-    relative: float | None
+    fraction_of_limit: float | None  # only where the device's limit was measured
+    relative: float | None  # against the table's one reference: same-device peers, or the baseline
     noisy: bool
     threads: int | None
     versions: Mapping[str, str | None]
     version_differs: tuple[str, ...]
     outlier: bool
+
+    @property
+    def limit_unreliable(self) -> bool:
+        """Above 100 % of the limit is impossible: the limit was measured under another load than the run."""
+        return self.fraction_of_limit is not None and self.fraction_of_limit > 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"machine": self.machine, "device": self.device, "device_model": self.device_model,
@@ -117,6 +124,7 @@ class Cell:
                 "samples_per_s": self.samples_per_s, "q1": self.q1, "q3": self.q3, "epoch_s": self.epoch_s,
                 "speedup_vs_cpu": self.speedup, "fraction_of_limit": self.fraction_of_limit,
                 "relative": None if self.relative is None else round(self.relative, 4),
+                "limit_unreliable": self.limit_unreliable,
                 "noisy": self.noisy, "threads": self.threads, "versions": dict(self.versions),
                 "version_differs": list(self.version_differs), "outlier": self.outlier}
 
@@ -159,6 +167,33 @@ class SweepSeries:
 
 
 @dataclass(frozen=True)
+class MachineSummary:
+    """One line per slow machine: its worst gap, the likely cause, and every workload it affects."""
+
+    machine: str
+    worst: Outlier
+    outliers: tuple[Outlier, ...]  # worst first
+
+    @property
+    def workloads(self) -> tuple[Workload, ...]:
+        return tuple(o.workload for o in self.outliers)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"machine": self.machine, "shortfall": round(self.worst.shortfall, 4),
+                "workload": self.worst.workload.key, "cause": self.worst.causes[0].to_dict(),
+                "workloads": [w.key for w in self.workloads]}
+
+
+def summarize_machines(outliers: Sequence[Outlier]) -> tuple[MachineSummary, ...]:
+    by: dict[str, list[Outlier]] = defaultdict(list)
+    for o in outliers:
+        by[o.machine].append(o)
+    out = [MachineSummary(m, sorted(os_, key=lambda o: -o.shortfall)[0], tuple(sorted(os_, key=lambda o: -o.shortfall)))
+           for m, os_ in by.items()]
+    return tuple(sorted(out, key=lambda s: (-s.worst.shortfall, s.machine)))
+
+
+@dataclass(frozen=True)
 class Comparison:
     machines: tuple[Machine, ...]
     workloads: tuple[Workload, ...]
@@ -169,14 +204,19 @@ class Comparison:
     baseline: str | None
     margin: float
 
+    @property
+    def summaries(self) -> tuple[MachineSummary, ...]:
+        return summarize_machines(self.outliers)
+
     def cells_of(self, workload: Workload) -> list[Cell]:
         return [c for c in self.cells if c.workload == workload]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "baseline": self.baseline,
-            "reference": "baseline" if self.baseline else "fleet-median",
+            "reference": "baseline" if self.baseline else "same-device-peers",
             "margin": self.margin,
+            "machine_summaries": [m.to_dict() for m in self.summaries],
             "machines": [m.to_dict() for m in self.machines],
             "workloads": [dict(w.to_dict(), mixed_versions=list(self.mixed_versions.get(w.key, ())))
                           for w in self.workloads],
@@ -215,11 +255,6 @@ def _most_common(values: Sequence[Any]) -> Any:
     counts = Counter(present)
     # ties go to the newest version so "differs" points at the machine that lags
     return max(counts, key=lambda v: (counts[v], version_tuple(str(v)), str(v)))
-
-
-def _med(values: Sequence[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return float(median(present)) if present else None
 
 
 def _versions(result: Result, row: Row) -> dict[str, str | None]:
@@ -312,12 +347,12 @@ def compare(results: Sequence[Result], *, baseline: str | None = None, margin: f
         varying = tuple(f for f in VERSION_FIELDS if len({v[f] for v in versions if v[f] is not None}) > 1)
         if varying:
             mixed[w.key] = varying
+        # One reference per table, the same one the SLOW flag uses, so the flag and the number agree.
         if baseline is not None:
-            reference = entries[base][3].samples_per_s if base is not None else None
+            found_list, references = _baseline_outliers(w, entries, base, margin)
         else:
-            reference = _med([row.samples_per_s for (_l, _d, _r, row) in entries])
-
-        found = {o.machine: o for o in _outliers(w, entries, margin)}
+            found_list, references = _outliers(w, entries, margin)
+        found = {o.machine: o for o in found_list}
         outliers.extend(found[k] for k in sorted(found, key=lambda m: -found[m].shortfall))
         for (label, device, r, row), ver in zip(entries, versions):
             differs = tuple(f for f in VERSION_FIELDS
@@ -327,8 +362,8 @@ def compare(results: Sequence[Result], *, baseline: str | None = None, margin: f
                 result_id=r.id, source=r.source, created_at=r.created_at,
                 runs=runs[(labels[r.id], device, w)], status=row.status, error=row.error,
                 samples_per_s=row.samples_per_s, q1=row.q1, q3=row.q3, epoch_s=row.epoch_s,
-                speedup=_speedup(r, row), fraction_of_limit=row.fraction_of_limit,
-                relative=(row.samples_per_s / reference) if row.samples_per_s and reference else None,
+                speedup=_speedup(r, row), fraction_of_limit=row.fraction_of_limit if row.limit_measured else None,
+                relative=(row.samples_per_s / references[label]) if row.samples_per_s and references.get(label) else None,
                 noisy=row.noisy, threads=row.threads if row.threads is not None else r.cpu_threads,
                 versions=ver, version_differs=differs, outlier=label in found,
             ))
@@ -453,7 +488,32 @@ def _loo_medians(values: Sequence[float]) -> list[float | None]:
     return [pool.median_without(v) for v in values]
 
 
-def _outliers(w: Workload, entries: Sequence[tuple[str, str, Result, Row]], margin: float) -> list[Outlier]:
+Entry = tuple[str, str, Result, Row]
+
+
+def _baseline_outliers(w: Workload, entries: Sequence[Entry], base: int | None,
+                       margin: float) -> tuple[list[Outlier], dict[str, float | None]]:
+    """Against one machine: every cell is judged by its ratio to the baseline's cell, whatever its device."""
+    if base is None or not entries[base][3].samples_per_s:
+        return [], {}
+    b_label, _b_dev, b_result, b_row = entries[base]
+    ref = b_row.samples_per_s
+    found = []
+    for label, device, r, row in entries:
+        if not row.samples_per_s or label == b_label:
+            continue
+        shortfall = 1.0 - row.samples_per_s / ref  # type: ignore[operator]
+        if shortfall > margin:
+            found.append(Outlier(
+                machine=label, device=device, workload=w, device_model=_device_model(r, row) or device,
+                value=row.samples_per_s, peer_median=ref, shortfall=shortfall, peers=(b_label,),  # type: ignore[arg-type]
+                causes=tuple(explain(r, row, _Group([(b_result, b_row), (r, row)]))), against="baseline"))
+    return found, {e[0]: ref for e in entries}
+
+
+def _outliers(w: Workload, entries: Sequence[Entry], margin: float) -> tuple[list[Outlier], dict[str, float | None]]:
+    """Against the same-device peers; also returns each cell's reference (None without a peer)."""
+    references: dict[str, float | None] = {}
     groups: dict[str, list[tuple[str, str, Result, Row]]] = defaultdict(list)
     for e in entries:
         model = _device_model(e[2], e[3])
@@ -468,6 +528,7 @@ def _outliers(w: Workload, entries: Sequence[tuple[str, str, Result, Row]], marg
         # The median of the *other* machines: with twins, including itself would halve the gap.
         for i, peer_median in enumerate(_loo_medians(values)):
             label, device, r, row = group[i]
+            references[label] = peer_median
             if not peer_median:
                 continue
             shortfall = 1.0 - values[i] / peer_median
@@ -479,7 +540,7 @@ def _outliers(w: Workload, entries: Sequence[tuple[str, str, Result, Row]], marg
                     peers=tuple(e[0] for j, e in enumerate(group) if j != i),
                     causes=tuple(explain(r, row, evidence)),
                 ))
-    return found
+    return found, references
 
 
 def explain(result: Result, row: Row, group: _Group) -> list[Cause]:

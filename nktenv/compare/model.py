@@ -8,7 +8,7 @@ align a row (framework, model, pipeline, device kind, batch size, throughput) is
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 SCHEMA = "nktenv.bench/1"
@@ -45,6 +45,12 @@ def _str(value: Any) -> str | None:
 
 def _dict(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _blocks(value: Any) -> tuple[float, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(b for b in (_num(x) for x in value) if b is not None and b > 0)
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,8 @@ class Row:
     noisy: bool = False
     threads: int | None = None
     telemetry: Telemetry | None = None
+    limit_measured: bool = False  # a ceiling was measured for this device (else "% of limit" means nothing)
+    blocks: tuple[float, ...] = ()  # per-block throughputs, for the history's bootstrap
 
     @property
     def workload(self) -> tuple[str, str, str, str, int | None]:
@@ -148,6 +156,8 @@ class Row:
             noisy=d.get("noisy") is True,
             threads=_int(d.get("threads")),
             telemetry=Telemetry.from_dict(d.get("telemetry")),
+            limit_measured=_num(d.get("limit_samples_per_s")) is not None,
+            blocks=_blocks(d.get("blocks")),
         )
 
 
@@ -224,6 +234,12 @@ class Result:
                 continue  # one malformed row does not spoil the run; an empty run is refused below
         if not rows:
             raise BadResult("no-rows", "no usable rows")
+        # Results without limit_samples_per_s: a limit counts as measured only when the ceilings the
+        # arithmetic needs (matmul rate and device-copy rate) were recorded for that device.
+        measured = {str(lim.get("device")) for lim in (_dict(x) for x in doc.get("limits") or ())
+                    if not lim.get("error") and (_num(lim.get("matmul_flops")) or _num(lim.get("matmul_flops_tf32")))
+                    and _num(lim.get("d2d_bytes_per_s"))}
+        rows = [r if r.limit_measured or r.device not in measured else replace(r, limit_measured=True) for r in rows]
         speedups: dict[tuple[str, str, str, str], float] = {}
         for raw in doc.get("speedups") or ():
             s = _dict(raw)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nktenv.compare.analyze import Cause, Outlier, Workload
+from nktenv.compare.analyze import Cause, MachineSummary, Outlier, Workload
+from nktenv.compare.history import Change, Drop
 from nktenv.compare.io import Note
 from nktenv.i18n import _
 from nktenv.wording import join_list
@@ -24,9 +25,39 @@ def workload_label(w: Workload) -> str:
         framework=w.framework, model=w.model.upper(), pipeline=w.pipeline, device_kind=w.device_kind.upper(), batch=bs)
 
 
+def short_workload(w: Workload) -> str:
+    """A workload in a list ("torch CNN resident GPU, batch 100")."""
+    bs = "?" if w.batch_size is None else str(w.batch_size)
+    return _("{framework} {model} {pipeline} {device_kind}, batch {batch}").format(
+        framework=w.framework, model=w.model.upper(), pipeline=w.pipeline, device_kind=w.device_kind.upper(), batch=bs)
+
+
+def reference_header(baseline: str | None) -> str:
+    """The one reference a table's relative numbers and its SLOW flags use, as the column names it."""
+    return _("vs {machine}").format(machine=baseline) if baseline else _("vs peers")
+
+
+def reference_text(baseline: str | None, margin: float) -> str:
+    """What the relative column and the SLOW flag mean, said once."""
+    if baseline:
+        return _("Relative: against {machine} on the same workload; SLOW: more than {margin} below it.").format(
+            machine=baseline, margin=pct(margin))
+    return _("Relative: against the median of the other machines with the same device (GPU, or CPU model) on the same workload; SLOW: more than {margin} below it; - where no other machine has that device.").format(
+        margin=pct(margin))
+
+
+def limit_text(fraction: float | None) -> str:
+    """Share of the measured limit; "-" where none was measured; above 100 % is impossible, so said to be unreliable."""
+    if fraction is None:
+        return "-"
+    if fraction > 1.0:
+        return _("{percent} (unreliable)").format(percent=pct(fraction))
+    return "<1%" if fraction < 0.01 else pct(fraction)
+
+
 def status_text(status: str) -> str:
     """A row's status code (failed, skipped, interrupted) as people read it; unknown codes as they are."""
-    labels = {"failed": _("failed"), "skipped": _("skipped"), "interrupted": _("interrupted")}
+    labels = {"failed": _("failed"), "skipped": _("skipped"), "interrupted": _("interrupted"), "noisy": _("noisy")}
     return labels.get(status, status)
 
 
@@ -107,6 +138,95 @@ def cause_text(cause: Cause) -> str:
 
 def outlier_text(o: Outlier) -> str:
     """One sentence: who is slow, by how much, against whom, and the likely cause."""
+    if o.against == "baseline":
+        return _("{machine} is {shortfall} slower than {baseline} on {workload}; likely cause: {cause}").format(
+            machine=o.machine, shortfall=pct(o.shortfall), baseline=o.peers[0], workload=workload_label(o.workload),
+            cause=cause_text(o.causes[0]))
     return _("{machine} is {shortfall} slower than the median of {count} other machine(s) with {device_model} on {workload}; likely cause: {cause}").format(
         machine=o.machine, shortfall=pct(o.shortfall), count=len(o.peers), device_model=o.device_model,
         workload=workload_label(o.workload), cause=cause_text(o.causes[0]))
+
+
+def summary_text(s: MachineSummary) -> str:
+    """One line per slow machine: its worst gap, the likely cause, and every workload it affects."""
+    o = s.worst
+    workloads = join_list(short_workload(w) for w in s.workloads)
+    if o.against == "baseline":
+        return _("{machine}: up to {shortfall} slower than {baseline} ({workload}); likely cause: {cause}; affects {count} workload(s): {workloads}").format(
+            machine=s.machine, shortfall=pct(o.shortfall), baseline=o.peers[0], workload=short_workload(o.workload),
+            cause=cause_text(o.causes[0]), count=len(s.workloads), workloads=workloads)
+    return _("{machine}: up to {shortfall} slower than its peers with {device_model} ({workload}); likely cause: {cause}; affects {count} workload(s): {workloads}").format(
+        machine=s.machine, shortfall=pct(o.shortfall), device_model=o.device_model, workload=short_workload(o.workload),
+        cause=cause_text(o.causes[0]), count=len(s.workloads), workloads=workloads)
+
+
+def detail_text(o: Outlier, *, same_cause: bool = False) -> str:
+    """One affected workload under its machine's summary line; its cause only where it is another one."""
+    if same_cause:
+        if o.against == "baseline":
+            return _("{workload}: {shortfall} slower ({value} against {reference} samples/s of {baseline})").format(
+                workload=short_workload(o.workload), shortfall=pct(o.shortfall), value=_n(o.value),
+                reference=_n(o.peer_median), baseline=o.peers[0])
+        return _("{workload}: {shortfall} slower ({value} against the median {reference} samples/s of {count} peer(s))").format(
+            workload=short_workload(o.workload), shortfall=pct(o.shortfall), value=_n(o.value), reference=_n(o.peer_median),
+            count=len(o.peers))
+    if o.against == "baseline":
+        return _("{workload}: {shortfall} slower ({value} against {reference} samples/s of {baseline}); likely cause: {cause}").format(
+            workload=short_workload(o.workload), shortfall=pct(o.shortfall), value=_n(o.value), reference=_n(o.peer_median),
+            baseline=o.peers[0], cause=cause_text(o.causes[0]))
+    return _("{workload}: {shortfall} slower ({value} against the median {reference} samples/s of {count} peer(s)); likely cause: {cause}").format(
+        workload=short_workload(o.workload), shortfall=pct(o.shortfall), value=_n(o.value), reference=_n(o.peer_median),
+        count=len(o.peers), cause=cause_text(o.causes[0]))
+
+
+def _n(value: float) -> str:
+    from nktenv.compare.render import fmt
+
+    return fmt(value)
+
+
+def signed_pct(ratio: float) -> str:
+    """0.82 -> "-18%", 1.05 -> "+5%"."""
+    return f"{(ratio - 1.0) * 100:+.0f}%"
+
+
+def _throttle(reasons: Any) -> str:
+    return join_list(f"{k} {pct(v)}" for k, v in dict(reasons).items()) or _("none")
+
+
+def change_text(c: Change) -> str:
+    """One recorded difference between two runs ("driver 550.54 -> 560.35")."""
+    if c.code == "driver":
+        return _("driver {before} -> {after}").format(before=c.before, after=c.after)
+    if c.code == "framework":
+        return f"{c.framework} {c.before} -> {c.after}"
+    if c.code == "cuda":
+        return f"CUDA {c.before} -> {c.after}"
+    if c.code == "sm-clock":
+        return _("SM clock under load {before:.0f} -> {after:.0f} MHz").format(before=c.before, after=c.after)
+    if c.code == "throttle":
+        return _("throttle reasons {before} -> {after}").format(before=_throttle(c.before), after=_throttle(c.after))
+    if c.code == "pcie-link":
+        return _("PCIe link {before} -> {after}").format(before=c.before, after=c.after)
+    if c.code == "cpu-threads":
+        return _("CPU threads {before} -> {after}").format(before=c.before, after=c.after)
+    return f"{c.code} {c.before} -> {c.after}"
+
+
+def drop_text(d: Drop) -> str:
+    """The sentence a lab needs: who, which workload, how much, since when, and what changed since."""
+    if d.changes:
+        return _("{machine} {workload}: {change} since {date}; changed since: {changes}").format(
+            machine=d.machine, workload=short_workload(d.workload), change=signed_pct(d.ratio), date=d.since.created_at[:10],
+            changes=join_list(change_text(c) for c in d.changes))
+    return _("{machine} {workload}: {change} since {date}; nothing the results record changed (versions, clocks, throttling, PCIe link, threads)").format(
+        machine=d.machine, workload=short_workload(d.workload), change=signed_pct(d.ratio), date=d.since.created_at[:10])
+
+
+def bench_history_line(drops: Any) -> str:
+    """One line after a bench run that is out of line with this machine's own history."""
+    worst = drops[0]
+    if len(drops) == 1:
+        return _("Slower than this machine's own history: {sentence}").format(sentence=drop_text(worst))
+    return _("Slower than this machine's own history on {count} workloads; the largest drop: {sentence}").format(
+        count=len(drops), sentence=drop_text(worst))

@@ -215,3 +215,24 @@ def test_documented_example_matches_the_schema() -> None:
     example = text.split("```json", 1)[1].split("```", 1)[0]
     example = re.sub(r"//[^\n]*", "", example)
     jsonschema.validate(json.loads(example), SCHEMA)
+
+
+def test_rows_timed_on_a_busy_machine_are_noisy_and_carry_no_verdict(tmp_path: Path) -> None:
+    # the busy host of the no-GPU test above: load 6.3 on 2 CPUs
+    busy = {"event": "host", "framework": "torch", "host": {"cpus": 2, "loadavg_start": [6.3, 5.5, 3.3],
+                                                             "loadavg_end": [4.0, 5.0, 3.5], "steal_fraction": 0.0}}
+    result = run(_request(fake_interpreter(tmp_path, _gpu_events() + [busy]), threshold=10.0), machine=MACHINE,
+                 nvml_loader=lambda: None)
+    doc = result.document
+    jsonschema.validate(doc, SCHEMA)
+    assert all(r["noisy"] is True and r["busy"] is True for r in doc["rows"] if r["status"] == "ok")
+    (v,) = doc["verdicts"]
+    assert v["passed"] is None and v["ratio"] == pytest.approx(50.0, rel=0.05)
+    assert "noisy: no verdict" in v["text"]
+    assert result.passed is None
+
+
+def test_quiet_rows_keep_their_verdict(tmp_path: Path) -> None:
+    result = run(_request(fake_interpreter(tmp_path, _gpu_events()), threshold=10.0), machine=MACHINE, nvml_loader=lambda: None)
+    assert all(r["noisy"] is False for r in result.document["rows"])
+    assert result.document["verdicts"][0]["passed"] is True

@@ -37,7 +37,7 @@ def test_json_document_on_stdout_notes_on_stderr(runner, app, fleet: Path) -> No
     # people's text went to stderr: one line per skipped file, and the outliers
     assert "broken.json: skipped, the file is truncated" in result.stderr
     assert "Thumbs.db: skipped, not a result file" in result.stderr
-    assert "lab-pc-02 is 22% slower than the median" in result.stderr
+    assert "! lab-pc-02: up to 31% slower than its peers with NVIDIA GeForce RTX 4090" in result.stderr
 
 
 def test_human_table_and_outliers(runner, app, fleet: Path) -> None:
@@ -48,7 +48,12 @@ def test_human_table_and_outliers(runner, app, fleet: Path) -> None:
     assert "Versions (framework, driver, CUDA): 2.5.1+cu124 / 550.54.15 / 12.4" in out
     assert "† 研究室-pc-04 runs 2.1.0+cu121 / 535.104.05 / 12.1 (framework, driver, CUDA differ)" in " ".join(out.split())
     assert "…" not in out  # nothing cut: versions live under the table, not in a squeezed column
-    assert "lab-pc-03 is 27% slower" in out and "PCIe link under load is Gen4 x4" in out
+    assert "lab-pc-03: up to 27% slower" in out and "PCIe link under load is Gen4 x4" in out
+    # one line per slow machine, however many workloads it affects; the workloads folded under it
+    leads = [line for line in out.splitlines() if line.startswith("! ")]
+    assert [line.split(":")[0] for line in leads] == ["! lab-pc-05", "! lab-pc-02", "! lab-pc-03", "! 研究室-pc-04"]
+    assert "affects 3 workload(s): torch CNN compiled GPU, batch 100, torch CNN resident GPU, batch 100, torch MLP resident GPU, batch 100" in leads[1]
+    assert "    - torch CNN resident GPU, batch 100: 22% slower (61.2k against the median 78.8k samples/s of 4 peer(s))" in out
     assert "likely cause: older NVIDIA driver 535.104.05 (peers: 550.54.15)" in out
 
 
@@ -198,6 +203,44 @@ def test_human_table_fits_80_columns(runner, app, fleet: Path, monkeypatch) -> N
     result = invoke(runner, app, ["compare", str(fleet)])
     assert result.exit_code == 0
     assert "…" not in result.stdout
-    tables = [line for line in result.stdout.splitlines() if not line.startswith(("!", " "))]
-    assert max(len(line) for line in tables) <= 80
+    # table rows (sentences stay whole when piped, see below)
+    tables = [line for line in result.stdout.splitlines() if line.startswith(" ") and not line.startswith("    ")]
+    assert tables and max(len(line) for line in tables) <= 80
     assert "SLOW †" in result.stdout  # the flags column survives the narrow console
+
+
+def test_piped_output_has_no_padding_and_no_broken_sentences(runner, app, fleet: Path, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    out = invoke(runner, app, ["compare", str(fleet)]).stdout
+    lines = out.splitlines()
+    assert lines and all(line == line.rstrip() for line in lines)
+    # a sentence longer than 80 columns stays on one line when piped
+    assert any(line.startswith("Relative: against the median of the other machines") and line.endswith("has that device.")
+               for line in lines)
+    assert any(len(line) > 80 and line.startswith("! lab-pc-02: up to 31% slower") for line in lines)
+    # and the tables still fit the 80 columns
+    assert "Samples/s" in out and "Sampl\n" not in out
+
+
+@pytest.mark.parametrize("columns", ["130", "80"])
+def test_japanese_headers_are_whole_words(runner, app, fleet: Path, monkeypatch, columns: str) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    out = invoke(runner, app, ["--lang", "ja", "compare", str(fleet)]).stdout
+    lines = out.splitlines()
+    blocks = []
+    for i, line in enumerate(lines):
+        if line.strip().startswith("─"):  # a table's rule: the header lines sit above it, after a blank line
+            j = i - 1
+            while j >= 0 and lines[j].strip():
+                j -= 1
+            blocks.append(lines[j + 1:i])
+    assert len(blocks) == 7
+    for block in blocks:
+        text = "\n".join(block)
+        # each word on one line, whole (a header may break only after "/" or at a space)
+        for word in ("マシン", "デバイス", "サンプル", "エポック", "同機種比", "注意"):
+            assert word in text, (word, text)
+        if columns == "130":  # room enough: every header on one line
+            assert len(block) == 1 and "サンプル/秒" in text and "秒/エポック" in text
+    assert any("高速化率" in "\n".join(b) and "上限比" in "\n".join(b) for b in blocks)
+    assert "フレームワーク が" not in out and "フレームワークが異なります" in out
