@@ -105,6 +105,12 @@ class LabServer:
                     owner.release.wait(120)
                 super().do_GET()
 
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except (BrokenPipeError, ConnectionResetError):  # the client was killed midway, as intended
+                    pass
+
             def log_message(self, *args) -> None:
                 pass
 
@@ -120,7 +126,9 @@ class LabServer:
             server.server_close()
 
     def wheels_served(self) -> list[str]:
-        return [p.rsplit("/", 1)[-1] for p in self.requests if p.endswith(".whl")]
+        from urllib.parse import unquote
+
+        return [unquote(p.rsplit("/", 1)[-1]) for p in self.requests if p.endswith(".whl")]
 
 
 def write_facts(folder: Path, machine: str, name: str | None = None) -> Path:
