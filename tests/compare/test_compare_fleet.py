@@ -157,3 +157,24 @@ def test_playbook_on_localhost_fetches_and_compares(tmp_path: Path) -> None:
     html = (controller / "report.html").read_text(encoding="utf-8")
     assert 'data-machine="研究室-pc-04"' in html and "<svg" in html
     assert (controller / "report.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_wheelhouse_step_builds_on_the_controller_then_sets_up_from_it() -> None:
+    plays = yaml.safe_load((ANSIBLE / "fleet.yml").read_text(encoding="utf-8"))
+    names = [p["name"] for p in plays]
+    build = names.index("Build the lab's wheelhouse on the controller from every host's facts")
+    setup = names.index("Set up each lab machine from the wheelhouse")
+    assert 0 < build < setup < names.index("Compare every result on the controller")
+    argv = plays[build]["tasks"][0]["ansible.builtin.command"]["argv"]
+    assert "'wheelhouse', 'build'" in argv and "results ~ '/doctor'" in argv  # the facts doctor fetched
+    role = ANSIBLE / "roles" / "nktenv_host" / "tasks"
+    linux = yaml.safe_load((role / "wheelhouse.yml").read_text(encoding="utf-8"))
+    assert "'--wheelhouse'" in linux[-1]["ansible.builtin.command"]["argv"]
+    # without a wheelhouse play, the host role still sets up on its own; with one, it waits for it
+    for name in ("linux.yml", "windows.yml"):
+        tasks = yaml.safe_load((role / name).read_text(encoding="utf-8"))
+        step = next(t for t in tasks if t["name"] == "Set up a verified framework environment")
+        assert "not (nktenv_wheelhouse | bool)" in step["when"]
+    for task in yaml.safe_load((role / "wheelhouse_windows.yml").read_text(encoding="utf-8")):
+        module = next(k for k in task if "." in k)
+        assert module.startswith("ansible.windows.") or module == "ansible.builtin.include_tasks", task["name"]
