@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import http.server
+import json
 import os
 import shutil
 import statistics
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "setup"))
 from wheels import write_simple_index  # noqa: E402
 
-PLAN = ["--torch", "2.13.0", "--variant", "cpu"]
+PLAN = ["--torch", "2.13.0"]  # no GPU (NKTENV_OVERRIDE_GPUS=""): the plan is the CPU build
 
 
 def clean_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -81,7 +82,9 @@ def registry(work: Path) -> Path:
     if not (wheels / torch[0].name).exists():
         shutil.copy2(torch[0], wheels / torch[0].name)
     if not any(wheels.glob("torchvision-*.whl")):
-        for argv in (["numpy", "pillow"], ["--no-deps", "torchvision==0.28.0"]):
+        # torch's own dependencies (filelock, sympy, ...) as PyPI has them, the torch wheel from disk
+        for argv in (["--find-links", "/opt/wheels", "torch==2.13.0", "numpy", "pillow"],
+                     ["--no-deps", "torchvision==0.28.0"]):
             cmd = [sys.executable, "-m", "pip", "download", "--dest", str(wheels), "--only-binary=:all:",
                    "--index-url", "https://pypi.org/simple", *argv]
             if subprocess.run(cmd, env=clean_env(work), timeout=900).returncode != 0:
@@ -92,13 +95,20 @@ def registry(work: Path) -> Path:
     return root
 
 
-def run(argv: list[str], env: dict[str, str]) -> float:
+def run(argv: list[str], env: dict[str, str]) -> tuple[float, dict[str, str]]:
     start = time.perf_counter()
     out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1800)
     took = time.perf_counter() - start
     if out.returncode != 0:
         raise SystemExit(f"failed ({out.returncode}): {' '.join(argv)}\n{out.stderr[-3000:]}")
-    return took
+    dists = json.loads(out.stdout).get("distributions", {}) if "--json" in argv else {}
+    return took, dists
+
+
+def _installed(wheel: str, dists: dict[str, str]) -> bool:
+    name, version = wheel.split("-")[:2]
+    norm = name.lower().replace("_", "-")
+    return any(k.lower().replace("_", "-").replace(".", "-") == norm and v == version for k, v in dists.items())
 
 
 def main() -> int:
@@ -116,10 +126,10 @@ def main() -> int:
     with counting_server(registry(work)) as (base, reg):
         mirror = ["--mirror", f"https://download.pytorch.org/whl/cpu={base}/simple"]
         before = reg["bytes"]
-        build_s = run(nktenv + ["wheelhouse", "build", str(house), *PLAN, *mirror], env)
+        build_s, _ = run(nktenv + ["wheelhouse", "build", str(house), *PLAN, *mirror], env)
         build_bytes = reg["bytes"] - before
         before = reg["bytes"]
-        rebuild_s = run(nktenv + ["wheelhouse", "build", str(house), *PLAN, *mirror], env)
+        rebuild_s, _ = run(nktenv + ["wheelhouse", "build", str(house), *PLAN, *mirror], env)
         rebuild_bytes = reg["bytes"] - before
         with counting_server(house) as (house_url, served):
             setup = nktenv + ["setup", *PLAN, "--without", "torchvision", "--installer", "pip", "--yes", "--no-bench"]
@@ -131,12 +141,12 @@ def main() -> int:
                               "wheelhouse http": ["--wheelhouse", house_url + "/"]}[label]
                     counter = served if label == "wheelhouse http" else reg
                     start_bytes, start_reg = counter["bytes"], reg["bytes"]
-                    took = run(setup + ["--venv", str(venv), *source], env)
+                    took, dists = run(setup + ["--venv", str(venv), "--json", *source], env)
                     moved = counter["bytes"] - start_bytes
                     assert label == "index" or reg["bytes"] == start_reg, "a wheelhouse setup touched the index"
                     if label == "wheelhouse dir":
-                        # read from the folder (a share): what crossed is what pip opened
-                        moved = sum(p.stat().st_size for p in house.glob("*.whl") if not p.name.startswith("torchvision"))
+                        # read from the folder (a share): what crossed is the wheels of what was installed
+                        moved = sum(p.stat().st_size for p in house.glob("*.whl") if _installed(p.name, dists))
                     rows[label].append((took, moved))
                     print(f"  round {i + 1}: {label:16s} {took:6.1f} s  {moved / 1e6:8.1f} MB", file=sys.stderr)
                     shutil.rmtree(venv, ignore_errors=True)

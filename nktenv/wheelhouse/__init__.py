@@ -476,11 +476,13 @@ def setup_spec(spec: Any, location: str, *, python: str, platform: str) -> Any:
             raise NktenvError("wheelhouse-missing-file", _("The wheelhouse {location} lacks {file} (or it is damaged), which {machine}'s plan needs.").format(
                 location=location, file=name, machine=machines[0] if machines else "?"),
                 hint=_("Run nktenv wheelhouse build on it again; it fetches only what is missing."), exit_code=ExitCode.NO_ENVIRONMENT)
-    # Exact pins from the files: a folder shared by a CPU and a CUDA machine holds both torch builds.
+    # The planned packages pinned to this target's files: a folder shared by a CPU and a CUDA machine
+    # holds both torch builds. Only those: a dependency of a companion left out (--without) stays out.
+    planned = {requirement_name(r) for r in spec.requirements}
     pins = []
     for name in rec["files"]:
         parts = name[:-4].split("-")
-        if len(parts) >= 5:
+        if len(parts) >= 5 and requirement_name(parts[0]) in planned:
             pins.append(f"{requirement_name(parts[0])}=={parts[1]}")
     existing = {r.replace(" ", "") for r in spec.requirements}
     reqs = tuple(spec.requirements) + tuple(p for p in pins if p not in existing)

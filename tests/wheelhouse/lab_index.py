@@ -64,10 +64,11 @@ def build_lab_index(root: Path, torch: str, torchvision: str, *, variants: tuple
                 make_tagged_wheel(wheels, "torch", f"{torch}+{variant}", tag, requires=("nkt-common>=1",),
                                   module_source=source, payload_bytes=payload_bytes)
                 make_tagged_wheel(wheels, "torchvision", f"{torchvision}+{variant}", tag,
-                                  requires=(f"torch=={torch}",))
+                                  requires=(f"torch=={torch}", "nkt-imaging>=1"))
                 make_tagged_wheel(wheels, "numpy", "2.2.6", tag)
         # a pure-Python dependency every variant shares: the wheelhouse must hold it once
         make_tagged_wheel(wheels, "nkt-common", "1.0", "py3-none-any")
+        make_tagged_wheel(wheels, "nkt-imaging", "1.0", "py3-none-any")  # torchvision's alone, like pillow
         write_simple_index(wheels, root / variant)
         made[variant] = wheels
     return made

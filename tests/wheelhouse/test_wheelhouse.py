@@ -89,10 +89,11 @@ def test_two_machines_two_variants_get_both_sets_and_nothing_more(lab: dict, tmp
     linux = "cp310-cp310-manylinux_2_28_x86_64"
     assert _files(folder) == {f"torch-{t}+{g}-{linux}.whl", f"torchvision-{v}+{g}-{linux}.whl",
                               f"torch-{t}+cpu-{linux}.whl", f"torchvision-{v}+cpu-{linux}.whl",
-                              f"numpy-2.2.6-{linux}.whl", "nkt_common-1.0-py3-none-any.whl"}
+                              f"numpy-2.2.6-{linux}.whl", "nkt_common-1.0-py3-none-any.whl",
+                              "nkt_imaging-1.0-py3-none-any.whl"}
     # each wheel crossed the network once, though both machines need numpy and nkt-common
     served = server.wheels_served()
-    assert len(served) == len(set(served)) == 6
+    assert len(served) == len(set(served)) == 7
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     by_machine = {r["machine"]: set(r["files"]) for r in manifest["targets"]}
     assert len(by_machine) == 2 and all(r["complete"] for r in manifest["targets"])
@@ -198,6 +199,8 @@ def test_setup_from_the_wheelhouse_offline_and_nothing_left_behind(lab: dict, tm
     assert done.returncode == 0, done.stderr[-3000:]
     doc = json.loads(done.stdout)
     assert doc["distributions"]["torch"] == f"{lab['torch']}+cpu"
+    # what only the companion left out needs stays out, though the wheelhouse holds it
+    assert "nkt-imaging" not in doc["distributions"] and "torchvision" not in doc["distributions"]
     assert all("--no-index" in c for c in doc["commands"] if "install" in c)
     # a file of this plan goes missing: one line naming it and whose plan it is; no venv, no staging folder
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
