@@ -240,17 +240,69 @@ def rewrite(url: str | None, mirrors: Sequence[tuple[str, str]]) -> str | None:
     return url
 
 
-def download_argv(target: Target, dest: Path, mirrors: Sequence[tuple[str, str]] = (), python: str | None = None) -> list[str]:
-    """pip's own resolver and tag matching for another machine's Python and platform; wheels only."""
+def _indexes(target: Target, mirrors: Sequence[tuple[str, str]]) -> list[str]:
+    argv = ["--index-url", rewrite(target.index_url or PYPI, mirrors) or PYPI]
+    for url in target.extra_index_urls:
+        argv += ["--extra-index-url", rewrite(url, mirrors) or url]
+    return argv
+
+
+def download_argv(target: Target, dest: Path, mirrors: Sequence[tuple[str, str]] = (), python: str | None = None,
+                  pins: Sequence[str] | None = None) -> list[str]:
+    """pip's own tag matching for another machine's Python and platform; wheels only. With `pins` (uv's
+    resolution for that machine) exactly those files, else pip's resolver on the plan's requirements."""
     argv = [python or sys.executable, "-m", "pip", "download", "--dest", str(dest), "--only-binary=:all:",
             "--implementation", "cp", "--python-version", target.python,
             "--progress-bar", "off", "--no-input", "--disable-pip-version-check"]
     for tag in target.wheel_platforms:
         argv += ["--platform", tag]
-    argv += ["--index-url", rewrite(target.index_url or PYPI, mirrors) or PYPI]
-    for url in target.extra_index_urls:
-        argv += ["--extra-index-url", rewrite(url, mirrors) or url]
+    argv += _indexes(target, mirrors)
+    if pins is not None:
+        return argv + ["--no-deps", *pins]
     return argv + list(target.requirements)
+
+
+# uv's --python-platform names the manylinux levels it knows; pick the newest the machine's glibc allows.
+_UV_MANYLINUX = (40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 28, 17)
+
+
+def uv_platform(target: Target) -> str | None:
+    system, _sep, arch = target.platform.partition("-")
+    if system == "windows":
+        return {"x86_64": "x86_64-pc-windows-msvc", "aarch64": "aarch64-pc-windows-msvc"}.get(arch)
+    if system == "macos":
+        return {"x86_64": "x86_64-apple-darwin", "arm64": "aarch64-apple-darwin"}.get(arch)
+    if arch not in ("x86_64", "aarch64"):
+        return None
+    best = max((int(t.split("_")[2]) for t in target.wheel_platforms if t.startswith("manylinux_2_")), default=28)
+    level = next((m for m in _UV_MANYLINUX if m <= best), 17)
+    return f"{arch}-manylinux_2_{level}"
+
+
+def uv_compile_argv(uv: str, target: Target, requirements_file: Path, mirrors: Sequence[tuple[str, str]] = ()) -> list[str] | None:
+    """uv's resolver for the target machine: environment markers (platform_system, python_version) are
+    evaluated for it, which `pip download --platform` does not do (it evaluates them for this interpreter)."""
+    platform = uv_platform(target)
+    if platform is None:
+        return None
+    # --python: any interpreter will do for a wheels-only resolution; without it uv searches for one of
+    # the target's version first, which costs seconds and may not exist here.
+    argv = [uv, "pip", "compile", str(requirements_file), "--python", sys.executable, "--no-python-downloads",
+            "--python-version", target.python, "--python-platform", platform,
+            "--only-binary", ":all:", "--no-header", "--no-annotate", "--quiet", "--no-config", *_indexes(target, mirrors)]
+    if target.extra_index_urls:
+        argv += ["--index-strategy", "unsafe-best-match"]  # choose among all indexes like pip does
+    return argv
+
+
+def parse_pins(text: str) -> list[str]:
+    """`name==version` lines of a `uv pip compile` output (comments and options dropped)."""
+    pins = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-") and "==" in line:
+            pins.append(line.split(";", 1)[0].strip())
+    return pins
 
 
 _SAVED = re.compile(r"^\s*(?:Saved|File was already downloaded)\s+(.+?\.whl)\s*$")
@@ -341,8 +393,15 @@ def build(folder: Path, targets: Sequence[Target], *, mirrors: Sequence[tuple[st
                     emit("file", {"file": name, "bytes": files.get(name, {}).get("size", 0), "new": False})
 
         records.append(record)
-        result = run_process(download_argv(target, folder, mirrors), timeout=timeout_s, env=child_env(), on_line=on_line,
-                             cwd=folder)
+        pins, resolver = _resolve(target, folder, mirrors, timeout_s)
+        record["resolver"] = resolver
+        if pins is None and resolver.startswith("uv"):
+            problems.append(_("{target}: uv could not resolve the plan: {reason}").format(target=target.label, reason=resolver[3:]))
+            emit("failed", {"reason": resolver[3:]})
+            save()
+            continue
+        result = run_process(download_argv(target, folder, mirrors, pins=pins), timeout=timeout_s, env=child_env(),
+                             on_line=on_line, cwd=folder)
         record["files"] = seen
         if result.ok and seen:
             record["complete"] = True
@@ -357,6 +416,29 @@ def build(folder: Path, targets: Sequence[Target], *, mirrors: Sequence[tuple[st
                 files[name] = {"size": (folder / name).stat().st_size, "sha256": sha256_file(folder / name)}
         save()
     return BuildResult(folder, records, files, fetched, reused, removed, problems)
+
+
+def _resolve(target: Target, folder: Path, mirrors: Sequence[tuple[str, str]], timeout_s: float) -> tuple[list[str] | None, str]:
+    """(pins, "uv") from uv's resolver for the target; (None, "pip") without uv; (None, "uv: reason") on failure."""
+    import tempfile
+
+    from nktenv.setup.backends import find_uv
+    from nktenv.setup.process import capture, child_env
+
+    uv = find_uv()
+    if not uv:
+        return None, "pip"
+    with tempfile.TemporaryDirectory(prefix="nktenv-wheelhouse-") as tmp:
+        reqs = Path(tmp) / "requirements.in"
+        reqs.write_text("\n".join(target.requirements) + "\n", encoding="utf-8")
+        argv = uv_compile_argv(uv, target, reqs, mirrors)
+        if argv is None:
+            return None, "pip"
+        result = capture(argv, timeout=timeout_s, env=child_env())
+    if not result.ok:
+        last = next((ln for ln in reversed(result.stdout.splitlines()) if ln.strip()), "")
+        return None, "uv: " + (last.strip() or _("uv exited {code}").format(code=result.returncode))
+    return parse_pins(result.stdout), "uv"
 
 
 # --- coverage --------------------------------------------------------------------------------

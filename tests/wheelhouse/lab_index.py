@@ -20,7 +20,7 @@ from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "setup"))
 
-from wheels import FAKE_TORCH_OK, write_simple_index  # noqa: E402
+from wheels import FAKE_TORCH_OK  # noqa: E402
 
 PLATFORMS = {"linux": "manylinux_2_28_x86_64", "windows": "win_amd64"}
 PYTHONS = ("310", "311")
@@ -50,6 +50,33 @@ def make_tagged_wheel(folder: Path, name: str, version: str, tag: str, *, requir
     return path
 
 
+def write_index(wheels: Path, root: Path) -> Path:
+    """A PEP 503 tree under root/simple with PEP 658 metadata beside each wheel, as PyPI and
+    download.pytorch.org serve it: resolvers read METADATA without fetching the wheel."""
+    simple = root / "simple"
+    projects: dict[str, list[Path]] = {}
+    for whl in sorted(wheels.glob("*.whl")):
+        projects.setdefault(whl.name.split("-")[0].lower().replace("_", "-"), []).append(whl)
+    for project, files in projects.items():
+        d = simple / project
+        d.mkdir(parents=True, exist_ok=True)
+        links = []
+        for whl in files:
+            data = whl.read_bytes()
+            (d / whl.name).write_bytes(data)
+            with zipfile.ZipFile(whl) as zf:
+                meta = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA")))
+            (d / (whl.name + ".metadata")).write_bytes(meta)
+            m = hashlib.sha256(meta).hexdigest()
+            links.append(f'<a href="{whl.name}#sha256={hashlib.sha256(data).hexdigest()}" '
+                         f'data-dist-info-metadata="sha256={m}" data-core-metadata="sha256={m}">{whl.name}</a><br>')
+        (d / "index.html").write_text("<!DOCTYPE html><html><body>" + "".join(links) + "</body></html>")
+    simple.mkdir(parents=True, exist_ok=True)
+    (simple / "index.html").write_text(
+        "<!DOCTYPE html><html><body>" + "".join(f'<a href="{p}/">{p}</a>' for p in projects) + "</body></html>")
+    return simple
+
+
 def build_lab_index(root: Path, torch: str, torchvision: str, *, variants: tuple[str, ...] = ("cpu", "cu126"),
                     payload_bytes: int = 64 * 1024) -> dict[str, Path]:
     """root/<variant>/simple for each PyTorch variant (torch, torchvision, numpy, like download.pytorch.org)
@@ -61,7 +88,9 @@ def build_lab_index(root: Path, torch: str, torchvision: str, *, variants: tuple
         for py in PYTHONS:
             for plat in PLATFORMS.values():
                 tag = f"cp{py}-cp{py}-{plat}"
-                make_tagged_wheel(wheels, "torch", f"{torch}+{variant}", tag, requires=("nkt-common>=1",),
+                # the marker is the target's, not the building machine's (tensorflow-intel is one such)
+                make_tagged_wheel(wheels, "torch", f"{torch}+{variant}", tag,
+                                  requires=("nkt-common>=1", 'nkt-winonly>=1; platform_system == "Windows"'),
                                   module_source=source, payload_bytes=payload_bytes)
                 make_tagged_wheel(wheels, "torchvision", f"{torchvision}+{variant}", tag,
                                   requires=(f"torch=={torch}", "nkt-imaging>=1"))
@@ -69,7 +98,8 @@ def build_lab_index(root: Path, torch: str, torchvision: str, *, variants: tuple
         # a pure-Python dependency every variant shares: the wheelhouse must hold it once
         make_tagged_wheel(wheels, "nkt-common", "1.0", "py3-none-any")
         make_tagged_wheel(wheels, "nkt-imaging", "1.0", "py3-none-any")  # torchvision's alone, like pillow
-        write_simple_index(wheels, root / variant)
+        make_tagged_wheel(wheels, "nkt-winonly", "1.0", "py3-none-any")
+        write_index(wheels, root / variant)
         made[variant] = wheels
     return made
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from lab_index import LabServer, build_lab_index, mirror_args, write_facts
-from nktenv.wheelhouse import MANIFEST, saved_file, wheel_platforms
+from nktenv.setup.backends import find_uv
+from nktenv.wheelhouse import MANIFEST, parse_pins, saved_file, uv_platform, wheel_platforms
 
 LINUX_GPU = "ubuntu2204-rtx3090-driver535"  # Python 3.10, RTX 3090 -> a CUDA build
 LINUX_CPU = "container-no-gpu"  # Python 3.10, no GPU -> the CPU build
@@ -116,6 +117,7 @@ def test_two_machines_two_variants_get_both_sets_and_nothing_more(lab: dict, tmp
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(find_uv() is None, reason="resolving for another platform's markers needs uv")
 def test_each_python_and_platform(lab: dict, tmp_path: Path) -> None:
     folder = tmp_path / "wh"
     with LabServer(lab["index"]).running() as base:
@@ -126,7 +128,13 @@ def test_each_python_and_platform(lab: dict, tmp_path: Path) -> None:
     assert torches == sorted([f"torch-{t}+cpu-cp310-cp310-manylinux_2_28_x86_64.whl",
                               f"torch-{t}+cpu-cp311-cp311-manylinux_2_28_x86_64.whl",
                               f"torch-{t}+{g}-cp310-cp310-win_amd64.whl", f"torch-{t}+{g}-cp311-cp311-win_amd64.whl"])
-    assert len(json.loads(out.stdout)["targets"]) == 4
+    targets = json.loads(out.stdout)["targets"]
+    assert len(targets) == 4
+    # a dependency marked platform_system == "Windows" goes to the Windows machine only, though this
+    # build runs on Linux: uv resolves for the target (pip download alone would leave it out)
+    for t in targets:
+        assert ("nkt_winonly-1.0-py3-none-any.whl" in t["files"]) == (t["platform"] == "windows-x86_64"), t
+    assert {t["resolver"] for t in targets} == {"uv"}
 
 
 @pytest.mark.slow
@@ -240,3 +248,16 @@ def test_setup_from_a_plain_http_server(lab: dict, tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_uv_resolves_for_the_target_platform() -> None:
+    from nktenv.wheelhouse import Target
+
+    linux = Target("a", "3.10", "linux-x86_64", ("torch",), None, wheel_platforms=wheel_platforms("linux-x86_64", "2.35"))
+    assert uv_platform(linux) == "x86_64-manylinux_2_35"
+    old = Target("b", "3.10", "linux-x86_64", ("torch",), None, wheel_platforms=wheel_platforms("linux-x86_64", "2.30"))
+    assert uv_platform(old) == "x86_64-manylinux_2_28"
+    assert uv_platform(Target("c", "3.11", "windows-x86_64", ("torch",), None)) == "x86_64-pc-windows-msvc"
+    # `uv pip compile --no-header --no-annotate` output, markers already resolved for the target
+    assert parse_pins("nkt-common==1.0\ntorch==2.14.1+cpu\n# a comment\n--index-url http://x\n") == \
+        ["nkt-common==1.0", "torch==2.14.1+cpu"]
