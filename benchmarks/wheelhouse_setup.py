@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "setup"))
-from wheels import write_simple_index  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests" / "wheelhouse"))
+# PEP 658 metadata beside each wheel, as PyPI serves it: uv's resolver reads METADATA, not the wheel
+from lab_index import write_index  # noqa: E402
 
 PLAN = ["--torch", "2.13.0"]  # no GPU (NKTENV_OVERRIDE_GPUS=""): the plan is the CPU build
 
@@ -91,7 +92,7 @@ def registry(work: Path) -> Path:
                 raise SystemExit("PyPI is needed once, to fetch numpy, pillow and torchvision")
     root = work / "registry"
     shutil.rmtree(root, ignore_errors=True)
-    write_simple_index(wheels, root)
+    write_index(wheels, root)
     return root
 
 

@@ -94,6 +94,8 @@ def build(
                 "  already here {file} ({size}); {files} files, {total} so far")
             err.print(template.format(file=data["file"], size=human_bytes(data["bytes"]), files=state["files"],
                                       total=human_bytes(state["bytes"])), markup=False, soft_wrap=True)
+        elif kind == "downloading":
+            err.print(_("  downloading {what}").format(what=data["text"]), markup=False, soft_wrap=True)
         elif kind == "complete" and data.get("cached"):
             err.print(_("  complete already: {files} files, {size}, verified").format(
                 files=data["files"], size=human_bytes(data["bytes"])), markup=False)

@@ -380,6 +380,9 @@ def build(folder: Path, targets: Sequence[Target], *, mirrors: Sequence[tuple[st
         seen: list[str] = []
 
         def on_line(line: str) -> None:
+            if line.strip().startswith("Downloading "):  # pip's "Downloading torch-...whl (812.3 MB)": a big one starts
+                emit("downloading", {"text": line.strip()[len("Downloading "):]})
+                return
             name = saved_file(line)
             if name and name not in seen:
                 seen.append(name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -108,6 +109,8 @@ def test_two_machines_two_variants_get_both_sets_and_nothing_more(lab: dict, tmp
     totals = doc["totals"]
     assert totals["bytes_saved"] == totals["bytes_if_each_machine_downloads"] - totals["bytes"] > 0
     assert "the lab saves" in out.stdout or "the lab saves" in out.stderr
+    # progress: each download as it starts, each file as it lands, with the running count and bytes
+    assert "  downloading torch-" in out.stderr and re.search(r"fetched torch-\S+ \([\d.]+ KB\); \d+ files, [\d.]+ KB so far", out.stderr)
     # check agrees; a third machine (Windows) is reported as not covered
     check = _nktenv("wheelhouse", "check", str(folder), "--facts", str(lab["facts"][LINUX_GPU]),
                     "--facts", str(lab["facts"][LINUX_CPU]), "--facts", str(lab["facts"][WINDOWS_GPU]), "--json")
