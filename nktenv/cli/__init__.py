@@ -18,7 +18,7 @@ from nktenv.cli._common import NktenvGroup
 
 # Subcommands in the order help lists them; each is `nktenv.cli.<name>`, with `register(app)` or a
 # sub-application `app`.
-COMMANDS = ("detect", "doctor", "plan", "setup", "bench", "compare", "manifests")
+COMMANDS = ("detect", "doctor", "plan", "setup", "bench", "compare", "manifests", "wheelhouse")
 _SETTINGS: dict[str, Any] = {"add_completion": False, "pretty_exceptions_enable": False, "rich_markup_mode": None}
 
 

@@ -33,6 +33,7 @@ def register(app: typer.Typer) -> None:
         index_url: Annotated[Optional[str], typer.Option("--index-url", metavar="<url>", help="Package index to use instead of the plan's (a lab mirror).", show_default=False)] = None,
         extra_index_url: Annotated[Optional[list[str]], typer.Option("--extra-index-url", metavar="<url>", help="Additional package index (repeatable).", show_default=False)] = None,
         find_links: Annotated[Optional[list[str]], typer.Option("--find-links", metavar="<dir|url>", help="Folder or URL of wheels to use too (repeatable).", show_default=False)] = None,
+        wheelhouse: Annotated[Optional[str], typer.Option("--wheelhouse", metavar="<dir|url>", help="Install only from a wheelhouse made by nktenv wheelhouse build; no index is contacted.", show_default=False)] = None,
         without: Annotated[Optional[list[str]], typer.Option("--without", metavar="<package>", help="Leave a planned companion package out, e.g. torchaudio (repeatable).", show_default=False)] = None,
         allow_insecure_index: Annotated[bool, typer.Option("--allow-insecure-index", help="Accept an http:// index that is not on this machine.")] = False,
         from_lock: Annotated[Optional[Path], typer.Option("--from-lock", help="Replay a lock written by an earlier setup (.nktenv/lock.json).", show_default=False)] = None,
@@ -57,7 +58,7 @@ def register(app: typer.Typer) -> None:
             venv=venv, python=python, torch=torch, tensorflow=tensorflow, variant=variant, installer=installer,
             index_url=index_url, extra_index_url=extra_index_url or [], find_links=find_links or [],
             without=without or [], allow_insecure_index=allow_insecure_index, from_lock=from_lock, force=force, dry_run=dry_run, yes=yes,
-            no_bench=no_bench, json_mode=json_, allow_cpu=allow_cpu, no_index=no_index,
+            no_bench=no_bench, json_mode=json_, allow_cpu=allow_cpu, no_index=no_index, wheelhouse=wheelhouse,
         )
         if json_:
             emit_json(doc)
@@ -284,7 +285,8 @@ class _Progress:
 def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, tensorflow: str, variant: str,
          installer: str, index_url: str | None, extra_index_url: list[str], find_links: list[str],
          without: list[str], allow_insecure_index: bool, from_lock: Path | None, force: bool, dry_run: bool, yes: bool,
-         no_bench: bool, json_mode: bool, allow_cpu: bool = False, no_index: bool = False) -> tuple[dict[str, Any], ExitCode]:
+         no_bench: bool, json_mode: bool, allow_cpu: bool = False, no_index: bool = False,
+         wheelhouse: str | None = None) -> tuple[dict[str, Any], ExitCode]:
     from nktenv.i18n import _
     from nktenv.setup import interpreters
     from nktenv.setup.apply import SetupRequest, VerificationFailed, apply, check_target, load_lock_file, new_log_path, planned_commands
@@ -309,6 +311,10 @@ def _run(out: Console, *, venv: Path | None, python: str | None, torch: str, ten
         spec, facts_doc, plan_doc = _plan_spec(interpreter, torch=torch, tensorflow=tensorflow, variant=variant,
                                                allow_cpu=allow_cpu)
         origin = "plan"
+    if wheelhouse:  # before anything is made: a missing file leaves nothing behind
+        from nktenv.wheelhouse import setup_spec, this_platform
+
+        spec = setup_spec(spec, wheelhouse, python=interpreter.minor, platform=this_platform(facts_doc))
     spec = spec.without(without).with_sources(index_url=index_url, extra_index_urls=extra_index_url,
                                               find_links=absolute_links(find_links))
     if no_index:

@@ -157,3 +157,70 @@ def test_playbook_on_localhost_fetches_and_compares(tmp_path: Path) -> None:
     html = (controller / "report.html").read_text(encoding="utf-8")
     assert 'data-machine="研究室-pc-04"' in html and "<svg" in html
     assert (controller / "report.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_wheelhouse_step_builds_on_the_controller_then_sets_up_from_it() -> None:
+    plays = yaml.safe_load((ANSIBLE / "fleet.yml").read_text(encoding="utf-8"))
+    names = [p["name"] for p in plays]
+    build = names.index("Build the lab's wheelhouse on the controller from every host's facts")
+    setup = names.index("Set up each lab machine from the wheelhouse")
+    assert 0 < build < setup < names.index("Compare every result on the controller")
+    argv = plays[build]["tasks"][0]["ansible.builtin.command"]["argv"]
+    assert "'wheelhouse', 'build'" in argv and "results ~ '/doctor'" in argv  # the facts doctor fetched
+    role = ANSIBLE / "roles" / "nktenv_host" / "tasks"
+    linux = yaml.safe_load((role / "wheelhouse.yml").read_text(encoding="utf-8"))
+    assert "'--wheelhouse'" in linux[-1]["ansible.builtin.command"]["argv"]
+    # without a wheelhouse play, the host role still sets up on its own; with one, it waits for it
+    for name in ("linux.yml", "windows.yml"):
+        tasks = yaml.safe_load((role / name).read_text(encoding="utf-8"))
+        step = next(t for t in tasks if t["name"] == "Set up a verified framework environment")
+        assert "not (nktenv_wheelhouse | bool)" in step["when"]
+    for task in yaml.safe_load((role / "wheelhouse_windows.yml").read_text(encoding="utf-8")):
+        module = next(k for k in task if "." in k)
+        assert module.startswith("ansible.windows.") or module == "ansible.builtin.include_tasks", task["name"]
+
+
+@pytest.mark.slow
+@needs_ansible
+def test_playbook_builds_the_wheelhouse_and_sets_up_from_it(tmp_path: Path) -> None:
+    sys.path.insert(0, str(REPO / "tests" / "wheelhouse"))
+    from lab_index import LabServer, build_lab_index, mirror_args
+
+    torch, vision = "2.14.1", "0.29.1"
+    build_lab_index(tmp_path / "index", torch, vision, variants=("cpu",))
+    home = tmp_path / "host home"
+    (home / "results").mkdir(parents=True)  # an earlier bench result, so the compare play has one
+    (home / "results" / "lab-pc-01.json").write_text(json.dumps(lab_fleet()["lab-pc-01.json"]), encoding="utf-8")
+    controller = tmp_path / "controller"
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"lab": {"hosts": {"localhost": {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}), encoding="utf-8")
+    server = LabServer(tmp_path / "index")
+    with server.running() as base:
+        extra = {
+            "nktenv_home": str(home), "nktenv_python": sys.executable,
+            "nktenv_package": str(_checkout_copy(tmp_path / "src")),
+            "nktenv_venv_args": ["--without-pip"],
+            "nktenv_pip_args": ["--no-deps", "--no-build-isolation", "--no-index"],
+            "nktenv_wheelhouse": True, "nktenv_run_setup": True, "nktenv_run_bench": False,
+            "nktenv_wheelhouse_args": ["--torch", torch, *mirror_args(base, ("cpu",))],
+            # the stand-in torchvision has no compiled operators for setup's check to run
+            "nktenv_wheelhouse_setup_args": ["--torch", torch, "--without", "torchvision", "--installer", "pip"],
+            "nktenv_controller_dir": str(controller),
+            "nktenv_controller_command": [sys.executable, "-m", "nktenv"],
+        }
+        (tmp_path / "vars.json").write_text(json.dumps(extra), encoding="utf-8")
+        env = _env(tmp_path)
+        env["PYTHONPATH"] = os.pathsep.join(site.getsitepackages())
+        env["NKTENV_OVERRIDE_GPUS"] = ""  # plan the CPU build whatever this machine has
+        out = subprocess.run([PLAYBOOK, "-i", str(inventory), str(ANSIBLE / "fleet.yml"), "-e", f"@{tmp_path / 'vars.json'}"],
+                             capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+        fetched_by_build = server.wheels_served()
+    assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-3000:]
+    # built once on the controller from the doctor result the playbook fetched, copied, set up from it
+    manifest = json.loads((controller / "wheelhouse" / "nktenv-wheelhouse.json").read_text(encoding="utf-8"))
+    assert [t["complete"] for t in manifest["targets"]] == [True]
+    assert sorted(fetched_by_build) == sorted(manifest["files"])  # each file crossed once
+    assert (home / "wheelhouse" / "nktenv-wheelhouse.json").is_file()
+    record = json.loads((home / ".venv" / ".nktenv" / "record.json").read_text(encoding="utf-8"))
+    assert record["spec"]["no_index"] is True and any(f"torch=={torch}+cpu" in r for r in record["spec"]["requirements"])
