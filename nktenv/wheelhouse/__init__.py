@@ -502,16 +502,60 @@ def _fetch_text(url: str, timeout: float = 30.0) -> str | None:
         if exc.code == 404:
             return None
         raise NktenvError("wheelhouse-unreachable", _("cannot read the wheelhouse {url}: {error}").format(url=url, error=exc),
-                          exit_code=ExitCode.NO_ENVIRONMENT) from None
+                          exit_code=ExitCode.NETWORK) from None
     except (URLError, OSError, ValueError) as exc:
         raise NktenvError("wheelhouse-unreachable", _("cannot read the wheelhouse {url}: {error}").format(url=url, error=exc),
-                          exit_code=ExitCode.NO_ENVIRONMENT) from None
+                          exit_code=ExitCode.NETWORK) from None
 
 
 def _present_at_url(base: str) -> set[str]:
     """File names a plain directory listing (python -m http.server, nginx autoindex) links to."""
     text = _fetch_text(base) or ""
     return {os.path.basename(unquote(urlparse(h).path)) for h in re.findall(r'href="([^"]+\.whl)[^"]*"', text)}
+
+
+def local_copy_dir(base: str) -> Path:
+    """Where a served wheelhouse's files are kept on this machine, one folder per wheelhouse URL."""
+    from nktenv.setup.registry import data_dir
+
+    return data_dir() / "wheelhouses" / hashlib.sha256(base.encode("utf-8")).hexdigest()[:16]
+
+
+def fetch_verified(base: str, names: Iterable[str], files: dict[str, Any], dest: Path, *,
+                   timeout: float = 60.0) -> list[str]:  # per socket read: a stalled server, not a slow one
+    """Copy a served wheelhouse's files into `dest`, each checked against the manifest's size and sha256.
+
+    The installer then reads only `dest`, so a plain-HTTP lab server needs no --allow-insecure-index:
+    what it serves is trusted only after it matches the manifest. A file already there and intact is
+    not fetched again; a partial download never takes a wheel's name. Returns the names that failed.
+    """
+    from urllib.error import URLError
+    from urllib.request import urlopen
+
+    dest.mkdir(parents=True, exist_ok=True)
+    bad = []
+    for name in names:
+        entry = files.get(name) or {}
+        path = dest / name
+        if path.is_file() and path.stat().st_size == entry.get("size") and sha256_file(path) == entry.get("sha256"):
+            continue
+        part = dest / (name + ".part")
+        digest = hashlib.sha256()
+        try:
+            with urlopen(urljoin(base, name), timeout=timeout) as resp, open(part, "wb") as out:  # noqa: S310 - http(s) only
+                for chunk in iter(lambda: resp.read(1 << 20), b""):
+                    digest.update(chunk)
+                    out.write(chunk)
+        except (URLError, OSError, ValueError) as exc:
+            part.unlink(missing_ok=True)
+            raise NktenvError("wheelhouse-unreachable", _("cannot read the wheelhouse {url}: {error}").format(
+                url=urljoin(base, name), error=exc), exit_code=ExitCode.NETWORK) from None
+        if part.stat().st_size != entry.get("size") or digest.hexdigest() != entry.get("sha256"):
+            part.unlink(missing_ok=True)
+            bad.append(name)
+            continue
+        os.replace(part, path)
+    return bad
 
 
 def setup_spec(spec: Any, location: str, *, python: str, platform: str) -> Any:
@@ -571,7 +615,15 @@ def setup_spec(spec: Any, location: str, *, python: str, platform: str) -> Any:
             pins.append(f"{requirement_name(parts[0])}=={parts[1]}")
     existing = {r.replace(" ", "") for r in spec.requirements}
     reqs = tuple(spec.requirements) + tuple(p for p in pins if p not in existing)
-    link = base if url else os.path.abspath(location)
+    link = os.path.abspath(location)
+    if url:
+        copy = local_copy_dir(base)
+        damaged = fetch_verified(base, rec["files"], doc["files"], copy)
+        if damaged:
+            raise NktenvError("wheelhouse-missing-file", _("The wheelhouse {location} lacks {file} (or it is damaged), which {machine}'s plan needs.").format(
+                location=location, file=damaged[0], machine=machines[0] if machines else "?"),
+                hint=_("Run nktenv wheelhouse build on it again; it fetches only what is missing."), exit_code=ExitCode.NO_ENVIRONMENT)
+        link = str(copy)
     return replace(spec, requirements=reqs, index_url=None, extra_index_urls=(), find_links=(link,), no_index=True)
 
 

@@ -86,3 +86,68 @@ def test_totals_count_what_each_machine_would_download_alone() -> None:
     t = totals([{"machine": "m1", "files": ["a", "b"]}, {"machine": "m1", "files": ["b"]},
                 {"machine": "m2", "files": ["b", "c"]}], files)
     assert t == {"machines": 2, "files": 3, "bytes": 111, "bytes_if_each_machine_downloads": 121, "bytes_saved": 10}
+
+
+class _Served:
+    """The folder over plain HTTP on 127.0.0.1 (what `python -m http.server` on the lab server does)."""
+
+    def __init__(self, folder: Path) -> None:
+        import functools
+        import http.server
+        import threading
+
+        handler = functools.partial(_QuietHandler, directory=str(folder))
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.requests: list[str] = []
+        self.server.requests = self.requests  # type: ignore[attr-defined]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+import http.server as _hs  # noqa: E402
+
+
+class _QuietHandler(_hs.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        self.server.requests.append(self.path)  # type: ignore[attr-defined]
+
+
+def test_served_wheelhouse_is_copied_here_and_checked_against_the_manifest(tmp_path: Path) -> None:
+    house = tmp_path / "house"
+    house.mkdir()
+    _house(house)
+    served = _Served(house)
+    with served as url:
+        spec = setup_spec(SPEC, url, python="3.11", platform="linux-x86_64")
+        # the installer reads a local, verified copy: no http:// source, so no --allow-insecure-index
+        (link,) = spec.find_links
+        assert "://" not in link and spec.no_index
+        assert sorted(p.name for p in Path(link).iterdir()) == sorted([TORCH, "numpy-2.2.6-cp311-cp311-manylinux_2_28_x86_64.whl",
+                                                                     "nkt_common-1.0-py3-none-any.whl"])
+        fetched = [r for r in served.requests if r.endswith(".whl")]
+        assert len(fetched) == 3
+        # a second setup fetches nothing again
+        setup_spec(SPEC, url, python="3.11", platform="linux-x86_64")
+        assert [r for r in served.requests if r.endswith(".whl")] == fetched
+        # the server's copy is altered (same size): refused, named, and not left in the local copy
+        (Path(link) / TORCH).unlink()
+        data = bytearray((house / TORCH).read_bytes())
+        data[100] ^= 1
+        (house / TORCH).write_bytes(bytes(data))
+        with pytest.raises(NktenvError) as exc:
+            setup_spec(SPEC, url, python="3.11", platform="linux-x86_64")
+        assert exc.value.code == "wheelhouse-missing-file" and TORCH in exc.value.message
+        assert not (Path(link) / TORCH).exists() and not list(Path(link).glob("*.part"))
+
+
+def test_unreachable_served_wheelhouse_is_a_network_error(tmp_path: Path) -> None:
+    with pytest.raises(NktenvError) as exc:
+        setup_spec(SPEC, "http://127.0.0.1:9/wheels/", python="3.11", platform="linux-x86_64")
+    assert exc.value.code == "wheelhouse-unreachable" and int(exc.value.exit_code) == 6
