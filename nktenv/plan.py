@@ -871,11 +871,19 @@ def _explicit_variant(
         if name == "cpu":
             reasons.append(_("CPU build of torch {version} requested.").format(version=first.version))
         else:
-            reasons.append(
-                _(
-                    "torch {version} + {variant} requested; nktenv does not check AMD or Intel GPUs against it."
-                ).format(version=first.version, variant=name)
-            )
+            more = plan_vendors.explicit_check(first.version, v, m.others, m.hsa_override)
+            if more is None:
+                reasons.append(
+                    _(
+                        "torch {version} + {variant} requested; nktenv does not check AMD or Intel GPUs against it."
+                    ).format(version=first.version, variant=name)
+                )
+            else:
+                reasons.append(more[0])
+                if more[1] is not None:
+                    return FrameworkPlan(
+                        first.version, name, v.index_url, _requirements(first), tuple(reasons), True
+                    ), [more[1]]
         return FrameworkPlan(
             first.version, name, v.index_url, _requirements(first), tuple(reasons), name != "cpu"
         ), []

@@ -210,3 +210,22 @@ def xpu_build(usable: Sequence[TorchRelease], intel: Sequence[Gpu], platform: st
     why = _("No XPU build of torch in the manifest validates {families} on {platform}.").format(
         families=", ".join(sorted(f for f in families if f)), platform=platform)
     return GpuBuild(None, None, tuple(reasons), (), why)
+
+
+def explicit_check(
+    version: str, v: TorchVariant, others: Sequence[Gpu], override: str | None
+) -> tuple[str, Finding | None] | None:
+    """(reason, warning or None) for a ROCm variant asked for by name; None where it cannot be checked."""
+    amd = [g for g in others if g.vendor == "amd" and g.arch]
+    if not v.name.startswith("rocm") or v.gpu_targets is None or not amd:
+        return None
+    forced = gfx_from_override(override)
+    missing = [g for g in amd if (forced or g.arch) not in v.gpu_targets]
+    if not missing:
+        return _("torch {version} + {variant} requested: its ROCm GPU code holds {targets}.").format(
+            version=version, variant=v.name, targets=", ".join(sorted({forced or g.arch for g in amd if g.arch}))), None
+    names = join_list(_label(g) for g in missing)
+    text = _("torch {version} + {variant} requested, but its ROCm GPU code ({list}) has nothing for {names}: kernels will fail with \"HIP error: invalid device function\".").format(
+        version=version, variant=v.name, list=", ".join(v.gpu_targets), names=names)
+    return text, Finding("gpu_arch_unsupported_by_requested_version", "warning", text,
+                         fix=_("Use --variant auto to get the newest ROCm build that holds it."))

@@ -145,3 +145,12 @@ def test_recorded_machines(manifests, name, variant) -> None:
     p = make_plan(replay_facts(name, frameworks=False), manifests, PlanRequest(python="3.11"))
     assert p.torch.variant == variant
     assert not any("No NVIDIA GPU is visible" in r for r in p.torch.reasons)
+
+
+def test_explicit_rocm_variant_is_checked_against_the_card(manifests) -> None:
+    rx7600 = {"vendor": "amd", "name": "AMD Radeon RX 7600 XT", "arch": "gfx1102"}
+    p = make_plan(facts([rx7600]), manifests, PlanRequest(torch="2.5.1", variant="rocm6.2"))
+    f = p.finding("gpu_arch_unsupported_by_requested_version")
+    assert f and f.severity == "warning" and "gfx1102" in f.title
+    p = make_plan(facts([RX7900]), manifests, PlanRequest(torch="2.5.1", variant="rocm6.2"))
+    assert p.ok and any("its ROCm GPU code holds gfx1100" in r for r in p.torch.reasons)
