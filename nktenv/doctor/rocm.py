@@ -19,6 +19,8 @@ from nktenv.plan_vendors import HSA_OVERRIDE, gfx_from_override, override_versio
 
 INVALID_FUNCTION = r"HIP error: invalid device function"
 NO_HIP_GPUS = r"No HIP GPUs are available"
+# What code for another target does at run time (ROCm/legacy-rocm-build#5238).
+MEMORY_FAULT = r"Memory access fault by GPU node-\d+"
 # rocminfo's and amd-smi's words for a user outside the DRM access groups.
 NOT_IN_GROUP = (r"is not member of \"?render\"? group|Unable to open /dev/kfd read-write: Permission denied"
                 r"|User is missing the following required groups|/dev/(?:kfd|dri/\w+): Permission denied")
@@ -165,7 +167,7 @@ def rocm_override_mismatch(ctx: Ctx) -> Iterable[Finding]:
     forced = gfx_from_override(value)
     tag = _rocm_tag(ctx)
     targets = _targets(ctx, tag) if tag else None
-    ev = [f"{HSA_OVERRIDE}={value}"] + ctx.grep(INVALID_FUNCTION) + ctx.grep(NO_HIP_GPUS)
+    ev = [f"{HSA_OVERRIDE}={value}"] + ctx.grep(INVALID_FUNCTION) + ctx.grep(NO_HIP_GPUS) + ctx.grep(MEMORY_FAULT)
     if forced is None:
         yield finding("rocm_override_mismatch", "error",
                       _("{name}={value} is not a gfx version (X.Y.Z), so the ROCm runtime finds no usable GPU.").format(
