@@ -74,7 +74,8 @@ def choose_vendor(nvidia: Sequence[Gpu], others: Sequence[Gpu]) -> VendorChoice:
     if nvidia and amd:
         nv_mem, amd_mem = _mem(nvidia), _mem(amd)
         vendor = "amd" if nv_mem is not None and amd_mem is not None and amd_mem > nv_mem else "nvidia"
-        served, left = (amd, [*nvidia, *intel]) if vendor == "amd" else (nvidia, [*amd, *intel])
+        named = [g for g in intel if g.arch]
+        served, left = (amd, [*nvidia, *named]) if vendor == "amd" else (nvidia, [*amd, *named])
         if vendor == "amd":
             why = _("AMD's has more memory")
         elif nv_mem is None or amd_mem is None:
@@ -84,7 +85,9 @@ def choose_vendor(nvidia: Sequence[Gpu], others: Sequence[Gpu]) -> VendorChoice:
         note = _("NVIDIA and AMD GPUs are both present and one torch build serves one vendor: the plan serves {served} ({why}) and leaves {left}.").format(
             served=join_list(_label(g) for g in served), why=why, left=join_list(_label(g) for g in left))
         return VendorChoice(vendor, (note,))
-    if (nvidia or amd) and intel:
+    # Integrated Intel graphics beside another vendor's GPU (most laptops) is not worth a note.
+    if (nvidia or amd) and any(g.arch for g in intel):
+        intel = [g for g in intel if g.arch]
         served = list(nvidia or amd)
         note = _("The plan serves {served} and leaves {left}: an Intel GPU is served only when no NVIDIA or AMD GPU is present.").format(
             served=join_list(_label(g) for g in served), left=join_list(_label(g) for g in intel))
@@ -164,6 +167,23 @@ def rocm_build(
                         text = _("torch {newest} is newer but has no ROCm build whose GPU code is known to hold {targets}; a newer ROCm build listing it in torch.toml would unlock it.")
                     reasons.append(text.format(newest=usable[0].version, targets=", ".join(targets)))
                 return GpuBuild(rel, v, tuple(reasons), tuple(findings))
+    # Nothing holds every card: an APU's graphics beside a discrete card (gfx1036 beside gfx1102) is
+    # the usual case. Serve the cards the newest build holds and say how to hide the rest.
+    if len(targets) > 1:
+        for rel in usable:
+            for v in _rocm_variants(rel, platform):
+                served = [g for g in amd if v.gpu_targets is not None and (forced or g.arch) in v.gpu_targets]
+                if served:
+                    left = [g for g in amd if all(g is not s for s in served)]
+                    text = _("No ROCm build holds every AMD GPU; torch {version} + {variant} holds {served}, not {left}.").format(
+                        version=rel.version, variant=v.name, served=join_list(_label(g) for g in served),
+                        left=join_list(_label(g) for g in left))
+                    reasons.append(text)
+                    findings.append(Finding(
+                        "rocm_gpu_left_out", "warning", text,
+                        fix=_("Hide {left} from ROCm with HIP_VISIBLE_DEVICES (list only the other GPUs' indices, as rocminfo numbers them).").format(
+                            left=join_list(_label(g) for g in left))))
+                    return GpuBuild(rel, v, tuple(reasons), tuple(findings))
     # Nothing covers: does an override onto a sibling target unlock a build?
     hints = []
     for t in targets:

@@ -66,8 +66,10 @@ def test_rocm_variant_must_hold_every_amd_gpu(manifests) -> None:
     strix = {"vendor": "amd", "name": "AMD Radeon 8060S", "arch": "gfx1151"}
     p = make_plan(facts([RX7900, strix]), manifests, PlanRequest(torch="2.13.0"))
     assert p.torch.variant == "rocm7.2"
+    # 2.10.0 has no gfx1151 build: the newest build serves the 7900 XTX and says which card it leaves.
     p = make_plan(facts([RX7900, strix]), manifests, PlanRequest(torch="2.10.0"))
-    assert p.torch.variant == "cpu" and "cpu_fallback" in {f.code for f in p.findings}
+    assert p.torch.variant == "rocm7.1"
+    assert "AMD Radeon 8060S (gfx1151)" in p.finding("rocm_gpu_left_out").title
 
 
 def test_card_off_the_list_needs_the_override(manifests) -> None:
@@ -154,3 +156,19 @@ def test_explicit_rocm_variant_is_checked_against_the_card(manifests) -> None:
     assert f and f.severity == "warning" and "gfx1102" in f.title
     p = make_plan(facts([RX7900]), manifests, PlanRequest(torch="2.5.1", variant="rocm6.2"))
     assert p.ok and any("its ROCm GPU code holds gfx1100" in r for r in p.torch.reasons)
+
+
+def test_apu_graphics_beside_a_discrete_card_is_left_out_with_a_warning(manifests) -> None:
+    # ROCm/legacy-rocm-build#4380: rocm-smi lists an RX 7600 XT (gfx1102) and the Raphael APU's gfx1036.
+    rx7600 = {"vendor": "amd", "name": "AMD Radeon RX 7600 XT", "arch": "gfx1102"}
+    raphael = {"vendor": "amd", "name": "AMD Radeon Graphics", "arch": "gfx1036"}
+    p = make_plan(facts([rx7600, raphael]), manifests, PlanRequest())
+    assert (p.torch.variant, p.torch.gpu) == ("rocm7.2", True)
+    f = p.finding("rocm_gpu_left_out")
+    assert f and "gfx1036" in f.title and "HIP_VISIBLE_DEVICES" in f.fix
+
+
+def test_integrated_intel_beside_nvidia_is_not_a_vendor_choice(manifests) -> None:
+    p = make_plan(facts([RTX3060, UHD]), manifests, PlanRequest())
+    assert p.torch.variant.startswith("cu")
+    assert not any("leaves" in r for r in p.torch.reasons)
