@@ -44,6 +44,7 @@ _VERSION = re.compile(r"^\d+(\.\d+)*$")
 _RELEASE = re.compile(r"^\d+\.\d+\.\d+([.](post|rc|dev)\d+|(a|b|rc)\d+)?$")
 _PRERELEASE = re.compile(r"(a|b|rc|dev)\d+$")
 _GFX = re.compile(r"^gfx[0-9a-f]{3,4}$")
+_OCLOC = re.compile(r"^[a-z][a-z0-9]*(-[a-z])?$")
 _MAJOR_MINOR = re.compile(r"^\d+\.\d+$")
 _CC = re.compile(r"^\d+\.\d+$")
 _CUDA_VARIANT = re.compile(r"^cu(\d+)(\d)$")
@@ -759,9 +760,12 @@ def _load_torch(
         if cuda is None and (sass or ptx):
             raise e.bad(_("only CUDA variants carry sass/ptx lists"))
         _check_overrides(e, platforms)
-        gpu_targets = e.texts("gpu_targets", required=False, check=lambda v: bool(_GFX.match(v)), example="gfx90a")
-        if gpu_targets is not None and not name.startswith("rocm"):
-            raise e.bad(_("only ROCm variants carry gpu_targets"))
+        # ROCm: gfx targets; XPU: the Intel GPU families (ocloc names: dg2, bmg, pvc) PyTorch validates.
+        target_ok = (lambda v: bool(_OCLOC.match(v))) if name == "xpu" else (lambda v: bool(_GFX.match(v)))
+        gpu_targets = e.texts("gpu_targets", required=False, check=target_ok,
+                              example="dg2" if name == "xpu" else "gfx90a")
+        if gpu_targets is not None and not (name.startswith("rocm") or name == "xpu"):
+            raise e.bad(_("only ROCm and XPU variants carry gpu_targets"))
         url = e.text("index_url", required=False) or pattern.format(variant=name)
         variant = TorchVariant(
             name=name,

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from nktenv import gpuarch
+from nktenv import gpuarch, plan_vendors
 from nktenv.facts import Facts, Gpu
 from nktenv.findings import Finding
 from nktenv.i18n import _
@@ -163,6 +163,8 @@ class Machine:
     tegra: bool = False  # NVIDIA Jetson (L4T): the desktop and server wheel indexes do not apply
     l4t: str | None = None
     assumed_gpu: bool = False  # NKTENV_OVERRIDE_DRIVER without a GPU: plan for a GPU every build covers
+    others: tuple[Gpu, ...] = ()  # AMD and Intel GPUs (plan_vendors)
+    hsa_override: str | None = None  # HSA_OVERRIDE_GFX_VERSION
 
     @property
     def ccs(self) -> tuple[tuple[int, int], ...]:
@@ -281,6 +283,8 @@ def machine(facts: Facts, request: PlanRequest) -> Machine:
         tegra=bool(facts.os.tegra),
         l4t=facts.os.l4t_release,
         assumed_gpu=assumed and system != "darwin",
+        others=() if system == "darwin" else tuple(g for g in facts.gpus if g.vendor in ("amd", "intel")),
+        hsa_override=facts.getenv(plan_vendors.HSA_OVERRIDE),
     )
 
 
@@ -583,6 +587,11 @@ def _torch(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[Framewor
         return plan, findings + more
     if m.assumed_gpu:
         return _assumed_gpu(usable, m, manifests, reasons), findings
+    choice = plan_vendors.choose_vendor(m.gpus, m.others)
+    reasons.extend(choice.notes)
+    if choice.vendor in ("amd", "intel"):
+        plan, more = _vendor_torch(choice.vendor, usable, m, req, reasons)
+        return plan, findings + more
 
     if m.gpus:
         reasons.append(
@@ -696,6 +705,36 @@ def _torch(m: Machine, manifests: Manifests, req: PlanRequest) -> tuple[Framewor
     return FrameworkPlan(
         target.version, "cpu", cpu.index_url, _requirements(target), tuple(reasons), False
     ), findings
+
+
+def _vendor_torch(
+    vendor: str, usable: Sequence[TorchRelease], m: Machine, req: PlanRequest, reasons: list[str]
+) -> tuple[FrameworkPlan | None, list[Finding]]:
+    """A ROCm or XPU build for the AMD or Intel GPUs, else the CPU build and why."""
+    latest = req.torch.strip().lower() == "latest"
+    gpus = [g for g in m.others if g.vendor == vendor]
+    if vendor == "amd":
+        pick = plan_vendors.rocm_build(usable, gpus, m.platform, m.wsl, m.hsa_override, latest)
+    else:
+        pick = plan_vendors.xpu_build(usable, gpus, m.platform, latest)
+    reasons.extend(pick.reasons)
+    findings = list(pick.findings)
+    if pick.release is not None and pick.variant is not None:
+        rel, v = pick.release, pick.variant
+        return FrameworkPlan(rel.version, v.name, v.index_url, _requirements(rel), tuple(reasons), True), findings
+    why = pick.why_not or ""
+    if not req.cpu_fallback:
+        return None, findings + [_fail("no_compatible_variant", why, _("Use --variant cpu."))]
+    target = usable[0]
+    cpu = _cpu_variant(target, m)
+    if cpu is None:
+        return None, findings + [_fail("no_wheel_for_platform", _("torch {version} publishes no CPU wheel for {platform}.").format(
+            version=target.version, platform=m.platform))]
+    reasons.append(_("CPU build of torch {version} from the CPU index: {why}").format(version=target.version, why=why))
+    findings.append(Finding(
+        "cpu_fallback", "warning", _("No GPU build of torch qualifies on this machine; planning the CPU build."),
+        fix=next((f.fix for f in findings if f.fix), None)))
+    return FrameworkPlan(target.version, "cpu", cpu.index_url, _requirements(target), tuple(reasons), False), findings
 
 
 def _widest(
@@ -832,11 +871,19 @@ def _explicit_variant(
         if name == "cpu":
             reasons.append(_("CPU build of torch {version} requested.").format(version=first.version))
         else:
-            reasons.append(
-                _(
-                    "torch {version} + {variant} requested; nktenv does not check AMD or Intel GPUs against it."
-                ).format(version=first.version, variant=name)
-            )
+            more = plan_vendors.explicit_check(first.version, v, m.others, m.hsa_override)
+            if more is None:
+                reasons.append(
+                    _(
+                        "torch {version} + {variant} requested; nktenv does not check AMD or Intel GPUs against it."
+                    ).format(version=first.version, variant=name)
+                )
+            else:
+                reasons.append(more[0])
+                if more[1] is not None:
+                    return FrameworkPlan(
+                        first.version, name, v.index_url, _requirements(first), tuple(reasons), True
+                    ), [more[1]]
         return FrameworkPlan(
             first.version, name, v.index_url, _requirements(first), tuple(reasons), name != "cpu"
         ), []

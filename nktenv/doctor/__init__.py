@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from nktenv.doctor import arch, companions, cudnn, driver, fallback, gpu, host, libs, paths, python, server, tf, windows
+from nktenv.doctor import arch, companions, cudnn, driver, fallback, gpu, host, libs, paths, python, rocm, server, tf, windows
 from nktenv.doctor.context import Ctx
 from nktenv.facts import Facts
 from nktenv.findings import SEVERITIES, Finding
@@ -46,6 +46,10 @@ RULES: tuple[Rule, ...] = (
     gpu.gpu_compute_mode_restricted,
     gpu.gpu_memory_held_by_other_process,
     python.cpu_only_wheel,
+    rocm.rocm_on_windows,
+    rocm.rocm_device_access_denied,
+    rocm.rocm_override_mismatch,
+    rocm.rocm_arch_not_in_build,
     companions.torchvision_mismatch,
     companions.extension_abi_mismatch,
     arch.arch_support,
@@ -92,6 +96,7 @@ CODES: tuple[str, ...] = (
     "tf_without_and_cuda", "wsl_linux_driver_installed", "docker_gpu_runtime_missing", "unexplained_error", "facts_incomplete",
     "fabric_manager_not_running", "cuda_forward_compat_unsupported", "container_lost_gpu", "wsl_container_toolkit_outdated",
     "gpu_hardware_errors", "cudnn8_not_found", "cuda_lib_shadowed",
+    "rocm_device_access_denied", "rocm_arch_not_in_build", "rocm_override_mismatch", "rocm_on_windows",
 )
 
 

@@ -36,6 +36,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "fabric_manager_not_running": ("gpus",), "cuda_forward_compat_unsupported": ("gpus", "frameworks"),
     "container_lost_gpu": (), "wsl_container_toolkit_outdated": ("driver",), "gpu_hardware_errors": (),
     "cudnn8_not_found": ("frameworks",), "cuda_lib_shadowed": ("env", "frameworks"),
+    "rocm_arch_not_in_build": ("gpus", "frameworks", "env"), "rocm_override_mismatch": ("env", "gpus", "frameworks"),
+    "rocm_device_access_denied": (), "rocm_on_windows": ("frameworks",),
 }
 for _code in ("cudnn_shadowed_by_ld_library_path", "cudnn_shadowed_by_conda_lib", "cudnn_shadowed_by_path_windows",
               "zlibwapi_missing", "windows_dll_search_path"):

@@ -21,8 +21,9 @@ _FIELD = re.compile(r"^(?P<key>" + "|".join(re.escape(f) for f in sorted(set(FIE
                     + r"):\s*(?P<value>.*?)\s*$")
 _LIB = re.compile(r"^\[(?P<tool>pip3?|conda)\]\s+(?P<rest>.+?)\s*$")
 _GPU_LINE = re.compile(r"^\s*GPU\s+(?P<index>\d+):\s*(?P<name>.+?)\s*$")
+_AMD_GPU_LINE = re.compile(r"^\s*(?P<name>.+?)\s*\((?P<arch>gfx[0-9a-f]{3,4})(?::[\w+-]+)*\)\s*$")
 _CONTINUATION = {
-    "GPU models and configuration": re.compile(r"^GPU\s+\d+:"),
+    "GPU models and configuration": re.compile(r"^GPU\s+\d+:|^.+\(gfx[0-9a-f]{3,4}[^)]*\)\s*$"),
     "cuDNN version": re.compile(r"^(?:/|[A-Za-z]:\\|Probably one of the following)"),
     "Intel GPU driver version": re.compile(r"^\*"),
     "Intel GPU models onboard": re.compile(r"^\*"),
@@ -172,12 +173,16 @@ def _to_data(piece: Piece, fields: dict[str, str], multi: dict[str, list[str]], 
     if runtime:
         m = re.match(r"(\d+\.\d+)", runtime)
         d["toolkits"] = [{"version": m.group(1) if m else runtime, "full_version": runtime}]
+    rocm_build = known(fields.get("ROCM used to build PyTorch"))
     gpu_text = [known(fields.get("GPU models and configuration"))] + multi.get("GPU models and configuration", [])
     gpus = []
     for t in filter(None, gpu_text):
         g = _GPU_LINE.match(t)
         if g:
             gpus.append({"index": int(g.group("index")), "name": g.group("name"), "vendor": "nvidia"})
+        elif (a := _AMD_GPU_LINE.match(t)) and rocm_build:
+            # A ROCm build names each GPU with its target: 'AMD Radeon RX 7600 XT (gfx1102)'.
+            gpus.append({"index": len(gpus), "name": a.group("name"), "vendor": "amd", "arch": a.group("arch")})
     if gpus:
         d["gpus"] = gpus
         if available:

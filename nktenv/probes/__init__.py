@@ -132,6 +132,8 @@ def detect(seam: Seam, *, python: str | None = None, frameworks: bool = True,
     extra: dict[str, Any] = {}
     if other_info.get("errors"):
         extra["gpu_probe_errors"] = other_info["errors"]
+    if other_info.get("rocm_access"):
+        extra["rocm_access"] = other_info["rocm_access"]
     if ctx.cache.get("cuda_missing_roots"):
         extra["cuda_paths_missing"] = ctx.cache["cuda_missing_roots"]
     if ctx.errors:

@@ -173,6 +173,30 @@ def kfd_gpus(ctx: Ctx) -> list[dict[str, Any]]:
     return out
 
 
+def parse_stat_mode(text: str | None) -> dict[str, Any] | None:
+    """`stat -c '%a %G' /dev/kfd` ('666 render') -> {"mode": "666", "group": "render"}."""
+    parts = (text or "").split()
+    if len(parts) != 2 or not re.fullmatch(r"[0-7]{3,4}", parts[0]):
+        return None
+    return {"mode": parts[0], "group": parts[1]}
+
+
+def rocm_access(ctx: Ctx) -> dict[str, Any]:
+    """Whether this user may open /dev/kfd: its groups (`id -Gn`) and the device's mode and group.
+
+    ROCm needs read-write access to /dev/kfd and /dev/dri/renderD*; distributions give it to the
+    `render` group (older ones `video`), so a user in neither gets "No HIP GPUs are available"."""
+    out: dict[str, Any] = {"user_groups": None, "kfd": None}
+    if ctx.seam.which("id"):
+        res = ctx.seam.run(["id", "-Gn"], timeout=CMD_TIMEOUT_S)
+        if res.ok:
+            out["user_groups"] = res.stdout.split()
+    if ctx.seam.exists("/dev/kfd") and ctx.seam.which("stat"):
+        res = ctx.seam.run(["stat", "-c", "%a %G", "/dev/kfd"], timeout=CMD_TIMEOUT_S)
+        out["kfd"] = parse_stat_mode(res.stdout) if res.ok else None
+    return out
+
+
 def probe_linux(ctx: Ctx) -> tuple[list[Gpu], dict[str, Any]]:
     """AMD and Intel GPUs of a Linux machine, plus the NVIDIA PCI ids seen (for deriving their arch)."""
     pci = sysfs_display_devices(ctx)
@@ -194,6 +218,7 @@ def probe_linux(ctx: Ctx) -> tuple[list[Gpu], dict[str, Any]]:
             row.setdefault("pci_id", f"{node['vendor_id']}:{node['device_id']}")
     has_amd = any(r["vendor"] == "amd" for r in rows.values())
     if has_amd or ctx.seam.exists("/dev/kfd"):
+        info["rocm_access"] = rocm_access(ctx)
         if ctx.seam.which("rocminfo"):
             res = ctx.seam.run(["rocminfo"], timeout=CMD_TIMEOUT_S)
             info["rocminfo_error"] = None if res.ok else (res.stderr.strip() or res.error or f"exit code {res.returncode}")

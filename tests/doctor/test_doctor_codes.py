@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.doctor.builders import by_code, healthy_linux, healthy_windows, merge, run
+from tests.doctor.test_doctor_rocm import CASES as ROCM_CASES
 from tests.doctor.test_doctor_server import CASES as SERVER_CASES
 
 WIN_VENV_PY = "C:\\Users\\藤澤\\lab\\.venv\\Scripts\\python.exe"
@@ -473,6 +474,7 @@ def _doc(base: str, patch: dict[str, Any]) -> dict[str, Any]:
 
 
 CASES += SERVER_CASES  # server-room, container and library-copy codes: test_doctor_server.py
+CASES += ROCM_CASES  # AMD GPUs: test_doctor_rocm.py
 
 
 @pytest.mark.parametrize(("base", "patch", "code", "severity", "fix", "evidence"),

@@ -136,8 +136,13 @@ def test_rocm_gpu_targets(m) -> None:
     assert _variant(m, "2.14.0", "rocm7.14").gpu_targets is None
     for rel in m.torch:
         for v in rel.variants:
-            if not v.name.startswith("rocm"):
+            if v.name == "xpu":
+                # XPU lists Intel GPU families (ocloc names), only where established.
+                assert v.gpu_targets is None or set(v.gpu_targets) <= {"dg2", "bmg", "pvc"}
+            elif not v.name.startswith("rocm"):
                 assert v.gpu_targets is None
+    assert _variant(m, "2.14.1", "xpu").gpu_targets == ("dg2", "bmg", "pvc")
+    assert _variant(m, "2.13.0", "xpu").gpu_targets is None
 
 
 # --- platforms, defaults, Pythons -----------------------------------------------------------------
@@ -221,7 +226,7 @@ BAD = [
         "gpu-targets-on-cuda",
         'name = "cu132"\n',
         'name = "cu132"\ngpu_targets = ["gfx90a"]\n',
-        ["torch.toml", "variant cu132", "only ROCm variants carry gpu_targets"],
+        ["torch.toml", "variant cu132", "only ROCm and XPU variants carry gpu_targets"],
     ),
     (
         "gpu-target-malformed",
@@ -290,7 +295,7 @@ def test_manifests_check_cli_reports_a_bad_new_field(copy_dir, runner, app) -> N
     assert result.exit_code == 5
     doc = json.loads(result.stdout)
     assert doc["error"]["code"] == "invalid-manifest"
-    assert "only ROCm variants carry gpu_targets" in doc["error"]["message"]
+    assert "only ROCm and XPU variants carry gpu_targets" in doc["error"]["message"]
     human = runner.invoke(app, ["manifests", "check"])
     assert human.exit_code == 5 and "Traceback" not in human.output
     assert human.stderr.splitlines()[0].startswith("error: torch.toml: variant cu132")

@@ -206,3 +206,107 @@ def test_case_counts() -> None:
     assert len(DRIVER_TABLE) == 32 and len(MODEL_CASES) == 13
     assert verdicts.count("agree") == 10 and verdicts.count("nktenv-right") == 3
     assert verdicts.count("nktenv-wrong") == 0
+
+
+# --- AMD and Intel GPUs: ROCm and XPU builds (torchruntime's AMD/Intel rules, uv's AMD GPU table) ---------
+
+TR_AMD = "https://github.com/easydiffusion/torchruntime/blob/349751f719f0b036a676d7d5af6265a2e6aa7565/tests/test_platform_detection.py"
+UV_AMD = UV + " (LINUX_AMD_GPU_DRIVERS: the first, newest ROCm backend listing the GPU's gfx target)"
+# The gfx target of each chip the peers' tests name: LLVM AMDGPUUsage processor table
+# (https://llvm.org/docs/AMDGPUUsage.html#processors).
+CHIP_GFX = {"Navi 31": "gfx1100", "Navi 21": "gfx1030", "Navi 33": "gfx1102", "Navi 10": "gfx1010",
+            "Vega 20": "gfx906", "Vega 10": "gfx900", "MI350X": "gfx950", "Strix Halo": "gfx1151"}
+
+
+def _vendor_facts(gpus, system="linux"):
+    from nktenv.facts import from_dict
+
+    rows = []
+    for i, (vendor, name, arch) in enumerate(gpus):
+        rows.append({"index": i, "vendor": vendor, "name": name, "arch": arch})
+    return from_dict({
+        "schema": "nktenv.facts/1",
+        "os": {"system": system, "arch": "x86_64", "wsl": False, "glibc": "2.35" if system == "linux" else None},
+        "python": {"version": "3.12.4"}, "driver": None, "gpus": rows, "env": {},
+    })
+
+
+def _peer_covers(manifests, variant: str, archs, platform: str) -> bool:
+    """Whether the newest torch on the peer's index has GPU code (ROCm) or validation (XPU) for every GPU."""
+    rel = next((r for r in manifests.torch if (v := r.variant(variant)) and platform in v.platforms
+                and v.gpu_targets is not None), None)
+    if rel is None or None in archs:
+        return False
+    return all(a in rel.variant(variant).gpu_targets for a in archs)
+
+
+def _amd(chip, name=None):
+    return ("amd", name or chip, CHIP_GFX[chip])
+
+
+# (id, peer, source, GPUs (vendor, name, arch), os, peer's pick, nktenv's (version, variant), verdict, note)
+VENDOR_CASES = [
+    ("tr-navi31-linux", "torchruntime", TR_AMD + " test_amd_gpu_navi3_linux", (_amd("Navi 31"),), "linux",
+     "rocm6.2", ("2.14.1", "rocm7.2"), "agree", "both carry gfx1100; nktenv takes the newest ROCm build"),
+    ("tr-navi21-linux", "torchruntime", TR_AMD + " test_amd_gpu_navi2_linux", (_amd("Navi 21"),), "linux",
+     "rocm6.2", ("2.14.1", "rocm7.2"), "agree", "both carry gfx1030"),
+    ("tr-navi10-linux", "torchruntime", TR_AMD + " test_amd_gpu_navi1_linux", (_amd("Navi 10"),), "linux",
+     "rocm5.2", ("2.15.0", "cpu"), "nktenv-right",
+     "no ROCm wheel carries gfx1010; torchruntime relies on HSA_OVERRIDE_GFX_VERSION at run time, nktenv plans CPU"),
+    ("tr-vega20-linux", "torchruntime", TR_AMD + " test_amd_gpu_vega2_linux", (_amd("Vega 20"),), "linux",
+     "rocm5.7", ("2.14.1", "rocm7.2"), "agree", "both carry gfx906"),
+    ("tr-vega10-linux", "torchruntime", TR_AMD + " test_amd_gpu_vega1_linux", (_amd("Vega 10"),), "linux",
+     "rocm5.2", ("2.14.1", "rocm7.2"), "agree", "both carry gfx900"),
+    ("tr-navi33-navi21-linux", "torchruntime", TR_AMD + " test_multiple_gpu_AMD_Navi3_Navi2",
+     (_amd("Navi 33", "Navi 33 [Radeon RX 7600M XT]"), _amd("Navi 21", "Navi 21 [Radeon RX 6800/6800 XT / 6900 XT]")),
+     "linux", "rocm6.2", ("2.14.1", "rocm7.2"), "nktenv-right",
+     "rocm6.2 wheels (2.5.1) carry no gfx1102; rocm7.2 carries gfx1102 and gfx1030"),
+    ("tr-navi33-vega20-linux", "torchruntime", TR_AMD + " test_multiple_gpu_AMD_Navi3_Vega2",
+     (_amd("Navi 33", "Navi 33 [Radeon RX 7600M XT]"), _amd("Vega 20", "Vega 20 [Radeon VII]")),
+     "linux", "rocm5.7", ("2.14.1", "rocm7.2"), "nktenv-right", "rocm5.7 wheels carry no gfx1102"),
+    ("tr-vega20-navi21-linux", "torchruntime", TR_AMD + " test_multiple_gpu_AMD_Vega2_Navi2",
+     (_amd("Vega 20", "Vega 20 [Radeon VII]"), _amd("Navi 21", "Navi 21 [Radeon RX 6800/6800 XT / 6900 XT]")),
+     "linux", "rocm5.7", ("2.14.1", "rocm7.2"), "agree", "both carry gfx906 and gfx1030"),
+    ("tr-vega10-navi21-linux", "torchruntime", TR_AMD + " test_multiple_gpu_AMD_Vega1_Navi2__incompatible_rocm_version",
+     (_amd("Vega 10", "Vega 10 XL [Radeon Pro Vega 56]"), _amd("Navi 21", "Navi 21 [Radeon RX 6800/6800 XT / 6900 XT]")),
+     "linux", "rocm6.2", ("2.14.1", "rocm7.2"), "agree", "both carry gfx900 and gfx1030"),
+    # torchruntime's "Iris" has no family: PyTorch does not validate Iris Xe; whether its xpu wheels run there
+    # is not established, so nktenv keeps the CPU build.
+    ("tr-intel-iris-windows", "torchruntime", TR_AMD + " test_intel_gpu_windows", (("intel", "Iris", None),),
+     "windows", "xpu", ("2.15.0", "cpu"), "nktenv-right",
+     "PyTorch validates no Iris GPU for XPU; nktenv keeps CPU (the xpu wheel may still run: unverified)"),
+    ("tr-intel-iris-linux", "torchruntime", TR_AMD + " test_intel_gpu_linux", (("intel", "Iris", None),),
+     "linux", "xpu", ("2.15.0", "cpu"), "nktenv-right", "as on Windows"),
+    ("uv-navi31-linux", "uv", UV_AMD, (_amd("Navi 31"),), "linux", "rocm7.2", ("2.14.1", "rocm7.2"), "agree",
+     "the same build"),
+    ("uv-vega10-linux", "uv", UV_AMD, (_amd("Vega 10"),), "linux", "rocm7.2", ("2.14.1", "rocm7.2"), "agree",
+     "the same build"),
+    ("uv-mi350x-linux", "uv", UV_AMD, (_amd("MI350X", "AMD Instinct MI350X"),), "linux", "rocm7.2",
+     ("2.14.1", "rocm7.2"), "agree", "the same build"),
+    ("uv-strix-halo-linux", "uv", UV_AMD, (_amd("Strix Halo", "AMD Radeon 8060S"),), "linux", "rocm7.2",
+     ("2.14.1", "rocm7.2"), "agree", "the same build (gfx1151 from ROCm 7.2)"),
+]
+
+
+@pytest.mark.parametrize("case", VENDOR_CASES, ids=[c[0] for c in VENDOR_CASES])
+def test_vendor_cases(manifests, case) -> None:
+    _id, _peer, _source, gpus, os_, peer_pick, ours, verdict, _note = case
+    result = make_plan(_vendor_facts(gpus, os_), manifests, PlanRequest())
+    assert result.torch is not None
+    assert (result.torch.version, result.torch.variant) == ours
+    platform = f"{os_}-x86_64"
+    archs = [a for _v, _n, a in gpus]
+    ours_runs = result.torch.gpu or not any(
+        _peer_covers(manifests, v.name, archs, platform)
+        for r in manifests.torch for v in r.variants_for(platform) if v.name.startswith(("rocm", "xpu")))
+    peer_runs = _peer_covers(manifests, peer_pick, archs, platform)
+    computed = "agree" if (ours_runs and peer_runs) or (ours[1] == peer_pick) else (
+        "nktenv-right" if ours_runs else "nktenv-wrong")
+    assert computed == verdict
+
+
+def test_vendor_case_counts() -> None:
+    verdicts = [c[7] for c in VENDOR_CASES]
+    assert len(VENDOR_CASES) == 15
+    assert verdicts.count("agree") == 10 and verdicts.count("nktenv-right") == 5
+    assert verdicts.count("nktenv-wrong") == 0

@@ -219,3 +219,26 @@ def test_nvidia_gpu_without_cc_gets_its_device_id_from_the_pci_bus() -> None:
     assert merged[0].extra["pci_id"] == "10de:1024" and "pci_id" not in merged[1].extra
     (derived,) = gpuarch.with_derived_arch([merged[0]], load())
     assert derived.compute_capability == "3.5" and derived.extra["derived_arch"]["source"] == "pci-id"
+
+
+def test_rocm_access_reads_groups_and_kfd_through_the_seam() -> None:
+    from nktenv.probes._ctx import Ctx
+    from nktenv.probes.seam import CmdResult
+
+    calls = []
+
+    class Seam:
+        def which(self, name):
+            return f"/usr/bin/{name}"
+
+        def exists(self, path):
+            return path == "/dev/kfd"
+
+        def run(self, argv, *, timeout, env=None, **kw):
+            calls.append((tuple(argv), timeout))
+            out = {"id": "lab sudo\n", "stat": "660 render\n"}[argv[0]]
+            return CmdResult(argv=tuple(argv), returncode=0, stdout=out)
+
+    access = gpus_other.rocm_access(Ctx(seam=Seam(), plat={"system": "Linux"}, env={}))
+    assert access == {"user_groups": ["lab", "sudo"], "kfd": {"mode": "660", "group": "render"}}
+    assert all(t and t > 0 for _argv, t in calls)  # every external command has a timeout
