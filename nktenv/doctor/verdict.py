@@ -65,6 +65,12 @@ def _unrecognised(f: Finding) -> str:
         f.why or "", f.fix or ""])
 
 
+def _other_gpus(ctx: Ctx) -> list[str]:
+    """AMD and Intel GPUs in the facts, named with their architecture where known."""
+    return [f"{g.name or g.vendor.upper()} ({g.arch})" if g.arch else (g.name or g.vendor.upper())
+            for g in ctx.facts.gpus if g.vendor in ("amd", "intel")]
+
+
 def render(ctx: Ctx, findings: list[Finding]) -> str:
     errors = [f for f in findings if f.severity == "error"]
     warnings = [f for f in findings if f.severity == "warning"]
@@ -104,6 +110,10 @@ def render(ctx: Ctx, findings: list[Finding]) -> str:
             framework=working[0][0], line=failing[0][:200]))
     elif ctx.gpus_unknown and not signs:
         parts.append(_("No blocking problem found; the snapshot does not say whether this machine has an NVIDIA GPU or driver."))
+    elif not ctx.has_nvidia and not signs and _other_gpus(ctx):
+        # AMD and Intel GPUs have ROCm / XPU builds: "will run on the CPU" would be wrong for them.
+        parts.append(_("No NVIDIA GPU or driver found; {gpus} found: run nktenv plan to see whether a ROCm or XPU build "
+                       "of PyTorch fits it.").format(gpus=join_list(_other_gpus(ctx))))
     elif not ctx.has_nvidia and not signs:
         parts.append(_("No NVIDIA GPU or driver found: frameworks will run on the CPU."))
     elif not ctx.has_nvidia:

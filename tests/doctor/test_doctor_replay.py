@@ -108,3 +108,15 @@ def test_cudnn9_sublibrary_recording_names_the_missing_file(runner, app) -> None
     assert "/usr/lib/x86_64-linux-gnu lacks libcudnn_engines_precompiled.so.9" in f["evidence"]
     assert "nvidia-cudnn-cu12==9.3.0.75" in f["fix"]
     assert doc["facts"]["frameworks"]["tensorflow"]["version"] == "2.18.0"
+
+
+@pytest.mark.parametrize("machine,named", [("rx7900xtx-amdgpu-no-rocm", "gfx1100"), ("mi350x-amd-smi", "MI350X")])
+def test_amd_machine_verdict_does_not_promise_the_cpu(machine: str, named: str) -> None:
+    from machines import replay_facts
+
+    from nktenv.doctor import diagnose, summary
+    from nktenv.manifest import load
+
+    facts = replay_facts(machine)
+    text = summary(facts, diagnose(facts, load()))
+    assert "will run on the CPU" not in text and named in text and "nktenv plan" in text
