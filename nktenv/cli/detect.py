@@ -194,4 +194,6 @@ def render(facts: Facts, console: Any) -> None:
     errors = facts.extra.get("probe_errors") or {}
     for probe, text in errors.items():
         t.add_row(_("Probe failed"), f"{probe}: {text}")
-    console.print(t)
+    from nktenv.termtable import print_table
+
+    print_table(console, t)  # piped: no padding to the table width

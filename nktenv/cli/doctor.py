@@ -113,7 +113,9 @@ def render_findings(findings: list[Finding], summary: str, console: Any) -> None
     labels = {"error": _("ERROR"), "warning": _("WARNING"), "info": _("INFO")}
     for f in findings:
         console.print()
-        console.print(f"[{_STYLE[f.severity]}]{labels[f.severity]}[/] {escape(f.title)} [dim]({f.code})[/]")
+        # piped (pasted into a chat, saved to a file): one line per title, never cut at 80 columns
+        console.print(f"[{_STYLE[f.severity]}]{labels[f.severity]}[/] {escape(f.title)} [dim]({f.code})[/]",
+                      soft_wrap=not console.is_terminal)
         for ev in f.evidence:
             console.print("  [dim]" + escape(_("evidence:")) + "[/] " + escape(ev), soft_wrap=True)
         if f.fix:

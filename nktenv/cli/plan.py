@@ -152,9 +152,10 @@ def _render(result: Plan) -> None:
             continue  # why the request cannot be met goes to stderr, see report_unmet
         template = {"warning": _("warning: {title}")}.get(f.severity, _("info: {title}"))
         line = template.format(title=f.title)
-        con.print(line, style=styles.get(f.severity), markup=False, highlight=False)
+        piped = not con.is_terminal  # one line per sentence in a file or a paste, never cut at 80 columns
+        con.print(line, style=styles.get(f.severity), markup=False, highlight=False, soft_wrap=piped)
         if f.fix:
-            con.print("  " + _("fix: {fix}").format(fix=f.fix), markup=False, highlight=False)
+            con.print("  " + _("fix: {fix}").format(fix=f.fix), markup=False, highlight=False, soft_wrap=piped)
 
 
 def unmet_errors(result: Plan) -> list[tuple[str, str | None]]:

@@ -220,10 +220,10 @@ def _render_findings(con: Console, findings: Any) -> None:
     for f in findings or ():
         severity = getattr(f, "severity", "info")
         template = {"error": _("[error] {title}"), "warning": _("[warning] {title}")}.get(severity, _("[info] {title}"))
-        con.print(template.format(title=_(getattr(f, "title", str(f)))), markup=False)
+        con.print(template.format(title=_(getattr(f, "title", str(f)))), markup=False, soft_wrap=not con.is_terminal)
         fix = getattr(f, "fix", None)
         if fix:
-            con.print("    " + _("fix: {fix}").format(fix=_(fix)), markup=False)
+            con.print("    " + _("fix: {fix}").format(fix=_(fix)), markup=False, soft_wrap=not con.is_terminal)
 
 
 def _render_driver(con: Console, facts: Any, findings: Any) -> None:

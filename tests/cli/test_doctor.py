@@ -139,3 +139,13 @@ def test_bad_replay_folder_and_log_folder_are_one_line_errors(runner, app, tmp_p
     result = invoke(runner, app, ["--facts", str(write(tmp_path, healthy_linux())), "--log", str(tmp_path)])
     assert result.exit_code == 5
     assert result.stderr.startswith(f"error: cannot read log file {tmp_path}")
+
+
+def test_piped_doctor_output_is_unpadded_and_keeps_titles_whole(runner, app) -> None:
+    # What a student pipes to a file or pastes into a chat: no 80-column padding, no title cut in two.
+    from tests.conftest import REPO
+
+    res = runner.invoke(app, ["doctor", "--replay", str(REPO / "tests/machines/gtx1080ti-torch-cu128")], env={"NKTENV_LANG": "en", "COLUMNS": "80"})
+    lines = res.output.splitlines()
+    assert not [ln for ln in lines if ln.endswith(" ")]
+    assert any(ln.startswith("INFO ") and ln.endswith("(gpu_legacy_driver_cap)") for ln in lines), res.output

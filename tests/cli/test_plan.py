@@ -143,3 +143,14 @@ def test_console_script_runs(tmp_path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["ok"] is True
+
+
+def test_piped_plan_findings_are_one_line_each(runner, app, tmp_path) -> None:
+    from tests.conftest import REPO
+
+    facts = tmp_path / "rtx3090.json"
+    det = runner.invoke(app, ["detect", "--replay", str(REPO / "tests/machines/ubuntu2204-rtx3090-driver535"), "--json"])
+    facts.write_text(det.stdout, encoding="utf-8")
+    res = runner.invoke(app, ["plan", "--facts", str(facts), "--tensorflow", "latest"], env={"NKTENV_LANG": "en", "COLUMNS": "80"})
+    info = [ln for ln in res.output.splitlines() if ln.startswith("info: Install PyTorch and TensorFlow")]
+    assert len(info) == 1 and info[0].endswith("cannot hold both sets."), res.output
