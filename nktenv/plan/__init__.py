@@ -16,13 +16,23 @@ from nktenv.i18n import _
 from nktenv.manifest import Manifests
 
 # The steps live in the modules below; their names stay importable from `nktenv.plan`.
-from nktenv.plan.cuda import _check, _Check, _cpu_variant, _cuda_checks, _driver_table
+from nktenv.plan import vendors as plan_vendors
+from nktenv.plan.cuda import _arch_range, _breadth, _check, _Check, _cpu_variant, _cuda_checks, _driver_table, _known_ccs
 from nktenv.plan.explain import _cheapest_unlock, _diagnose, _release_covering, _unlock_floor
-from nktenv.plan.machine_view import Machine, _gpu_label, machine, visible_gpus
+from nktenv.plan.machine_view import Machine, _derived_note, _gpu_label, _is_nvidia, machine, visible_gpus
 from nktenv.plan.model import FAILURE_CODES, SCHEMA_ID, FrameworkPlan, Plan, _fail, _requirements
-from nktenv.plan.request import BACKEND_ENV, PlanRequest, torch_backend
-from nktenv.plan.tensorflow import _tensorflow
+from nktenv.plan.named_variant import _explicit_variant
+from nktenv.plan.request import _BACKEND, BACKEND_ENV, PlanRequest, torch_backend
+from nktenv.plan.tensorflow import (
+    _tensorflow,
+    _tf_gpu_problem,
+    _tf_installable,
+    _tf_plan,
+    _tf_route,
+    _windows_tf_libs,
+)
 from nktenv.plan.torch import _torch
+from nktenv.plan.torch_routes import _assumed_gpu, _vendor_torch, _widest
 
 
 def make_plan(facts: Facts, manifests: Manifests, request: PlanRequest | None = None) -> Plan:
