@@ -17,7 +17,16 @@ from nktenv.manifest import Manifests
 
 # The steps live in the modules below; their names stay importable from `nktenv.plan`.
 from nktenv.plan import vendors as plan_vendors
-from nktenv.plan.cuda import _arch_range, _breadth, _check, _Check, _cpu_variant, _cuda_checks, _driver_table, _known_ccs
+from nktenv.plan.cuda import (
+    _arch_range,
+    _breadth,
+    _check,
+    _Check,
+    _cpu_variant,
+    _cuda_checks,
+    _driver_table,
+    _known_ccs,
+)
 from nktenv.plan.explain import _cheapest_unlock, _diagnose, _release_covering, _unlock_floor
 from nktenv.plan.machine_view import Machine, _derived_note, _gpu_label, _is_nvidia, machine, visible_gpus
 from nktenv.plan.model import FAILURE_CODES, SCHEMA_ID, FrameworkPlan, Plan, _fail, _requirements
