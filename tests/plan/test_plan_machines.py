@@ -566,7 +566,7 @@ def test_pip_command_is_exact_argv(manifests) -> None:
 
 
 def test_reasons_are_translated_texts(manifests, monkeypatch) -> None:
-    import nktenv.plan as plan_mod
+    import nktenv.plan.torch as plan_mod
 
     monkeypatch.setattr(plan_mod, "_", lambda s: "<<" + s + ">>")
     result = plan(manifests, ("RTX3090",), driver="550.54.15")
