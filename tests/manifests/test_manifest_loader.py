@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from nktenv import manifest
 from nktenv.errors import ExitCode, NktenvError
-from nktenv.manifest import FILES, build_covers, driver_floor, driver_satisfies, load, python_in
+from nktenv.manifest import build_covers, driver_floor, driver_satisfies, load, python_in
+from tests.manifests.copies import manifest_copy
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -172,14 +172,7 @@ def test_python_in() -> None:
 
 @pytest.fixture
 def bad_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "manifests with space 藤澤"
-    folder.mkdir()
-    for name in FILES:
-        shutil.copyfile(REPO / "manifests" / name, folder / name)
-    monkeypatch.setenv("NKTENV_MANIFESTS_DIR", str(folder))
-    manifest.clear_cache()
-    yield folder
-    manifest.clear_cache()
+    yield from manifest_copy(tmp_path / "manifests with space 藤澤", monkeypatch)
 
 
 def _edit(folder: Path, name: str, old: str, new: str) -> None:

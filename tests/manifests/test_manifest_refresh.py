@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -12,13 +11,13 @@ import pytest
 
 from nktenv import manifest
 from nktenv.errors import NktenvError
-from nktenv.manifest import FILES, load
+from nktenv.manifest import load
 from nktenv.plan import PlanRequest, make_plan
 from nktenv.refresh import PEP691, compare, filenames, parse_wheel, python_spec, scan
+from tests.manifests.copies import manifest_copy
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
-REPO = HERE.parents[1]
 
 
 class _Index(SimpleHTTPRequestHandler):
@@ -57,14 +56,7 @@ def server():
 
 @pytest.fixture
 def manifests_copy(tmp_path, monkeypatch):
-    folder = tmp_path / "manifests"
-    folder.mkdir()
-    for name in FILES:
-        shutil.copyfile(REPO / "manifests" / name, folder / name)
-    monkeypatch.setenv("NKTENV_MANIFESTS_DIR", str(folder))
-    manifest.clear_cache()
-    yield folder
-    manifest.clear_cache()
+    yield from manifest_copy(tmp_path / "manifests", monkeypatch)
 
 
 @pytest.mark.parametrize(

@@ -7,14 +7,14 @@ Every expected value below is quoted from the source the manifest entry names (s
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from nktenv import manifest
 from nktenv.errors import ExitCode, NktenvError
-from nktenv.manifest import FILES, is_prerelease, release_key
+from nktenv.manifest import is_prerelease, release_key
+from tests.manifests.copies import manifest_copy
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -204,14 +204,7 @@ def test_prerelease_versions() -> None:
 
 @pytest.fixture
 def copy_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "マニフェスト copy"
-    folder.mkdir()
-    for name in FILES:
-        shutil.copyfile(REPO / "manifests" / name, folder / name)
-    monkeypatch.setenv("NKTENV_MANIFESTS_DIR", str(folder))
-    manifest.clear_cache()
-    yield folder
-    manifest.clear_cache()
+    yield from manifest_copy(tmp_path / "マニフェスト copy", monkeypatch)
 
 
 def _edit(folder: Path, old: str, new: str, name: str = "torch.toml") -> None:
