@@ -54,16 +54,11 @@ def read_log(path: Path) -> LogText:
     except OSError as exc:
         raise NktenvError("log-unreadable", _("cannot read log file {path}: {reason}").format(
             path=str(path), reason=exc.strerror or str(exc)), exit_code=ExitCode.BAD_DATA) from None
-    # Logs come from anywhere: UTF-8 (with or without BOM), else a Japanese console's cp932.
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        text = raw.decode("utf-8", errors="replace")
-    return LogText(text=text, source=path.name)
+    # Logs come from anywhere, decoded as pasted text is (UTF-8 with or without BOM, PowerShell's
+    # UTF-16, a Japanese console's cp932) but kept verbatim otherwise: they are evidence.
+    from nktenv.paste.decode import decode_bytes
+
+    return LogText(text=decode_bytes(raw), source=path.name)
 
 
 def _probe(python: Path | None, venv: Path | None, replay: Path | None, timeout: float) -> Facts:

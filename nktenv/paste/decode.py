@@ -12,6 +12,11 @@ MAX_BYTES = 2_000_000
 
 
 def decode(raw: bytes) -> str:
+    """Pasted bytes as text, line ends and markdown quoting normalised."""
+    return normalise(decode_bytes(raw))
+
+
+def decode_bytes(raw: bytes) -> str:
     """Windows PowerShell 5.1's `>` writes UTF-16 LE with a BOM; a Japanese console writes cp932."""
     if raw.startswith(b"\xef\xbb\xbf"):
         text = raw[3:].decode("utf-8", errors="replace")
@@ -28,7 +33,7 @@ def decode(raw: bytes) -> str:
                 continue
         else:
             text = raw.decode("utf-8", errors="replace")
-    return normalise(text)
+    return text
 
 
 def normalise(text: str) -> str:

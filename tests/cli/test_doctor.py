@@ -80,6 +80,17 @@ def test_log_file_in_cp932_is_read(runner, app, tmp_path: Path) -> None:
     assert any(f["code"] == "zlibwapi_missing" and ZLIB_LOG in f["evidence"] for f in out["findings"])
 
 
+def test_log_file_from_powershell_redirect_is_read(runner, app, tmp_path: Path) -> None:
+    # Windows PowerShell 5.1's `python train.py 2> log.txt` writes UTF-16 LE with a BOM.
+    log = tmp_path / "log.txt"
+    log.write_bytes(("実行結果:\r\n" + ZLIB_LOG + "\r\n").encode("utf-16"))
+    doc = merge(healthy_windows(), {"windows": {"dlls_on_path": {"zlibwapi.dll": []}}})
+    result = invoke(runner, app, ["--facts", str(write(tmp_path, doc)), "--log", str(log), "--json"])
+    out = json.loads(result.stdout)
+    assert out["facts"]["logs"][0]["text"].startswith("実行結果:")
+    assert any(f["code"] == "zlibwapi_missing" and ZLIB_LOG in f["evidence"] for f in out["findings"])
+
+
 @pytest.mark.parametrize("json_flag", [[], ["--json"]])
 def test_missing_log_file_is_one_line_exit_5(runner, app, tmp_path: Path, json_flag: list[str]) -> None:
     result = invoke(runner, app, ["--facts", str(write(tmp_path, healthy_linux())), "--log", str(tmp_path / "nope.txt"),

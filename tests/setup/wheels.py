@@ -76,6 +76,20 @@ def write_simple_index(wheelhouse: Path, root: Path) -> Path:
 
 
 @contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Run `handler` on 127.0.0.1 (an ephemeral port) in a thread; yields the base URL, no trailing slash."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
 def serve(root: Path) -> Iterator[str]:
     """Serve `root` over http on 127.0.0.1 (an ephemeral port) in a thread; yields the base URL."""
 
@@ -86,14 +100,8 @@ def serve(root: Path) -> Iterator[str]:
         def log_message(self, *args) -> None:  # keep test output clean
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as base:
+        yield base
 
 
 # A stand-in `torch` for checks/probe.py: imports, reports a CPU-only build. Version 0.0.2 is broken
@@ -150,16 +158,11 @@ def serve_slow(root: Path, *, stall: str = "nkt_slow", hold_s: float = 60.0) -> 
         def log_message(self, *args) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        with serving(Handler) as base:
+            yield base
     finally:
         release.set()
-        server.shutdown()
-        server.server_close()
 
 
 def offline_lock(folder: Path, requirement: str = "nkt-dep==1.0", **make: object) -> Path:

@@ -20,7 +20,7 @@ from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "setup"))
 
-from wheels import FAKE_TORCH_OK  # noqa: E402
+from wheels import FAKE_TORCH_OK, serving  # noqa: E402
 
 PLATFORMS = {"linux": "manylinux_2_28_x86_64", "windows": "win_amd64"}
 PYTHONS = ("310", "311")
@@ -145,16 +145,11 @@ class LabServer:
             def log_message(self, *args) -> None:
                 pass
 
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
+            with serving(Handler) as base:
+                yield base
         finally:
             self.release.set()
-            server.shutdown()
-            server.server_close()
 
     def wheels_served(self) -> list[str]:
         from urllib.parse import unquote

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lab_index import make_tagged_wheel
+from lab_index import LabServer, make_tagged_wheel
 from nktenv.errors import NktenvError
 from nktenv.setup.spec import InstallSpec
 from nktenv.wheelhouse import MANIFEST, SCHEMA, plan_key, setup_spec, totals, verify_folder
@@ -88,43 +88,13 @@ def test_totals_count_what_each_machine_would_download_alone() -> None:
     assert t == {"machines": 2, "files": 3, "bytes": 111, "bytes_if_each_machine_downloads": 121, "bytes_saved": 10}
 
 
-class _Served:
-    """The folder over plain HTTP on 127.0.0.1 (what `python -m http.server` on the lab server does)."""
-
-    def __init__(self, folder: Path) -> None:
-        import functools
-        import http.server
-        import threading
-
-        handler = functools.partial(_QuietHandler, directory=str(folder))
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.requests: list[str] = []
-        self.server.requests = self.requests  # type: ignore[attr-defined]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}/"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-import http.server as _hs  # noqa: E402
-
-
-class _QuietHandler(_hs.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        self.server.requests.append(self.path)  # type: ignore[attr-defined]
-
-
 def test_served_wheelhouse_is_copied_here_and_checked_against_the_manifest(tmp_path: Path) -> None:
     house = tmp_path / "house"
     house.mkdir()
     _house(house)
-    served = _Served(house)
-    with served as url:
+    served = LabServer(house)  # logs every path it serves
+    with served.running() as base:
+        url = base + "/"
         spec = setup_spec(SPEC, url, python="3.11", platform="linux-x86_64")
         # the installer reads a local, verified copy: no http:// source, so no --allow-insecure-index
         (link,) = spec.find_links
