@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from nktenv.doctor.context import Ctx, finding
+from nktenv.doctor.host import _seen_by_frameworks
 from nktenv.facts import Gpu
 from nktenv.findings import Finding
 from nktenv.i18n import _
@@ -331,9 +332,3 @@ def _why() -> str:
              "value or -1 means no GPU at all.")
 
 
-def _seen_by_frameworks(ctx: Ctx) -> list[str]:
-    for fw in (ctx.torch, ctx.tf):
-        devices = fw.extra.get("devices") if fw is not None else None
-        if isinstance(devices, list) and devices:
-            return [str(d) for d in devices]
-    return []

@@ -43,10 +43,14 @@ def make_wheel(
     meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"] + [f"Requires-Dist: {r}" for r in requires]
     files[f"{info}/METADATA"] = ("\n".join(meta) + "\n").encode()
     files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: nktenv-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    return pack_wheel(folder / f"{dist}-{version}-py3-none-any.whl", files, info, zipfile.ZIP_DEFLATED)
+
+
+def pack_wheel(path: Path, files: dict[str, bytes], info: str, compression: int = zipfile.ZIP_DEFLATED) -> Path:
+    """Write `files` as the wheel `path`, adding the RECORD of `info` (the .dist-info folder)."""
     record = [_record_line(n, d) for n, d in files.items()] + [f"{info}/RECORD,,"]
     files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
-    path = folder / f"{dist}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(path, "w", compression) as zf:
         for n, d in files.items():
             zf.writestr(n, d)
     return path

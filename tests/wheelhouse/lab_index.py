@@ -7,7 +7,6 @@ file back, so a build can be interrupted midway for real.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import http.server
 import json
@@ -20,7 +19,7 @@ from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "setup"))
 
-from wheels import FAKE_TORCH_OK, serving  # noqa: E402
+from wheels import FAKE_TORCH_OK, pack_wheel, serving  # noqa: E402
 
 PLATFORMS = {"linux": "manylinux_2_28_x86_64", "windows": "win_amd64"}
 PYTHONS = ("310", "311")
@@ -38,16 +37,7 @@ def make_tagged_wheel(folder: Path, name: str, version: str, tag: str, *, requir
     meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}", *(f"Requires-Dist: {r}" for r in requires)]
     files[f"{info}/METADATA"] = ("\n".join(meta) + "\n").encode()
     files[f"{info}/WHEEL"] = f"Wheel-Version: 1.0\nGenerator: nktenv-tests\nRoot-Is-Purelib: false\nTag: {tag}\n".encode()
-    record = []
-    for n, d in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b"=").decode()
-        record.append(f"{n},sha256={digest},{len(d)}")
-    files[f"{info}/RECORD"] = ("\n".join(record + [f"{info}/RECORD,,"]) + "\n").encode()
-    path = folder / f"{dist}-{version}-{tag}.whl"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
-        for n, d in files.items():
-            zf.writestr(n, d)
-    return path
+    return pack_wheel(folder / f"{dist}-{version}-{tag}.whl", files, info, zipfile.ZIP_STORED)
 
 
 def write_index(wheels: Path, root: Path) -> Path:
