@@ -118,6 +118,14 @@ class TorchVariant:
     archs_known: bool = True
     # ROCm only: the gfx targets the wheels carry (torch.cuda.get_arch_list()); None where not established.
     gpu_targets: tuple[str, ...] | None = None
+    # Where the Windows wheels carry fewer targets (XPU: no pvc on Windows); None: the same as gpu_targets.
+    gpu_targets_windows: tuple[str, ...] | None = None
+
+    def targets_for(self, platform: str) -> tuple[str, ...] | None:
+        """The GPU targets of the wheels for `platform` ("linux-x86_64", "windows-x86_64", ...)."""
+        if platform.startswith("windows") and self.gpu_targets_windows is not None:
+            return self.gpu_targets_windows
+        return self.gpu_targets
 
     def archs(self, os: str, arch: str = "x86_64") -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(SASS targets, PTX targets) of the wheels for `os` ("linux", "windows", "wsl" or a
@@ -677,6 +685,7 @@ _VARIANT_KEYS = (
     "ptx_aarch64",
     "archs_known",
     "gpu_targets",
+    "gpu_targets_windows",
     "index_url",
     "source",
 )
@@ -766,6 +775,9 @@ def _load_torch(
                               example="dg2" if name == "xpu" else "gfx90a")
         if gpu_targets is not None and not (name.startswith("rocm") or name == "xpu"):
             raise e.bad(_("only ROCm and XPU variants carry gpu_targets"))
+        targets_windows = e.texts("gpu_targets_windows", required=False, check=target_ok, example="dg2")
+        if targets_windows is not None and (gpu_targets is None or not set(targets_windows) <= set(gpu_targets)):
+            raise e.bad(_("gpu_targets_windows must be a subset of gpu_targets"))
         url = e.text("index_url", required=False) or pattern.format(variant=name)
         variant = TorchVariant(
             name=name,
@@ -779,6 +791,7 @@ def _load_torch(
             ptx_aarch64=e.texts("ptx_aarch64", required=False, check=_is_cc, example="8.6"),
             archs_known=archs_known,
             gpu_targets=gpu_targets,
+            gpu_targets_windows=targets_windows,
             index_url=url,
             source=e.text("source") or "",
         )

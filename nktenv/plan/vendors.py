@@ -20,8 +20,6 @@ from nktenv.manifest import Manifests, TorchRelease, TorchVariant, version_tuple
 from nktenv.wording import join_list
 
 HSA_OVERRIDE = "HSA_OVERRIDE_GFX_VERSION"
-# torch-xpu-ops cmake/BuildFlags.cmake: the Windows AOT list has no pvc (Data Center GPU Max).
-_XPU_LINUX_ONLY = ("pvc",)
 
 
 @dataclass(frozen=True)
@@ -219,7 +217,7 @@ def xpu_build(usable: Sequence[TorchRelease], intel: Sequence[Gpu], platform: st
         v = rel.variant("xpu")
         if v is None or platform not in v.platforms or v.gpu_targets is None:
             continue
-        allowed = [t for t in v.gpu_targets if not (platform.startswith("windows") and t in _XPU_LINUX_ONLY)]
+        allowed = list(v.targets_for(platform) or ())
         if all(f in allowed for f in families):
             reasons.append(_("torch {version} + xpu: PyTorch's XPU builds validate {families} ({list}).").format(
                 version=rel.version, families=", ".join(sorted(families)), list=", ".join(allowed)))

@@ -216,6 +216,12 @@ def _edit(folder: Path, old: str, new: str, name: str = "torch.toml") -> None:
 
 BAD = [
     (
+        "gpu-targets-windows-not-a-subset",
+        'gpu_targets_windows = ["dg2", "bmg"]',
+        'gpu_targets_windows = ["dg2", "xe3"]',
+        ["torch.toml", "variant xpu", "gpu_targets_windows must be a subset of gpu_targets"],
+    ),
+    (
         "gpu-targets-on-cuda",
         'name = "cu132"\n',
         'name = "cu132"\ngpu_targets = ["gfx90a"]\n',
